@@ -1,0 +1,3 @@
+from kurator.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Basics every layer shares: errors and well-known paths."""

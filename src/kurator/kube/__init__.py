@@ -1,0 +1,1 @@
+"""Talking to Kubernetes: kubeconfig handling, clients, server-side apply and waits."""

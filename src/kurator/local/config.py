@@ -1,0 +1,92 @@
+"""A local fleet's settings: validated once at the boundary, recorded on first ``up``, reused after."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from kurator.core.errors import InvalidInput
+
+NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$")
+MAX_MEMBERS = 20  # each member costs ~0.5 GiB of memory; more does not fit one machine sensibly
+MAX_NODES = 100
+DEFAULT_FLEET = "kurator"
+DEFAULT_MEMBERS = 2
+DEFAULT_NODES = 3
+HOST_CLUSTER = "host"
+LOOPBACK = "127.0.0.1"
+
+NetworkMode = Literal["netns", "loopback"]
+
+
+def member_names(members: int) -> list[str]:
+    return [f"member{i}" for i in range(1, members + 1)]
+
+
+class FleetConfig(BaseModel):
+    """What a fleet is made of and where it listens; written to ``fleet.json``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    members: int
+    nodes: int
+    kubernetes_version: str
+    network: NetworkMode
+    address: str  # where the API servers listen and where clients reach them
+    link_index: int | None = None
+    etcd_client_port: int
+    etcd_peer_port: int
+    api_ports: dict[str, int]
+
+    @property
+    def clusters(self) -> list[str]:
+        return [HOST_CLUSTER, *member_names(self.members)]
+
+    def server(self, cluster: str) -> str:
+        return f"https://{self.address}:{self.api_ports[cluster]}"
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise InvalidInput(
+            f"fleet name {name!r} is not valid",
+            "use 1-20 lower-case letters, digits and '-', starting with a letter, e.g. 'dev'",
+        )
+    return name
+
+
+def validate_counts(members: int | None, nodes: int | None) -> None:
+    if members is not None and not 1 <= members <= MAX_MEMBERS:
+        raise InvalidInput(f"--members must be between 1 and {MAX_MEMBERS}, got {members}")
+    if nodes is not None and not 1 <= nodes <= MAX_NODES:
+        raise InvalidInput(f"--nodes must be between 1 and {MAX_NODES}, got {nodes}")
+
+
+def validate_port(port: int, flag: str) -> int:
+    if not 1024 <= port <= 65535 - 64:
+        raise InvalidInput(f"{flag} must be between 1024 and {65535 - 64}, got {port}")
+    return port
+
+
+def load(path: Path) -> FleetConfig | None:
+    if not path.exists():
+        return None
+    try:
+        return FleetConfig.model_validate(json.loads(path.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"the fleet record {path} is damaged: {exc}",
+            "run `kurator local down --purge` to start over",
+        ) from None
+
+
+def save(path: Path, cfg: FleetConfig) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(cfg.model_dump_json(indent=2) + "\n")
+    os.replace(tmp, path)

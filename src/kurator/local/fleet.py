@@ -1,0 +1,375 @@
+"""``kurator local up | down | status``: a host cluster and N members of real control planes on one machine.
+
+``up`` is one idempotent reconcile: it computes what the fleet should be, keeps every recorded process
+that still runs, and starts only what is missing (after a crash, just the crashed process). Everything
+is recorded as it happens, so an interrupted ``up`` is finished by running it again and ``down`` always
+knows exactly which processes are ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kurator.core.errors import InvalidInput, KuratorError
+from kurator.core.progress import Reporter, Silent
+from kurator.local import config as fleet_config
+from kurator.local import netns, processes
+from kurator.local.config import FleetConfig, NetworkMode
+from kurator.local.control_plane import (
+    APISERVER,
+    CLUSTER_COMPONENTS,
+    ETCD,
+    SERVICE_IP,
+    Binaries,
+    cluster_specs,
+    etcd_spec,
+    process_name,
+)
+from kurator.local.health import wait_apiserver, wait_etcd
+from kurator.local.kubeconfigs import write_kubeconfigs
+from kurator.local.layout import FleetLayout, fleet_home
+from kurator.local.nodes import ensure_nodes, wait_cluster_usable
+from kurator.local.pki import ensure_cluster_pki
+from kurator.local.processes import ProcessRecord, ProcessSpec
+from kurator.local.stages import write_stages
+
+DEFAULT_API_PORT = 6443
+NETNS_ETCD_PORTS = (2379, 2380)
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    """What the user asked for; ``None`` means "as recorded, or the default for a new fleet"."""
+
+    name: str = fleet_config.DEFAULT_FLEET
+    home: Path | None = None
+    members: int | None = None
+    nodes: int | None = None
+    kubernetes_version: str | None = None
+    network: str = "auto"  # auto | netns | loopback
+    api_port: int | None = None
+    wait_timeout: float = 180.0
+
+
+@dataclass
+class UpResult:
+    config: FleetConfig
+    layout: FleetLayout
+    started: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+BinaryResolver = Callable[[str], Binaries]  # kubernetes version -> binary paths
+
+
+# --- state ------------------------------------------------------------------------------------------
+
+
+def load_records(layout: FleetLayout) -> dict[str, ProcessRecord]:
+    if not layout.state.exists():
+        return {}
+    raw = json.loads(layout.state.read_text())
+    return {name: ProcessRecord(**rec) for name, rec in raw.items()}
+
+
+def save_records(layout: FleetLayout, records: dict[str, ProcessRecord]) -> None:
+    tmp = layout.state.with_name(layout.state.name + ".tmp")
+    tmp.write_text(json.dumps({n: asdict(r) for n, r in records.items()}, indent=2) + "\n")
+    os.replace(tmp, layout.state)
+
+
+@contextlib.contextmanager
+def fleet_lock(layout: FleetLayout) -> Iterator[None]:
+    """One ``up``/``down`` at a time per fleet; a second one fails at once instead of racing."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KuratorError(
+                f"another kurator command is working on the fleet in {layout.root}", "wait for it to finish"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+
+def port_free(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def _free_port(address: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+def choose_network(requested: str) -> NetworkMode:
+    if requested not in ("auto", "netns", "loopback"):
+        raise InvalidInput(f"--network must be auto, netns or loopback, got {requested!r}")
+    can_netns = os.geteuid() == 0 and shutil.which("ip") is not None and shutil.which("nsenter") is not None
+    if requested == "netns" and not can_netns:
+        raise InvalidInput("--network netns needs root and the `ip` and `nsenter` commands")
+    if requested == "auto":
+        return "netns" if can_netns else "loopback"
+    return "netns" if requested == "netns" else "loopback"
+
+
+def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetConfig:
+    """Settings of a fleet that does not exist yet; checks every port before anything is written."""
+    members = opts.members or fleet_config.DEFAULT_MEMBERS
+    version = opts.kubernetes_version or supported_versions[0]
+    network = choose_network(opts.network)
+    clusters = [fleet_config.HOST_CLUSTER, *fleet_config.member_names(members)]
+    base = opts.api_port or DEFAULT_API_PORT
+    api_ports = {c: base + i for i, c in enumerate(clusters)}
+    if network == "netns":
+        index = netns.free_index(opts.name)
+        link = netns.Link.for_fleet(opts.name, index)
+        address, (etcd_client, etcd_peer) = link.ns_addr, NETNS_ETCD_PORTS
+    else:
+        index, address = None, fleet_config.LOOPBACK
+        taken = [p for p in api_ports.values() if not port_free(address, p)]
+        if taken:
+            raise InvalidInput(
+                f"port {taken[0]} on {address} is already taken (the fleet needs {base}-{base + len(clusters) - 1})",
+                "free it or choose another first port with --api-port",
+            )
+        etcd_client, etcd_peer = _free_port(address), _free_port(address)
+    return FleetConfig(
+        name=opts.name,
+        members=members,
+        nodes=opts.nodes or fleet_config.DEFAULT_NODES,
+        kubernetes_version=version,
+        network=network,
+        address=address,
+        link_index=index,
+        etcd_client_port=etcd_client,
+        etcd_peer_port=etcd_peer,
+        api_ports=api_ports,
+    )
+
+
+def check_matches(existing: FleetConfig, opts: UpOptions) -> None:
+    """A fleet keeps its shape; asking for another one is an error that changes nothing."""
+    asked = {
+        "--members": (opts.members, existing.members),
+        "--nodes": (opts.nodes, existing.nodes),
+        "--kubernetes-version": (opts.kubernetes_version, existing.kubernetes_version),
+        "--api-port": (opts.api_port, existing.api_ports[fleet_config.HOST_CLUSTER]),
+    }
+    for flag, (want, have) in asked.items():
+        if want is not None and want != have:
+            raise InvalidInput(
+                f"fleet {existing.name!r} already exists with {flag} {have}, not {want}",
+                f"run `kurator local down --purge --name {existing.name}` first to make a different fleet",
+            )
+    if opts.network != "auto" and opts.network != existing.network:
+        raise InvalidInput(f"fleet {existing.name!r} already runs with --network {existing.network}")
+
+
+def validate(opts: UpOptions, supported_versions: tuple[str, ...]) -> None:
+    fleet_config.validate_name(opts.name)
+    fleet_config.validate_counts(opts.members, opts.nodes)
+    if opts.api_port is not None:
+        fleet_config.validate_port(opts.api_port, "--api-port")
+    if opts.kubernetes_version is not None and opts.kubernetes_version not in supported_versions:
+        raise InvalidInput(
+            f"Kubernetes version {opts.kubernetes_version!r} is not supported",
+            f"supported: {', '.join(supported_versions)}",
+        )
+    if opts.wait_timeout <= 0:
+        raise InvalidInput("--wait-timeout must be positive")
+
+
+# --- bring-up ---------------------------------------------------------------------------------------
+
+
+def _link(cfg: FleetConfig) -> netns.Link | None:
+    if cfg.network != "netns" or cfg.link_index is None:
+        return None
+    return netns.Link.for_fleet(cfg.name, cfg.link_index)
+
+
+def prepare_files(cfg: FleetConfig, layout: FleetLayout) -> None:
+    """PKI, kubeconfigs and kwok stages; each is rewritten only when its content would change."""
+    addresses = sorted({cfg.address, fleet_config.LOOPBACK})
+    for cluster in cfg.clusters:
+        ensure_cluster_pki(layout.pki(cluster), addresses, SERVICE_IP)
+    write_kubeconfigs(cfg, layout)
+    write_stages(layout.kwok_stages, cfg.kubernetes_version)
+    layout.logs.mkdir(parents=True, exist_ok=True)
+    layout.etcd_data.mkdir(parents=True, exist_ok=True)
+    layout.etcd_data.chmod(0o700)
+
+
+class _Starter:
+    """Starts missing processes and records each one the moment it exists."""
+
+    def __init__(self, layout: FleetLayout, records: dict[str, ProcessRecord], cfg: FleetConfig) -> None:
+        self.layout = layout
+        self.records = records
+        self.cfg = cfg
+        self.started: list[str] = []
+        self.kept: list[str] = []
+
+    def ensure(self, spec: ProcessSpec) -> bool:
+        """Start ``spec`` unless our recorded process for it still runs; True when it was started."""
+        rec = self.records.get(spec.name)
+        if rec is not None and processes.is_alive(rec):
+            self.kept.append(spec.name)
+            return False
+        self.records[spec.name] = processes.spawn(spec)
+        save_records(self.layout, self.records)
+        self.started.append(spec.name)
+        return True
+
+
+def _check_ports_free(cfg: FleetConfig, to_start: list[str]) -> None:
+    """In loopback mode another program may have taken a port since the fleet was made."""
+    if cfg.network != "loopback":
+        return
+    ports = {ETCD: [cfg.etcd_client_port, cfg.etcd_peer_port]}
+    for cluster in cfg.clusters:
+        ports[process_name(cluster, APISERVER)] = [cfg.api_ports[cluster]]
+    for name in to_start:
+        for port in ports.get(name, []):
+            if not port_free(cfg.address, port):
+                raise KuratorError(
+                    f"port {port} on {cfg.address}, needed by {name}, is taken by another program",
+                    "stop that program, or `kurator local down --purge` and `up --api-port` elsewhere",
+                )
+
+
+def up(
+    opts: UpOptions,
+    resolve_binaries: BinaryResolver,
+    supported_versions: tuple[str, ...],
+    reporter: Reporter | None = None,
+) -> UpResult:
+    """Bring the fleet to its desired state; see the module docstring."""
+    report = reporter or Silent()
+    began = time.monotonic()
+    validate(opts, supported_versions)
+    layout = FleetLayout(fleet_home(opts.name, opts.home))
+    existing = fleet_config.load(layout.config)
+    if existing is not None:
+        check_matches(existing, opts)
+        cfg = existing
+    else:
+        cfg = new_config(opts, supported_versions)
+    bins = resolve_binaries(cfg.kubernetes_version)
+    with fleet_lock(layout):
+        if existing is None:
+            fleet_config.save(layout.config, cfg)
+        if cfg.network == "loopback":
+            report.note(
+                "running on loopback (not root): fake node and pod IPs are not fenced off in a network "
+                "namespace, so `kubectl logs/exec` and anything that dials them would leave this machine"
+            )
+        t = time.monotonic()
+        report.step("certificates and kubeconfigs")
+        prepare_files(cfg, layout)
+        report.done("certificates and kubeconfigs", time.monotonic() - t)
+        link = _link(cfg)
+        if link is not None:
+            netns.ensure(link)
+        ns = link.netns if link else None
+        records = load_records(layout)
+        starter = _Starter(layout, records, cfg)
+        specs = {c: cluster_specs(cfg, layout, c, bins, ns) for c in cfg.clusters}
+        etcd = etcd_spec(cfg, layout, bins, ns)
+        dead = [
+            s.name
+            for s in [etcd, *(sp for c in specs.values() for sp in c.values())]
+            if not (s.name in records and processes.is_alive(records[s.name]))
+        ]
+        _check_ports_free(cfg, dead)
+
+        t = time.monotonic()
+        report.step("etcd")
+        starter.ensure(etcd)
+        wait_etcd(cfg, layout, timeout=opts.wait_timeout)
+        report.done("etcd", time.monotonic() - t)
+
+        # API servers first, all at once: they are the slow part and independent of each other.
+        t = time.monotonic()
+        report.step(f"{len(cfg.clusters)} API servers")
+        for cluster in cfg.clusters:
+            starter.ensure(specs[cluster][APISERVER])
+        for cluster in cfg.clusters:
+            wait_apiserver(cfg, layout, cluster, timeout=opts.wait_timeout)
+        report.done(f"{len(cfg.clusters)} API servers", time.monotonic() - t)
+
+        t = time.monotonic()
+        report.step("controller managers, schedulers, kwok")
+        for cluster in cfg.clusters:
+            for component in CLUSTER_COMPONENTS[1:]:
+                starter.ensure(specs[cluster][component])
+        report.done("controller managers, schedulers, kwok", time.monotonic() - t)
+
+        t = time.monotonic()
+        report.step(f"{cfg.nodes} fake nodes per cluster")
+        for cluster in cfg.clusters:
+            ensure_nodes(cfg, layout, cluster)
+        for cluster in cfg.clusters:
+            wait_cluster_usable(cfg, layout, cluster, timeout=opts.wait_timeout)
+        report.done(f"{cfg.nodes} fake nodes per cluster", time.monotonic() - t)
+
+    return UpResult(cfg, layout, starter.started, starter.kept, time.monotonic() - began)
+
+
+# --- down -------------------------------------------------------------------------------------------
+
+
+def down(name: str, home: Path | None = None, purge: bool = False) -> list[str]:
+    """Stop exactly the processes ``up`` recorded (newest first), remove the namespace; keep data unless
+    ``purge``. Returns the names of the processes stopped."""
+    fleet_config.validate_name(name)
+    layout = FleetLayout(fleet_home(name, home))
+    if not layout.root.exists():
+        raise KuratorError(f"there is no local fleet named {name!r} (looked in {layout.root})")
+    cfg = fleet_config.load(layout.config)
+    stopped: list[str] = []
+    with fleet_lock(layout):
+        records = load_records(layout)
+        for proc_name in reversed(list(records)):
+            rec = records[proc_name]
+            if processes.is_alive(rec):
+                processes.stop(rec)
+                stopped.append(proc_name)
+        save_records(layout, {})
+        link = _link(cfg) if cfg else None
+        if link is not None:
+            leftover = netns.pids_inside(link.netns)
+            if leftover:
+                raise KuratorError(
+                    f"processes {leftover} that kurator did not start still run in namespace {link.netns}",
+                    "stop them, then run `kurator local down` again",
+                )
+            netns.delete(link)
+    if purge:
+        shutil.rmtree(layout.root)
+    return stopped

@@ -1,0 +1,144 @@
+"""Start, identify and stop the local fleet's processes.
+
+Processes are daemonised with a double fork so they outlive the command that started them and are never
+left as zombies of a long-lived parent (pytest, for one), which would otherwise look alive in ``/proc``.
+Each one is recorded by PID *and* kernel start time, so a recycled PID is never mistaken for ours and
+``down`` stops exactly what ``up`` started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kurator.core.errors import KuratorError
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to run one process of the fleet."""
+
+    name: str  # unique in the fleet, e.g. "member1/kube-apiserver"
+    argv: list[str]
+    log: Path
+    netns: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """A process the fleet started: enough to find it again and to know it is still the same one."""
+
+    name: str
+    pid: int
+    start_time: int
+    exe: str
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after its closing one.
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def start_time_of(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_alive(rec: ProcessRecord) -> bool:
+    """True while the recorded process runs (not a zombie, not a recycled PID)."""
+    fields = _stat_fields(rec.pid)
+    if fields is None or fields[0] in ("Z", "X"):
+        return False
+    return int(fields[19]) == rec.start_time
+
+
+def _exec_argv(spec: ProcessSpec) -> list[str]:
+    if spec.netns is None:
+        return spec.argv
+    return ["nsenter", f"--net=/run/netns/{spec.netns}", "--", *spec.argv]
+
+
+def spawn(spec: ProcessSpec) -> ProcessRecord:
+    """Start ``spec`` as a daemon (own session, output to its log) and return its record."""
+    spec.log.parent.mkdir(parents=True, exist_ok=True)
+    argv = _exec_argv(spec)
+    env = {**os.environ, **spec.env}
+    pid_r, pid_w = os.pipe()
+    err_r, err_w = os.pipe()
+    os.set_inheritable(err_w, False)  # closed by a successful exec: EOF tells the parent exec worked
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked child
+        try:
+            os.close(pid_r)
+            os.close(err_r)
+            os.setsid()
+            grandchild = os.fork()
+            if grandchild:
+                os.write(pid_w, str(grandchild).encode())
+                os._exit(0)
+            log_fd = os.open(spec.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            null_fd = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null_fd, 0)
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.execvpe(argv[0], argv, env)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.write(err_w, f"{type(exc).__name__}: {exc}".encode())
+            os._exit(127)
+    os.close(pid_w)
+    os.close(err_w)
+    os.waitpid(child, 0)
+    with os.fdopen(pid_r, "rb") as fh:
+        pid_text = fh.read().decode()
+    with os.fdopen(err_r, "rb") as fh:
+        error = fh.read().decode()
+    if error or not pid_text:
+        raise KuratorError(f"could not start {spec.name} ({argv[0]}): {error or 'no process started'}")
+    pid = int(pid_text)
+    started = start_time_of(pid)
+    if started is None:
+        raise KuratorError(f"{spec.name} exited at once; see its log {spec.log}")
+    return ProcessRecord(name=spec.name, pid=pid, start_time=started, exe=spec.argv[0])
+
+
+def stop(rec: ProcessRecord, grace_seconds: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace_seconds``; returns once the process is gone."""
+    if not is_alive(rec):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(rec.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        if not is_alive(rec):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(rec.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while is_alive(rec) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if is_alive(rec):
+        raise KuratorError(f"{rec.name} (pid {rec.pid}) did not stop after SIGKILL")
+
+
+def rss_bytes(rec: ProcessRecord) -> int:
+    """Resident memory of a live process (0 when it is gone)."""
+    if not is_alive(rec):
+        return 0
+    try:
+        for line in Path(f"/proc/{rec.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        return 0
+    return 0
