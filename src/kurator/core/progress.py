@@ -15,6 +15,9 @@ class Reporter(Protocol):
     def note(self, message: str) -> None:
         """Something the user should know that is not a step (e.g. what a mode limits)."""
 
+    def advance(self, message: str, done: int, total: int | None) -> None:
+        """Bytes (or items) done so far in the current step."""
+
 
 class Silent:
     """A reporter that shows nothing (library use, tests)."""
@@ -26,4 +29,7 @@ class Silent:
         pass
 
     def note(self, message: str) -> None:
+        pass
+
+    def advance(self, message: str, done: int, total: int | None) -> None:
         pass

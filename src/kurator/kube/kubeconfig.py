@@ -109,5 +109,7 @@ def check_context(config: dict[str, Any], context: str | None, path: Path) -> st
     if not chosen:
         raise InvalidInput(f"kubeconfig {path} has no current context", f"pass --context, one of {names}")
     if chosen not in names:
-        raise InvalidInput(f"context {chosen!r} is not in kubeconfig {path}", f"known contexts: {', '.join(names)}")
+        raise InvalidInput(
+            f"context {chosen!r} is not in kubeconfig {path}", f"known contexts: {', '.join(names)}"
+        )
     return chosen

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -89,4 +88,4 @@ def load(path: Path) -> FleetConfig | None:
 def save(path: Path, cfg: FleetConfig) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(cfg.model_dump_json(indent=2) + "\n")
-    os.replace(tmp, path)
+    tmp.replace(path)

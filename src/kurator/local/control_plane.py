@@ -169,4 +169,3 @@ def cluster_specs(
         SCHEDULER_BIN: scheduler_spec(layout, cluster, bins, netns),
         KWOK_BIN: kwok_spec(layout, cluster, bins, netns),
     }
-

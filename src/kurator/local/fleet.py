@@ -86,7 +86,7 @@ def load_records(layout: FleetLayout) -> dict[str, ProcessRecord]:
 def save_records(layout: FleetLayout, records: dict[str, ProcessRecord]) -> None:
     tmp = layout.state.with_name(layout.state.name + ".tmp")
     tmp.write_text(json.dumps({n: asdict(r) for n, r in records.items()}, indent=2) + "\n")
-    os.replace(tmp, layout.state)
+    tmp.replace(layout.state)
 
 
 @contextlib.contextmanager
@@ -154,7 +154,8 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
         taken = [p for p in api_ports.values() if not port_free(address, p)]
         if taken:
             raise InvalidInput(
-                f"port {taken[0]} on {address} is already taken (the fleet needs {base}-{base + len(clusters) - 1})",
+                f"port {taken[0]} on {address} is already taken "
+                f"(the fleet needs ports {base}-{base + len(clusters) - 1})",
                 "free it or choose another first port with --api-port",
             )
         etcd_client, etcd_peer = _free_port(address), _free_port(address)

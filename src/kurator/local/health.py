@@ -35,11 +35,12 @@ def poll(
     """Call ``check`` until it returns True; after ``timeout`` seconds fail naming ``what`` and its log.
     Connection errors (and ``retry_on``) count as "not yet": the server may still be starting."""
     deadline = time.monotonic() + timeout
+    transient: tuple[type[Exception], ...] = (httpx.HTTPError, OSError, *retry_on)
     while True:
         try:
             if check():
                 return
-        except (httpx.HTTPError, OSError, *retry_on):
+        except transient:
             pass
         if time.monotonic() > deadline:
             detail = f"\nlast lines of {log}:\n{log_tail(log)}" if log else ""
@@ -56,7 +57,9 @@ def wait_etcd(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
     poll(lambda: etcd_healthy(cfg), timeout, "etcd", layout.log(ETCD))
 
 
-def apiserver_get(cfg: FleetConfig, layout: FleetLayout, cluster: str, path: str, timeout: float = 2.0) -> httpx.Response:
+def apiserver_get(
+    cfg: FleetConfig, layout: FleetLayout, cluster: str, path: str, timeout: float = 2.0
+) -> httpx.Response:
     """An anonymous GET (``/readyz``, ``/version``) that still verifies the server against the cluster CA."""
     ca = ClusterPKI(layout.pki(cluster)).ca_crt
     return httpx.get(f"{cfg.server(cluster)}{path}", verify=_tls(ca), timeout=timeout, trust_env=False)

@@ -20,7 +20,7 @@ from kurator.core.errors import KuratorError
 
 NETNS_DIR = Path("/run/netns")
 # Link addresses are /30s carved from this range; they only ever exist on our own veth pair.
-LINK_POOL = ipaddress.ip_network("10.255.0.0/16")
+LINK_POOL = ipaddress.IPv4Network("10.255.0.0/16")
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,9 @@ def _name(common_name: str, orgs: tuple[str, ...] = ()) -> x509.Name:
     return x509.Name(attrs)
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
     now = dt.datetime.now(dt.UTC)
     return (
         x509.CertificateBuilder()
@@ -236,7 +238,9 @@ def ensure_cluster_pki(root: Path, addresses: list[str], service_ip: str) -> Clu
         _issue(pki, "ca", "apiserver", _name("kube-apiserver"), [ExtendedKeyUsageOID.SERVER_AUTH], sans)
     for ident in CLIENTS:
         if _needs_renewal(pki.crt(ident.file_stem)):
-            _issue(pki, "ca", ident.file_stem, _name(ident.user, ident.groups), [ExtendedKeyUsageOID.CLIENT_AUTH])
+            _issue(
+                pki, "ca", ident.file_stem, _name(ident.user, ident.groups), [ExtendedKeyUsageOID.CLIENT_AUTH]
+            )
     if _needs_renewal(pki.crt(FRONT_PROXY_CLIENT.file_stem)):
         _issue(
             pki,
@@ -257,7 +261,9 @@ def ensure_cluster_pki(root: Path, addresses: list[str], service_ip: str) -> Clu
     return pki
 
 
-def issue_serving_cert(pki: ClusterPKI, stem: str, common_name: str, addresses: list[str], dns: list[str]) -> None:
+def issue_serving_cert(
+    pki: ClusterPKI, stem: str, common_name: str, addresses: list[str], dns: list[str]
+) -> None:
     """Issue a serving certificate from the cluster CA (for webhooks and aggregated API servers)."""
     sans = serving_sans(addresses, dns)
     if _needs_renewal(pki.crt(stem), sans):

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs: system tools, a virtualenv with kurator, and the local fleet's binaries
+# (built from the Go module proxy into ~/.cache/kurator, never into the repository). Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+timed() { local t0=$SECONDS; "$@"; printf '    (%ss)\n' "$((SECONDS - t0))"; }
+
+need_apt=()
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v nsenter >/dev/null || need_apt+=(util-linux)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  step "apt-get install ${need_apt[*]}"
+  timed bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${need_apt[*]} >/dev/null"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  step "python virtualenv"
+  timed python3 -m venv .venv
+fi
+step "pip install kurator and its development tools"
+timed .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+
+if ! command -v go >/dev/null; then
+  echo "go is not installed: the local fleet's binaries are built with Go >= 1.25 (or use --source download)" >&2
+  exit 1
+fi
+step "local fleet binaries (cache: ${KURATOR_CACHE:-~/.cache/kurator})"
+timed .venv/bin/kurator local fetch --source "${KURATOR_BINARY_SOURCE:-build}"

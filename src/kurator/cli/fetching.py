@@ -1,0 +1,39 @@
+"""Getting the local fleet's binaries, with progress and a summary of which way each one came."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kurator.cli.render import ConsoleReporter, console
+
+
+def fetch_binaries(
+    kubernetes_version: str | None, source: str, mirror: str | None, always_show: bool
+) -> dict[str, Path]:
+    """Fill the cache; the summary is printed always (``kurator local fetch``) or only when something was
+    downloaded or built (``kurator local up``)."""
+    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, ensure_binaries, fleet_binaries
+
+    version = kubernetes_version or SUPPORTED_KUBERNETES_VERSIONS[0]
+    reporter = ConsoleReporter()
+    try:
+        report = ensure_binaries(fleet_binaries(version, mirror), source, reporter)
+    finally:
+        reporter.close()
+    if always_show or any(how != "cached" for how in report.how.values()):
+        _summary(report.how, report.steps, report.paths)
+    return report.paths
+
+
+def _summary(how: dict[str, str], steps: dict[str, float], paths: dict[str, Path]) -> None:
+    from rich.table import Table
+
+    table = Table(title="local fleet binaries", title_justify="left")
+    table.add_column("BINARY")
+    table.add_column("HOW")
+    table.add_column("PATH")
+    for name, way in how.items():
+        table.add_row(name, way, str(paths[name]))
+    console.print(table)
+    for step, seconds in steps.items():
+        console.print(f"  {step}: {seconds:.1f}s", highlight=False)

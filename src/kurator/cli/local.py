@@ -1,0 +1,219 @@
+"""``kurator local``: a real multi-cluster fleet on this machine."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from kurator.cli.options import OUTPUT_OPTION, Output
+from kurator.cli.render import ConsoleReporter, console, emit, up_down
+
+if TYPE_CHECKING:
+    from kurator.local.status import FleetStatus
+
+app = typer.Typer(
+    help="Run a local fleet: a host cluster and member clusters of real control planes.", no_args_is_help=True
+)
+
+DEFAULT_FLEET = os.environ.get("KURATOR_FLEET", "kurator")
+NAME_OPTION = typer.Option(DEFAULT_FLEET, "--name", "-n", help="Fleet name ($KURATOR_FLEET).")
+HOME_OPTION = typer.Option(None, "--home", help="Fleet folder (default ~/.kurator/local/<name>).")
+
+
+class Network(StrEnum):
+    auto = "auto"
+    netns = "netns"
+    loopback = "loopback"
+
+
+class Source(StrEnum):
+    auto = "auto"
+    download = "download"
+    build = "build"
+
+
+SOURCE_OPTION = typer.Option(
+    Source.auto,
+    "--source",
+    help="How to get missing binaries: download official releases (sha256-checked), build them from the "
+    "Go module proxy, or auto (download, then build).",
+)
+
+
+@app.command()
+def fetch(
+    kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Kubernetes version."),
+    source: Source = SOURCE_OPTION,
+    mirror: str = typer.Option(
+        None, "--mirror", envvar="KURATOR_RELEASE_MIRROR", help="Release mirror base URL."
+    ),
+) -> None:
+    """Fill the binary cache for the local fleet and say which way each binary came."""
+    from kurator.cli.fetching import fetch_binaries
+
+    fetch_binaries(kubernetes_version, source.value, mirror, always_show=True)
+
+
+@app.command()
+def up(
+    name: str = NAME_OPTION,
+    members: int = typer.Option(None, "--members", help="Member clusters (default 2; fixed once created)."),
+    nodes: int = typer.Option(None, "--nodes", help="Fake nodes per cluster (default 3)."),
+    kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Kubernetes version."),
+    network: Network = typer.Option(
+        Network.auto, "--network", help="netns (root: fleet in its own network namespace), loopback, or auto."
+    ),
+    api_port: int = typer.Option(
+        None, "--api-port", help="Port of the host API server; members follow (6443)."
+    ),
+    home: Path = HOME_OPTION,
+    source: Source = SOURCE_OPTION,
+    wait_timeout: float = typer.Option(180.0, "--wait-timeout", help="Seconds to wait for each part."),
+) -> None:
+    """Bring the local fleet up, or back up: idempotent, restarts only what is not running."""
+    from kurator.cli.fetching import fetch_binaries
+    from kurator.local import fleet
+    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS
+    from kurator.local.status import status
+
+    reporter = ConsoleReporter()
+    opts = fleet.UpOptions(
+        name=name,
+        home=home,
+        members=members,
+        nodes=nodes,
+        kubernetes_version=kubernetes_version,
+        network=network.value,
+        api_port=api_port,
+        wait_timeout=wait_timeout,
+    )
+    try:
+        result = fleet.up(
+            opts,
+            lambda version: fetch_binaries(version, source.value, None, always_show=False),
+            SUPPORTED_KUBERNETES_VERSIONS,
+            reporter,
+        )
+    finally:
+        reporter.close()
+    changed = f"started {len(result.started)} processes" if result.started else "nothing to change"
+    console.print(f"fleet [bold]{name}[/] is up ({changed}, {result.seconds:.1f}s)")
+    _print_status(status(name, home))
+
+
+@app.command()
+def down(
+    name: str = NAME_OPTION,
+    home: Path = HOME_OPTION,
+    purge: bool = typer.Option(
+        False, "--purge", help="Also delete the fleet's data, certificates and kubeconfigs."
+    ),
+) -> None:
+    """Stop the processes `up` started; keep the data unless --purge."""
+    from kurator.local import fleet
+
+    stopped = fleet.down(name, home, purge)
+    what = "and deleted its data" if purge else "(data kept; `kurator local up` resumes it)"
+    console.print(f"stopped {len(stopped)} processes of fleet [bold]{name}[/] {what}")
+
+
+@app.command("status")
+def status_cmd(name: str = NAME_OPTION, home: Path = HOME_OPTION, output: Output = OUTPUT_OPTION) -> None:
+    """Show each cluster: API endpoint, version, ready nodes, and whether each process is up.
+    Exits 1 when anything is down."""
+    from kurator.local.status import status
+
+    st = status(name, home)
+    if output is Output.table:
+        _print_status(st)
+    else:
+        emit(_status_data(st), output)
+    if not st.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def kubeconfig(
+    cluster: str = typer.Argument(
+        None, help="host, member1, … (default: the merged file with every cluster)."
+    ),
+    name: str = NAME_OPTION,
+    home: Path = HOME_OPTION,
+    path: bool = typer.Option(False, "--path", help="Print the file's path instead of its content."),
+) -> None:
+    """Print a cluster's kubeconfig (or its path)."""
+    from kurator.core.errors import InvalidInput, KuratorError
+    from kurator.local import config as fleet_config
+    from kurator.local.layout import FleetLayout, fleet_home
+
+    layout = FleetLayout(fleet_home(fleet_config.validate_name(name), home))
+    cfg = fleet_config.load(layout.config)
+    if cfg is None:
+        raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
+    if cluster is not None and cluster not in cfg.clusters:
+        raise InvalidInput(
+            f"fleet {name!r} has no cluster {cluster!r}", f"clusters: {', '.join(cfg.clusters)}"
+        )
+    file = layout.kubeconfig(cluster) if cluster else layout.merged_kubeconfig
+    if path:
+        typer.echo(str(file))
+    else:
+        typer.echo(file.read_text(), nl=False)
+
+
+def _status_data(st: FleetStatus) -> dict[str, Any]:
+    return {
+        "name": st.name,
+        "home": str(st.home),
+        "network": st.network,
+        "kubeconfig": str(st.kubeconfig),
+        "healthy": st.healthy,
+        "etcd": "up" if st.etcd_up else "down",
+        "rssBytes": st.rss_bytes,
+        "clusters": [
+            {
+                "name": c.name,
+                "endpoint": c.endpoint,
+                "version": c.version,
+                "nodesReady": c.nodes_ready,
+                "nodes": c.nodes_total,
+                "processes": {k: "up" if v else "down" for k, v in c.processes.items()},
+            }
+            for c in st.clusters
+        ],
+    }
+
+
+def _print_status(st: FleetStatus) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"fleet {st.name} ({st.network})", title_justify="left")
+    for col in (
+        "CLUSTER",
+        "API ENDPOINT",
+        "VERSION",
+        "NODES READY",
+        "APISERVER",
+        "CONTROLLER-MANAGER",
+        "SCHEDULER",
+        "KWOK",
+    ):
+        table.add_column(col)
+    for c in st.clusters:
+        nodes = "-" if c.nodes_total is None else f"{c.nodes_ready}/{c.nodes_total}"
+        table.add_row(
+            c.name,
+            c.endpoint,
+            c.version or "-",
+            nodes,
+            *(up_down(v) for v in c.processes.values()),
+        )
+    console.print(table)
+    console.print(
+        f"etcd {up_down(st.etcd_up)} · memory {st.rss_bytes / 2**30:.2f} GiB · kubeconfig {st.kubeconfig}",
+        highlight=False,
+    )

@@ -1,0 +1,81 @@
+"""The root ``kurator`` command: global options, sub-command groups, and one place that turns errors
+into a clear line and an exit code (the traceback only with ``--verbose``)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+import typer
+
+from kurator.cli import local, version
+from kurator.cli.options import GlobalOptions
+from kurator.core.errors import KuratorError
+
+app = typer.Typer(
+    name="kurator",
+    help="Create Kubernetes clusters, join them into a fleet, install shared components, watch the fleet.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    kubeconfig: str = typer.Option(
+        None,
+        "--kubeconfig",
+        envvar="KUBECONFIG",
+        help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+        show_envvar=False,
+    ),
+    context: str = typer.Option(None, "--context", help="Kubeconfig context (default: its current context)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks of errors."),
+) -> None:
+    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, context=context, verbose=verbose)
+
+
+version.register(app)
+app.add_typer(local.app, name="local")
+
+
+def _verbose() -> bool:
+    return any(a in ("--verbose", "-v") for a in sys.argv[1:])
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    from kurator.cli.render import err_console
+
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=False)
+    if hint:
+        err_console.print(f"hint: {hint}", highlight=False, style="dim")
+    sys.exit(code)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        # Without standalone mode click returns the code of `typer.Exit` instead of exiting.
+        code = app(standalone_mode=False)
+    except KuratorError as exc:
+        if _verbose():
+            traceback.print_exc()
+        _fail(exc.message, exc.hint, exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("interrupted", "run the same command again to finish what it started", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted", "run the same command again to finish what it started", 130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if _verbose():
+            traceback.print_exc()
+        _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with --verbose for the traceback", 1)
+    else:
+        sys.exit(code if isinstance(code, int) else 0)

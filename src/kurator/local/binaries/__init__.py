@@ -1,0 +1,15 @@
+"""The version-keyed binary cache of the local fleet: ``<cache>/bin/<name>/<version>/<name>``."""
+
+from kurator.local.binaries.catalog import SUPPORTED_KUBERNETES_VERSIONS, BinarySpec, fleet_binaries
+from kurator.local.binaries.fetch import FetchReport, binary_path, ensure_binaries, missing, resolve
+
+__all__ = [
+    "SUPPORTED_KUBERNETES_VERSIONS",
+    "BinarySpec",
+    "FetchReport",
+    "binary_path",
+    "ensure_binaries",
+    "fleet_binaries",
+    "missing",
+    "resolve",
+]

@@ -1,0 +1,125 @@
+"""Fill the binary cache: keep what is cached, download or build what is missing, say which way."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from kurator.core.errors import KuratorError
+from kurator.core.paths import bin_cache
+from kurator.core.progress import Reporter, Silent
+from kurator.local.binaries import gobuild
+from kurator.local.binaries.catalog import BinarySpec, GoBuildSpec, fleet_binaries
+from kurator.local.binaries.download import download
+
+Source = Literal["auto", "download", "build"]
+SOURCES = ("auto", "download", "build")
+
+
+@dataclass
+class FetchReport:
+    how: dict[str, str] = field(default_factory=dict)  # binary -> cached | downloaded | built
+    steps: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def binary_path(name: str, version: str) -> Path:
+    return bin_cache() / name / version / name
+
+
+def is_cached(spec: BinarySpec) -> bool:
+    path = binary_path(spec.name, spec.version)
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def missing(specs: list[BinarySpec]) -> list[BinarySpec]:
+    return [s for s in specs if not is_cached(s)]
+
+
+def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> str | None:
+    """Download ``spec``; returns None on success, else why it failed."""
+    if spec.download is None:
+        return f"{spec.name} has no verifiable release artifact"
+    label = f"download {spec.name} {spec.version}"
+    reporter.step(label)
+    t = time.monotonic()
+    try:
+        download(
+            spec.download, binary_path(spec.name, spec.version), lambda d, n: reporter.advance(label, d, n)
+        )
+    except KuratorError as exc:
+        reporter.done(f"{label}: failed", time.monotonic() - t)
+        return exc.message
+    report.steps[label] = time.monotonic() - t
+    reporter.done(label, report.steps[label])
+    report.how[spec.name] = "downloaded"
+    return None
+
+
+def _build_group(
+    build: GoBuildSpec, specs: list[BinarySpec], report: FetchReport, reporter: Reporter
+) -> None:
+    names = ", ".join(s.name for s in specs)
+    label = f"build {names} ({build.module}@{build.version})"
+    reporter.step(label)
+    cache_root = bin_cache()
+    cache_root.mkdir(parents=True, exist_ok=True)
+    out = cache_root / f".build-{build.key}"
+    result = gobuild.build(build, out)
+    for spec in specs:
+        target = binary_path(spec.name, spec.version)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(result.binaries[spec.name], target)
+        report.how[spec.name] = "built"
+    for step, seconds in result.steps.items():
+        report.steps[f"{build.key}: {step}"] = seconds
+    reporter.done(label, sum(result.steps.values()))
+
+
+def ensure_binaries(
+    specs: list[BinarySpec], source: str = "auto", reporter: Reporter | None = None
+) -> FetchReport:
+    """Make every binary of ``specs`` present in the cache; see the module docstring."""
+    if source not in SOURCES:
+        raise KuratorError(f"unknown source {source!r}: use auto, download or build")
+    rep = reporter or Silent()
+    report = FetchReport()
+    to_build: dict[GoBuildSpec, list[BinarySpec]] = {}
+    failures: dict[str, str] = {}
+    for spec in specs:
+        report.paths[spec.name] = binary_path(spec.name, spec.version)
+        if is_cached(spec):
+            report.how[spec.name] = "cached"
+            continue
+        if source in ("auto", "download"):
+            why = _try_download(spec, report, rep)
+            if why is None:
+                continue
+            failures[spec.name] = why
+            if source == "download":
+                raise KuratorError(f"could not download {spec.name}: {why}", "try --source build (needs Go)")
+        if spec.build is None:
+            raise KuratorError(
+                f"{spec.name} {spec.version} can be neither downloaded ({failures.get(spec.name)}) nor built"
+            )
+        to_build.setdefault(spec.build, []).append(spec)
+    if to_build and not gobuild.go_available():
+        detail = "; ".join(f"{n}: {w}" for n, w in failures.items()) or "--source build was asked for"
+        raise KuratorError(
+            f"cannot get {', '.join(s.name for g in to_build.values() for s in g)}: downloading failed "
+            f"({detail}) and `go` is not installed to build them",
+            "install Go >= 1.25, or give a reachable release mirror with --mirror / KURATOR_RELEASE_MIRROR",
+        )
+    for build, group in to_build.items():
+        _build_group(build, group, report, rep)
+    return report
+
+
+def resolve(
+    kubernetes_version: str, source: str = "auto", mirror: str | None = None, reporter: Reporter | None = None
+) -> dict[str, Path]:
+    """Paths of every fleet binary for ``kubernetes_version``, fetching what is missing."""
+    return ensure_binaries(fleet_binaries(kubernetes_version, mirror), source, reporter).paths

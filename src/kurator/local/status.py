@@ -1,0 +1,93 @@
+"""What ``kurator local status`` shows: per cluster its endpoint, version, ready nodes and processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import httpx2
+from lightkube import ApiError
+from lightkube.resources.core_v1 import Node
+
+from kurator.core.errors import KuratorError
+from kurator.local import config as fleet_config
+from kurator.local import processes
+from kurator.local.config import FleetConfig
+from kurator.local.control_plane import CLUSTER_COMPONENTS, ETCD, process_name
+from kurator.local.fleet import load_records
+from kurator.local.health import apiserver_get, etcd_healthy
+from kurator.local.layout import FleetLayout, fleet_home
+from kurator.local.nodes import admin_client, ready_nodes
+
+
+@dataclass
+class ClusterStatus:
+    name: str
+    endpoint: str
+    version: str | None = None
+    nodes_ready: int | None = None
+    nodes_total: int | None = None
+    processes: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return all(self.processes.values()) and self.version is not None
+
+
+@dataclass
+class FleetStatus:
+    name: str
+    home: Path
+    network: str
+    kubeconfig: Path
+    etcd_up: bool
+    clusters: list[ClusterStatus]
+    rss_bytes: int
+
+    @property
+    def healthy(self) -> bool:
+        return self.etcd_up and all(c.healthy for c in self.clusters)
+
+
+def _cluster_status(
+    cfg: FleetConfig, layout: FleetLayout, cluster: str, alive: dict[str, bool]
+) -> ClusterStatus:
+    st = ClusterStatus(
+        name=cluster,
+        endpoint=cfg.server(cluster),
+        processes={c: alive.get(process_name(cluster, c), False) for c in CLUSTER_COMPONENTS},
+    )
+    try:
+        resp = apiserver_get(cfg, layout, cluster, "/version", timeout=1.0)
+        if resp.status_code == 200:
+            st.version = str(resp.json().get("gitVersion"))
+        nodes = list(admin_client(cfg, layout, cluster).list(Node))
+        st.nodes_total = len(nodes)
+        st.nodes_ready = ready_nodes(nodes)
+    except (httpx.HTTPError, httpx2.HTTPError, ApiError, OSError):
+        pass  # shown as unknown: the table says the API server is down
+    return st
+
+
+def status(name: str, home: Path | None = None) -> FleetStatus:
+    fleet_config.validate_name(name)
+    layout = FleetLayout(fleet_home(name, home))
+    cfg = fleet_config.load(layout.config)
+    if cfg is None:
+        raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
+    records = load_records(layout)
+    alive = {n: processes.is_alive(r) for n, r in records.items()}
+    try:
+        etcd_up = alive.get(ETCD, False) and etcd_healthy(cfg, timeout=1.0)
+    except (httpx.HTTPError, OSError):
+        etcd_up = False
+    return FleetStatus(
+        name=cfg.name,
+        home=layout.root,
+        network=cfg.network,
+        kubeconfig=layout.merged_kubeconfig,
+        etcd_up=etcd_up,
+        clusters=[_cluster_status(cfg, layout, c, alive) for c in cfg.clusters],
+        rss_bytes=sum(processes.rss_bytes(r) for r in records.values()),
+    )

@@ -1,0 +1,40 @@
+"""Shared fixtures. The local fleet is brought up once per run by the same code as `kurator local up`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FLEET = "kt"
+
+
+def _resolver(version: str) -> dict[str, Path]:
+    from kurator.local.binaries import resolve
+
+    # Tests never reach for the internet: binaries come from the cache, or are built from the Go proxy.
+    return resolve(version, source=os.environ.get("KURATOR_BINARY_SOURCE", "build"))
+
+
+@pytest.fixture(scope="session")
+def fleet_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fleet") / FLEET
+
+
+@pytest.fixture(scope="session")
+def local_fleet(fleet_home: Path) -> Iterator[object]:
+    """A host and two members with three fake nodes each; torn down (purged) at the end of the run."""
+    from kurator.local import fleet
+    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS
+
+    result = fleet.up(
+        fleet.UpOptions(name=FLEET, home=fleet_home, members=2, nodes=3),
+        _resolver,
+        SUPPORTED_KUBERNETES_VERSIONS,
+    )
+    try:
+        yield result
+    finally:
+        fleet.down(FLEET, fleet_home, purge=True)

@@ -1,0 +1,53 @@
+"""Small helpers for integration tests: clients of the local fleet and bounded waits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lightkube import Client
+
+from kurator.kube.client import client
+from kurator.local.fleet import UpResult
+from kurator.local.kubeconfigs import context_name
+
+
+def cluster_client(fleet: UpResult, cluster: str) -> Client:
+    return client(fleet.layout.kubeconfig(cluster), context_name(fleet.config, cluster))
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy; bounded in time."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"{what} did not hold within {timeout}s (last: {last!r})")
+
+
+def kurator(
+    *args: str, home: Path | None = None, check: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the kurator CLI as a user would, in a subprocess."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "kurator", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"kurator {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
