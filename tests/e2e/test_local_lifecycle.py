@@ -123,3 +123,18 @@ def test_version_and_errors_without_traceback() -> None:
     assert "Traceback" not in missing.stderr
     verbose = kurator("--verbose", "local", "status", "--name", "nosuchfleet")
     assert "Traceback" in verbose.stderr
+
+
+def test_shell_completion_offers_commands() -> None:
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "_KURATOR_COMPLETE": "complete_bash",
+        "COMP_WORDS": "kurator local ",
+        "COMP_CWORD": "2",
+    }
+    script = str(Path(sys.executable).parent / "kurator")  # the installed console script, as a shell runs it
+    proc = subprocess.run([script], env=env, capture_output=True, text=True, check=True)
+    assert {"up", "down", "status", "kubeconfig", "fetch"} <= set(proc.stdout.split())
