@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-FLEET = "kt"
+# Unique per run, so a run never meets what an earlier, interrupted run left behind.
+FLEET = f"kt{os.getpid()}"
 
 
 def _resolver(version: str) -> dict[str, Path]:

@@ -18,7 +18,7 @@ from tests.integration.helpers import kurator
 
 pytestmark = pytest.mark.e2e
 
-NAME = "kd"
+NAME = f"kd{os.getpid()}"
 
 
 def _our_processes(home: Path) -> list[int]:
