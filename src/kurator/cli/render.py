@@ -36,12 +36,14 @@ class ConsoleReporter:
         self.quiet = quiet
         self._status: Any = None
         self._began = 0.0
+        self._message = ""
 
     def step(self, message: str) -> None:
         if self.quiet:
             return
         self._stop()
         self._began = time.monotonic()
+        self._message = message
         self._status = err_console.status(f"{message} …")
         self._status.start()
 
@@ -54,10 +56,10 @@ class ConsoleReporter:
         if not self.quiet:
             err_console.print(f"[yellow]![/] {message}")
 
-    def advance(self, message: str, done: int, total: int | None) -> None:
+    def progress(self, text: str) -> None:
         if self._status is not None:
-            size = f"{done / 2**20:.1f} MiB" + (f" of {total / 2**20:.1f} MiB" if total else "")
-            self._status.update(f"{message} … {size}")
+            elapsed = time.monotonic() - self._began
+            self._status.update(f"{self._message} … {text} ({elapsed:.0f}s)")
 
     def close(self) -> None:
         self._stop()

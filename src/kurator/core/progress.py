@@ -15,8 +15,8 @@ class Reporter(Protocol):
     def note(self, message: str) -> None:
         """Something the user should know that is not a step (e.g. what a mode limits)."""
 
-    def advance(self, message: str, done: int, total: int | None) -> None:
-        """Bytes (or items) done so far in the current step."""
+    def progress(self, text: str) -> None:
+        """How far the current step has come, e.g. "12.0 of 98.5 MiB" or "812 packages compiled"."""
 
 
 class Silent:
@@ -31,5 +31,5 @@ class Silent:
     def note(self, message: str) -> None:
         pass
 
-    def advance(self, message: str, done: int, total: int | None) -> None:
+    def progress(self, text: str) -> None:
         pass

@@ -39,6 +39,10 @@ def missing(specs: list[BinarySpec]) -> list[BinarySpec]:
     return [s for s in specs if not is_cached(s)]
 
 
+def _mib(done: int, total: int | None) -> str:
+    return f"{done / 2**20:.1f}" + (f" of {total / 2**20:.1f}" if total else "") + " MiB"
+
+
 def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> str | None:
     """Download ``spec``; returns None on success, else why it failed."""
     if spec.download is None:
@@ -48,7 +52,7 @@ def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> 
     t = time.monotonic()
     try:
         download(
-            spec.download, binary_path(spec.name, spec.version), lambda d, n: reporter.advance(label, d, n)
+            spec.download, binary_path(spec.name, spec.version), lambda d, n: reporter.progress(_mib(d, n))
         )
     except KuratorError as exc:
         reporter.done(f"{label}: failed", time.monotonic() - t)
@@ -68,7 +72,7 @@ def _build_group(
     cache_root = bin_cache()
     cache_root.mkdir(parents=True, exist_ok=True)
     out = cache_root / f".build-{build.key}"
-    result = gobuild.build(build, out)
+    result = gobuild.build(build, out, on_line=lambda n: reporter.progress(f"{n} packages compiled"))
     for spec in specs:
         target = binary_path(spec.name, spec.version)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,12 +14,15 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kurator.core.errors import KuratorError
 from kurator.core.paths import build_cache
 from kurator.local.binaries.catalog import GoBuildSpec
+
+LineCallback = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,24 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], log: Path, step: str) 
     return proc.stdout
 
 
+def _run_counting(
+    args: list[str], cwd: Path, env: dict[str, str], log: Path, step: str, on_line: LineCallback
+) -> None:
+    """Like ``_run``, reporting each line ``go build -v`` prints (one per package compiled)."""
+    with log.open("a") as fh:
+        fh.write(f"\n$ {' '.join(args)}\n")
+        fh.flush()
+        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=fh, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        for count, line in enumerate(proc.stderr, start=1):
+            fh.write(line)
+            on_line(count)
+        code = proc.wait()
+    if code != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+        raise KuratorError(f"building failed at step '{step}' (full log: {log}):\n{tail}")
+
+
 def _staging_replaces(workdir: Path, env: dict[str, str], log: Path, spec: GoBuildSpec) -> list[str]:
     """Every ``k8s.io/<m> v0.0.0`` requirement of k8s.io/kubernetes maps to the published
     ``v0.<minor>.<patch>`` tag; derived from the upstream go.mod so a new staging module never breaks it."""
@@ -74,7 +95,7 @@ def _staging_replaces(workdir: Path, env: dict[str, str], log: Path, spec: GoBui
     return replaces
 
 
-def build(spec: GoBuildSpec, out_dir: Path) -> BuildResult:
+def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None) -> BuildResult:
     """Build every package of ``spec`` into ``out_dir``; reuses the helper module on re-runs."""
     if not go_available():
         raise KuratorError("`go` is not installed, so binaries cannot be built from the Go module proxy")
@@ -97,14 +118,14 @@ def build(spec: GoBuildSpec, out_dir: Path) -> BuildResult:
     steps["go get"] = time.monotonic() - t
     t = time.monotonic()
     tmp = Path(tempfile.mkdtemp(dir=workdir, prefix=".out-"))
-    args = ["go", "build", "-trimpath", f"-ldflags={' '.join(spec.ldflags)}"]
+    args = ["go", "build", "-v", "-trimpath", f"-ldflags={' '.join(spec.ldflags)}"]
     if spec.tags:
         args.append(f"-tags={','.join(spec.tags)}")
     if len(pkgs) == 1:
         args += ["-o", str(tmp / spec.packages[0][1]), pkgs[0]]
     else:
         args += ["-o", f"{tmp}/", *pkgs]  # one binary per package, named after its folder
-    _run(args, workdir, env, log, "go build")
+    _run_counting(args, workdir, env, log, "go build", on_line or (lambda _n: None))
     steps["go build"] = time.monotonic() - t
     built = {}
     for pkg, name in spec.packages:
