@@ -19,6 +19,7 @@ def test_fleet_binaries_share_one_kubernetes_build_and_pin_versions() -> None:
     download = specs["etcd"].download
     assert download is not None and download.url.startswith("http://127.0.0.1:1/")
     assert download.archive_member is not None and download.archive_member.endswith("/etcd")
+    assert specs["kwok"].download is None  # no published checksum: built, never downloaded unverified
 
 
 def test_unknown_kubernetes_version() -> None:
