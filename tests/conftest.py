@@ -12,11 +12,11 @@ import pytest
 FLEET = f"kt{os.getpid()}"
 
 
-def _resolver(version: str) -> dict[str, Path]:
+def _resolver(version: str, karmada: bool) -> dict[str, Path]:
     from kurator.local.binaries import resolve
 
     # Tests never reach for the internet: binaries come from the cache, or are built from the Go proxy.
-    return resolve(version, source=os.environ.get("KURATOR_BINARY_SOURCE", "build"))
+    return resolve(version, source=os.environ.get("KURATOR_BINARY_SOURCE", "build"), karmada=karmada)
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,19 @@ def _our_processes(home: Path) -> list[int]:
 def test_up_down_resume_purge(tmp_path: Path) -> None:
     home = tmp_path / NAME
     args = ["--name", NAME, "--home", str(home)]
-    kurator("local", "up", *args, "--members", "1", "--nodes", "1", "--api-port", "16443", check=True)
+    kurator(
+        "local",
+        "up",
+        *args,
+        "--members",
+        "1",
+        "--nodes",
+        "1",
+        "--api-port",
+        "16443",
+        "--no-karmada",
+        check=True,
+    )
     kubeconfig = home / "clusters" / "member1" / "admin.kubeconfig"
     api = client(kubeconfig)
     api.create(ConfigMap(metadata=ObjectMeta(name="kept", namespace="default"), data={"a": "1"}))

@@ -29,11 +29,21 @@ pytestmark = pytest.mark.integration
 def test_every_cluster_is_ready(local_fleet: UpResult) -> None:
     st = status(FLEET, local_fleet.layout.root)
     assert st.healthy, st
-    assert [c.name for c in st.clusters] == ["host", "member1", "member2"]
+    assert [c.name for c in st.clusters] == ["host", "member1", "member2", "karmada"]
     for c in st.clusters:
         assert c.version == "v1.35.4"
-        assert (c.nodes_ready, c.nodes_total) == (3, 3)
         assert all(c.processes.values())
+        if c.name != "karmada":
+            assert (c.nodes_ready, c.nodes_total) == (3, 3)
+    karmada = st.clusters[-1]
+    assert set(karmada.processes) == {
+        "kube-apiserver",
+        "kube-controller-manager",
+        "karmada-aggregated-apiserver",
+        "karmada-webhook",
+        "karmada-controller-manager",
+        "karmada-scheduler",
+    }
     assert st.etcd_up
 
 
@@ -164,4 +174,4 @@ def test_kubeconfig_command_prints_path_and_content(local_fleet: UpResult) -> No
     assert oct(Path(path.stdout.strip()).stat().st_mode & 0o777) == "0o600"
     merged = kurator("local", "kubeconfig", "--name", FLEET, "--home", home, check=True)
     contexts = [c["name"] for c in __import__("yaml").safe_load(merged.stdout)["contexts"]]
-    assert contexts == [f"{FLEET}-host", f"{FLEET}-member1", f"{FLEET}-member2"]
+    assert contexts == [f"{FLEET}-host", f"{FLEET}-member1", f"{FLEET}-member2", f"{FLEET}-karmada"]

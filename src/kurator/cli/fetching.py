@@ -8,21 +8,35 @@ from kurator.cli.render import ConsoleReporter, console
 
 
 def fetch_binaries(
-    kubernetes_version: str | None, source: str, mirror: str | None, always_show: bool
+    kubernetes_version: str | None, source: str, mirror: str | None, always_show: bool, karmada: bool = True
 ) -> dict[str, Path]:
     """Fill the cache; the summary is printed always (``kurator local fetch``) or only when something was
     downloaded or built (``kurator local up``)."""
-    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, ensure_binaries, fleet_binaries
+    from kurator.local.binaries import (
+        KARMADA_CRDS,
+        KARMADA_DEPLOY,
+        SUPPORTED_KUBERNETES_VERSIONS,
+        ensure_binaries,
+        fleet_binaries,
+        karmada_binaries,
+    )
+    from kurator.local.binaries.catalog import KARMADA_VERSION
+    from kurator.local.binaries.fetch import asset_path
 
     version = kubernetes_version or SUPPORTED_KUBERNETES_VERSIONS[0]
     reporter = ConsoleReporter()
     try:
-        report = ensure_binaries(fleet_binaries(version, mirror), source, reporter)
+        specs = fleet_binaries(version, mirror) + (karmada_binaries() if karmada else [])
+        report = ensure_binaries(specs, source, reporter)
     finally:
         reporter.close()
     if always_show or any(how != "cached" for how in report.how.values()):
         _summary(report.how, report.steps, report.paths)
-    return report.paths
+    paths = dict(report.paths)
+    if karmada:
+        paths[KARMADA_CRDS] = asset_path(KARMADA_CRDS, KARMADA_VERSION)
+        paths[KARMADA_DEPLOY] = asset_path(KARMADA_DEPLOY, KARMADA_VERSION)
+    return paths
 
 
 def _summary(how: dict[str, str], steps: dict[str, float], paths: dict[str, Path]) -> None:

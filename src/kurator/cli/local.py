@@ -70,6 +70,11 @@ def up(
     api_port: int = typer.Option(
         None, "--api-port", help="Port of the host API server; members follow (6443)."
     ),
+    karmada: bool = typer.Option(
+        None,
+        "--karmada/--no-karmada",
+        help="Run a Karmada control plane too (default: on; fixed once created).",
+    ),
     home: Path = HOME_OPTION,
     source: Source = SOURCE_OPTION,
     wait_timeout: float = typer.Option(180.0, "--wait-timeout", help="Seconds to wait for each part."),
@@ -89,12 +94,15 @@ def up(
         kubernetes_version=kubernetes_version,
         network=network.value,
         api_port=api_port,
+        karmada=karmada,
         wait_timeout=wait_timeout,
     )
     try:
         result = fleet.up(
             opts,
-            lambda version: fetch_binaries(version, source.value, None, always_show=False),
+            lambda version, with_karmada: fetch_binaries(
+                version, source.value, None, always_show=False, karmada=with_karmada
+            ),
             SUPPORTED_KUBERNETES_VERSIONS,
             reporter,
         )
@@ -154,10 +162,9 @@ def kubeconfig(
     cfg = fleet_config.load(layout.config)
     if cfg is None:
         raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
-    if cluster is not None and cluster not in cfg.clusters:
-        raise InvalidInput(
-            f"fleet {name!r} has no cluster {cluster!r}", f"clusters: {', '.join(cfg.clusters)}"
-        )
+    if cluster is not None and cluster not in cfg.control_planes:
+        known = ", ".join(cfg.control_planes)
+        raise InvalidInput(f"fleet {name!r} has no cluster {cluster!r}", f"clusters: {known}")
     file = layout.kubeconfig(cluster) if cluster else layout.merged_kubeconfig
     if path:
         typer.echo(str(file))
@@ -192,26 +199,13 @@ def _print_status(st: FleetStatus) -> None:
     from rich.table import Table
 
     table = Table(title=f"fleet {st.name} ({st.network})", title_justify="left")
-    for col in (
-        "CLUSTER",
-        "API ENDPOINT",
-        "VERSION",
-        "NODES READY",
-        "APISERVER",
-        "CONTROLLER-MANAGER",
-        "SCHEDULER",
-        "KWOK",
-    ):
-        table.add_column(col)
+    for col in ("CLUSTER", "API ENDPOINT", "VERSION", "NODES READY"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("PROCESSES")
     for c in st.clusters:
         nodes = "-" if c.nodes_total is None else f"{c.nodes_ready}/{c.nodes_total}"
-        table.add_row(
-            c.name,
-            c.endpoint,
-            c.version or "-",
-            nodes,
-            *(up_down(v) for v in c.processes.values()),
-        )
+        procs = " ".join(f"{name.removeprefix('kube-')} {up_down(up)}" for name, up in c.processes.items())
+        table.add_row(c.name, c.endpoint, c.version or "-", nodes, procs)
     console.print(table)
     console.print(
         f"etcd {up_down(st.etcd_up)} · memory {st.rss_bytes / 2**30:.2f} GiB · kubeconfig {st.kubeconfig}",

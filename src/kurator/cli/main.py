@@ -9,7 +9,7 @@ import traceback
 import click
 import typer
 
-from kurator.cli import local, version
+from kurator.cli import local, members, version
 from kurator.cli.options import GlobalOptions
 from kurator.core.errors import KuratorError
 
@@ -40,6 +40,7 @@ def main(
 
 version.register(app)
 app.add_typer(local.app, name="local")
+members.register(app)
 
 
 def _verbose() -> bool:
@@ -47,9 +48,11 @@ def _verbose() -> bool:
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
+    from rich.markup import escape
+
     from kurator.cli.render import err_console
 
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=False)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     if hint:
         err_console.print(f"hint: {hint}", highlight=False, style="dim")
     sys.exit(code)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from kurator.core.errors import InvalidInput
 
@@ -18,6 +18,7 @@ DEFAULT_FLEET = "kurator"
 DEFAULT_MEMBERS = 2
 DEFAULT_NODES = 3
 HOST_CLUSTER = "host"
+KARMADA = "karmada"  # the fleet's Karmada control plane: an API server of its own, not a member
 LOOPBACK = "127.0.0.1"
 
 NetworkMode = Literal["netns", "loopback"]
@@ -42,10 +43,18 @@ class FleetConfig(BaseModel):
     etcd_client_port: int
     etcd_peer_port: int
     api_ports: dict[str, int]
+    karmada: bool = False
+    karmada_ports: dict[str, int] = Field(default_factory=dict)
 
     @property
     def clusters(self) -> list[str]:
+        """The Kubernetes clusters of the fleet (Karmada's API server is not one of them)."""
         return [HOST_CLUSTER, *member_names(self.members)]
+
+    @property
+    def control_planes(self) -> list[str]:
+        """Every API server of the fleet: the clusters, then Karmada's when it runs."""
+        return [*self.clusters, KARMADA] if self.karmada else self.clusters
 
     def server(self, cluster: str) -> str:
         return f"https://{self.address}:{self.api_ports[cluster]}"

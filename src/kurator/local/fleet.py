@@ -23,11 +23,13 @@ from pathlib import Path
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.local import config as fleet_config
-from kurator.local import netns, processes
+from kurator.local import karmada, netns, processes
+from kurator.local.binaries import KARMADA_CRDS, KARMADA_DEPLOY
 from kurator.local.config import FleetConfig, NetworkMode
 from kurator.local.control_plane import (
     APISERVER,
     CLUSTER_COMPONENTS,
+    CONTROLLER_MANAGER_BIN,
     ETCD,
     SERVICE_IP,
     Binaries,
@@ -58,6 +60,7 @@ class UpOptions:
     kubernetes_version: str | None = None
     network: str = "auto"  # auto | netns | loopback
     api_port: int | None = None
+    karmada: bool | None = None  # default: on
     wait_timeout: float = 180.0
 
 
@@ -70,7 +73,7 @@ class UpResult:
     seconds: float = 0.0
 
 
-BinaryResolver = Callable[[str], Binaries]  # kubernetes version -> binary paths
+BinaryResolver = Callable[[str, bool], Binaries]  # (kubernetes version, with Karmada) -> binary paths
 
 
 # --- state ------------------------------------------------------------------------------------------
@@ -142,13 +145,19 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
     members = opts.members or fleet_config.DEFAULT_MEMBERS
     version = opts.kubernetes_version or supported_versions[0]
     network = choose_network(opts.network)
+    with_karmada = True if opts.karmada is None else opts.karmada
     clusters = [fleet_config.HOST_CLUSTER, *fleet_config.member_names(members)]
+    if with_karmada:
+        clusters.append(fleet_config.KARMADA)
     base = opts.api_port or DEFAULT_API_PORT
     api_ports = {c: base + i for i, c in enumerate(clusters)}
+    karmada_ports: dict[str, int] = {}
     if network == "netns":
         index = netns.free_index(opts.name)
         link = netns.Link.for_fleet(opts.name, index)
         address, (etcd_client, etcd_peer) = link.ns_addr, NETNS_ETCD_PORTS
+        if with_karmada:
+            karmada_ports = dict(karmada.NETNS_PORTS)
     else:
         index, address = None, fleet_config.LOOPBACK
         taken = [p for p in api_ports.values() if not port_free(address, p)]
@@ -159,6 +168,8 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
                 "free it or choose another first port with --api-port",
             )
         etcd_client, etcd_peer = _free_port(address), _free_port(address)
+        if with_karmada:
+            karmada_ports = {name: _free_port(address) for name in karmada.PORT_NAMES}
     return FleetConfig(
         name=opts.name,
         members=members,
@@ -170,6 +181,8 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
         etcd_client_port=etcd_client,
         etcd_peer_port=etcd_peer,
         api_ports=api_ports,
+        karmada=with_karmada,
+        karmada_ports=karmada_ports,
     )
 
 
@@ -187,6 +200,12 @@ def check_matches(existing: FleetConfig, opts: UpOptions) -> None:
                 f"fleet {existing.name!r} already exists with {flag} {have}, not {want}",
                 f"run `kurator local down --purge --name {existing.name}` first to make a different fleet",
             )
+    if opts.karmada is not None and opts.karmada != existing.karmada:
+        made = "with" if existing.karmada else "without"
+        raise InvalidInput(
+            f"fleet {existing.name!r} was made {made} Karmada",
+            f"run `kurator local down --purge --name {existing.name}` first to make it again",
+        )
     if opts.network != "auto" and opts.network != existing.network:
         raise InvalidInput(f"fleet {existing.name!r} already runs with --network {existing.network}")
 
@@ -217,8 +236,10 @@ def _link(cfg: FleetConfig) -> netns.Link | None:
 def prepare_files(cfg: FleetConfig, layout: FleetLayout) -> None:
     """PKI, kubeconfigs and kwok stages; each is rewritten only when its content would change."""
     addresses = sorted({cfg.address, fleet_config.LOOPBACK})
-    for cluster in cfg.clusters:
+    for cluster in cfg.control_planes:
         ensure_cluster_pki(layout.pki(cluster), addresses, SERVICE_IP)
+    if cfg.karmada:
+        karmada.prepare_certs(cfg, layout)
     write_kubeconfigs(cfg, layout)
     write_stages(layout.kwok_stages, cfg.kubernetes_version)
     layout.logs.mkdir(parents=True, exist_ok=True)
@@ -253,8 +274,10 @@ def _check_ports_free(cfg: FleetConfig, to_start: list[str]) -> None:
     if cfg.network != "loopback":
         return
     ports = {ETCD: [cfg.etcd_client_port, cfg.etcd_peer_port]}
-    for cluster in cfg.clusters:
+    for cluster in cfg.control_planes:
         ports[process_name(cluster, APISERVER)] = [cfg.api_ports[cluster]]
+    for component, port_names in karmada.COMPONENT_PORTS.items():
+        ports[process_name(fleet_config.KARMADA, component)] = [cfg.karmada_ports[p] for p in port_names]
     for name in to_start:
         for port in ports.get(name, []):
             if not port_free(cfg.address, port):
@@ -281,7 +304,7 @@ def up(
         cfg = existing
     else:
         cfg = new_config(opts, supported_versions)
-    bins = resolve_binaries(cfg.kubernetes_version)
+    bins = resolve_binaries(cfg.kubernetes_version, cfg.karmada)
     with fleet_lock(layout):
         if existing is None:
             fleet_config.save(layout.config, cfg)
@@ -301,6 +324,8 @@ def up(
         records = load_records(layout)
         starter = _Starter(layout, records, cfg)
         specs = {c: cluster_specs(cfg, layout, c, bins, ns) for c in cfg.clusters}
+        if cfg.karmada:
+            specs[fleet_config.KARMADA] = karmada.specs(cfg, layout, bins, ns)
         etcd = etcd_spec(cfg, layout, bins, ns)
         dead = [
             s.name
@@ -317,12 +342,12 @@ def up(
 
         # API servers first, all at once: they are the slow part and independent of each other.
         t = time.monotonic()
-        report.step(f"{len(cfg.clusters)} API servers")
-        for cluster in cfg.clusters:
+        report.step(f"{len(cfg.control_planes)} API servers")
+        for cluster in cfg.control_planes:
             starter.ensure(specs[cluster][APISERVER])
-        for cluster in cfg.clusters:
+        for cluster in cfg.control_planes:
             wait_apiserver(cfg, layout, cluster, timeout=opts.wait_timeout)
-        report.done(f"{len(cfg.clusters)} API servers", time.monotonic() - t)
+        report.done(f"{len(cfg.control_planes)} API servers", time.monotonic() - t)
 
         t = time.monotonic()
         report.step("controller managers, schedulers, kwok")
@@ -330,6 +355,12 @@ def up(
             for component in CLUSTER_COMPONENTS[1:]:
                 starter.ensure(specs[cluster][component])
         report.done("controller managers, schedulers, kwok", time.monotonic() - t)
+
+        if cfg.karmada:
+            t = time.monotonic()
+            report.step("Karmada")
+            _karmada_up(cfg, layout, specs[fleet_config.KARMADA], bins, starter, opts.wait_timeout)
+            report.done("Karmada", time.monotonic() - t)
 
         t = time.monotonic()
         report.step(f"{cfg.nodes} fake nodes per cluster")
@@ -340,6 +371,27 @@ def up(
         report.done(f"{cfg.nodes} fake nodes per cluster", time.monotonic() - t)
 
     return UpResult(cfg, layout, starter.started, starter.kept, time.monotonic() - began)
+
+
+def _karmada_up(
+    cfg: FleetConfig,
+    layout: FleetLayout,
+    kspecs: dict[str, ProcessSpec],
+    bins: Binaries,
+    starter: _Starter,
+    timeout: float,
+) -> None:
+    """Karmada after its API server serves: webhook first (CRD conversion and policy defaulting go
+    through it), then CRDs, webhook configurations and the aggregated API, then the controllers."""
+    for component in (CONTROLLER_MANAGER_BIN, karmada.WEBHOOK, karmada.AGGREGATED):
+        starter.ensure(kspecs[component])
+    karmada.wait_webhook(cfg, layout, timeout)
+    karmada.apply_crds(cfg, layout, bins[KARMADA_CRDS])
+    karmada.apply_bootstrap(cfg, layout, bins[KARMADA_DEPLOY])
+    karmada.wait_cluster_api(cfg, layout, timeout)
+    for component in (karmada.CONTROLLER, karmada.SCHEDULER):
+        starter.ensure(kspecs[component])
+    karmada.wait_controllers(cfg, layout, timeout)
 
 
 # --- down -------------------------------------------------------------------------------------------

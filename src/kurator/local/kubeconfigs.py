@@ -26,9 +26,9 @@ def access(cfg: FleetConfig, layout: FleetLayout, cluster: str, stem: str = ADMI
 
 
 def write_kubeconfigs(cfg: FleetConfig, layout: FleetLayout) -> None:
-    for cluster in cfg.clusters:
+    for cluster in cfg.control_planes:
         for ident in CLIENTS:
             entry = access(cfg, layout, cluster, ident.file_stem)
             kubeconfig.write(layout.kubeconfig(cluster, ident.file_stem), kubeconfig.build([entry]))
-    admins = [access(cfg, layout, c) for c in cfg.clusters]
+    admins = [access(cfg, layout, c) for c in cfg.control_planes]
     kubeconfig.write(layout.merged_kubeconfig, kubeconfig.build(admins))

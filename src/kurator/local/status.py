@@ -12,7 +12,7 @@ from lightkube.resources.core_v1 import Node
 
 from kurator.core.errors import KuratorError
 from kurator.local import config as fleet_config
-from kurator.local import processes
+from kurator.local import karmada, processes
 from kurator.local.config import FleetConfig
 from kurator.local.control_plane import CLUSTER_COMPONENTS, ETCD, process_name
 from kurator.local.fleet import load_records
@@ -53,15 +53,18 @@ class FleetStatus:
 def _cluster_status(
     cfg: FleetConfig, layout: FleetLayout, cluster: str, alive: dict[str, bool]
 ) -> ClusterStatus:
+    components = karmada.COMPONENTS if cluster == fleet_config.KARMADA else CLUSTER_COMPONENTS
     st = ClusterStatus(
         name=cluster,
         endpoint=cfg.server(cluster),
-        processes={c: alive.get(process_name(cluster, c), False) for c in CLUSTER_COMPONENTS},
+        processes={c: alive.get(process_name(cluster, c), False) for c in components},
     )
     try:
         resp = apiserver_get(cfg, layout, cluster, "/version", timeout=1.0)
         if resp.status_code == 200:
             st.version = str(resp.json().get("gitVersion"))
+        if cluster == fleet_config.KARMADA:
+            return st  # Karmada's API server has no nodes of its own
         nodes = list(admin_client(cfg, layout, cluster).list(Node))
         st.nodes_total = len(nodes)
         st.nodes_ready = ready_nodes(nodes)
@@ -88,6 +91,6 @@ def status(name: str, home: Path | None = None) -> FleetStatus:
         network=cfg.network,
         kubeconfig=layout.merged_kubeconfig,
         etcd_up=etcd_up,
-        clusters=[_cluster_status(cfg, layout, c, alive) for c in cfg.clusters],
+        clusters=[_cluster_status(cfg, layout, c, alive) for c in cfg.control_planes],
         rss_bytes=sum(processes.rss_bytes(r) for r in records.values()),
     )

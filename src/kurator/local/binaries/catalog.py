@@ -12,6 +12,10 @@ from kurator.core.errors import InvalidInput
 SUPPORTED_KUBERNETES_VERSIONS = ("1.35.4",)
 ETCD_VERSION = "3.6.14"
 KWOK_VERSION = "0.8.0"
+KARMADA_VERSION = "1.18.2"
+KARMADA_COMPONENTS = ("controller-manager", "scheduler", "aggregated-apiserver", "webhook")
+KARMADA_CRDS = "karmada-crds"
+KARMADA_DEPLOY = "karmada-deploy"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class GoBuildSpec:
     tags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ("-s", "-w")
     env: tuple[tuple[str, str], ...] = field(default=())
+    # Folders of the module's source kept as data beside the binaries (CRDs, manifests of the release):
+    # (folder in the module, asset name) -> <cache>/<asset name>/<version>/
+    assets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,3 +154,21 @@ def fleet_binaries(kubernetes_version: str, mirror: str | None = None) -> list[B
         )
     )
     return specs
+
+
+def karmada_binaries() -> list[BinarySpec]:
+    """Karmada's control-plane components. Its releases ship them as container images only, so they are
+    built from the Go module proxy, with the CRDs and deploy manifests of the same release kept as data."""
+    build = GoBuildSpec(
+        key=f"karmada-{KARMADA_VERSION}",
+        module="github.com/karmada-io/karmada",
+        version=f"v{KARMADA_VERSION}",
+        packages=tuple(
+            (f"github.com/karmada-io/karmada/cmd/{c}", f"karmada-{c}") for c in KARMADA_COMPONENTS
+        ),
+        # Karmada 1.18 is built against Kubernetes 0.35 types; upstream's build script sets this tag.
+        tags=("kubernetes_protomessage_one_more_release",),
+        ldflags=("-s", "-w", f"-X github.com/karmada-io/karmada/pkg/version.gitVersion=v{KARMADA_VERSION}"),
+        assets=(("charts/karmada/_crds", KARMADA_CRDS), ("artifacts/deploy", KARMADA_DEPLOY)),
+    )
+    return [BinarySpec(name, KARMADA_VERSION, None, build) for _, name in build.packages]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,15 @@ from kurator.core.errors import KuratorError
 from kurator.core.paths import bin_cache
 from kurator.core.progress import Reporter, Silent
 from kurator.local.binaries import gobuild
-from kurator.local.binaries.catalog import BinarySpec, GoBuildSpec, fleet_binaries
+from kurator.local.binaries.catalog import (
+    KARMADA_CRDS,
+    KARMADA_DEPLOY,
+    KARMADA_VERSION,
+    BinarySpec,
+    GoBuildSpec,
+    fleet_binaries,
+    karmada_binaries,
+)
 from kurator.local.binaries.download import download
 
 Source = Literal["auto", "download", "build"]
@@ -30,9 +39,31 @@ def binary_path(name: str, version: str) -> Path:
     return bin_cache() / name / version / name
 
 
+def asset_path(name: str, version: str) -> Path:
+    """A folder of release data (CRDs, manifests) kept beside the binaries of the same version."""
+    return bin_cache() / name / version
+
+
+def _install_asset(source: Path, name: str, version: str) -> None:
+    target = asset_path(name, version)
+    if target.exists():
+        return
+    tmp = target.with_name(f".{version}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp)
+    for path in [tmp, *tmp.rglob("*")]:  # Go's module cache is read-only; our copy need not be
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    os.replace(tmp, target)
+
+
 def is_cached(spec: BinarySpec) -> bool:
     path = binary_path(spec.name, spec.version)
-    return path.is_file() and os.access(path, os.X_OK)
+    assets = spec.build.assets if spec.build else ()
+    return (
+        path.is_file()
+        and os.access(path, os.X_OK)
+        and all(asset_path(name, spec.version).is_dir() for _, name in assets)
+    )
 
 
 def missing(specs: list[BinarySpec]) -> list[BinarySpec]:
@@ -78,6 +109,8 @@ def _build_group(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(result.binaries[spec.name], target)
         report.how[spec.name] = "built"
+    for folder, asset in build.assets:
+        _install_asset(result.module_dir / folder, asset, build.version.removeprefix("v"))
     for step, seconds in result.steps.items():
         report.steps[f"{build.key}: {step}"] = seconds
     reporter.done(label, sum(result.steps.values()))
@@ -123,7 +156,17 @@ def ensure_binaries(
 
 
 def resolve(
-    kubernetes_version: str, source: str = "auto", mirror: str | None = None, reporter: Reporter | None = None
+    kubernetes_version: str,
+    source: str = "auto",
+    mirror: str | None = None,
+    reporter: Reporter | None = None,
+    karmada: bool = True,
 ) -> dict[str, Path]:
-    """Paths of every fleet binary for ``kubernetes_version``, fetching what is missing."""
-    return ensure_binaries(fleet_binaries(kubernetes_version, mirror), source, reporter).paths
+    """Paths of every fleet binary (and Karmada's release data) for ``kubernetes_version``, fetching what
+    is missing."""
+    specs = fleet_binaries(kubernetes_version, mirror) + (karmada_binaries() if karmada else [])
+    paths = ensure_binaries(specs, source, reporter).paths
+    if karmada:
+        paths[KARMADA_CRDS] = asset_path(KARMADA_CRDS, KARMADA_VERSION)
+        paths[KARMADA_DEPLOY] = asset_path(KARMADA_DEPLOY, KARMADA_VERSION)
+    return paths

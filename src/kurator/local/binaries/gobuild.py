@@ -28,6 +28,7 @@ LineCallback = Callable[[int], None]
 @dataclass(frozen=True)
 class BuildResult:
     binaries: dict[str, Path]  # binary name -> built file (in a temporary folder)
+    module_dir: Path  # the upstream module's source in Go's module cache (read-only)
     steps: dict[str, float]  # step -> seconds
     log: Path
 
@@ -73,18 +74,22 @@ def _run_counting(
         raise KuratorError(f"building failed at step '{step}' (full log: {log}):\n{tail}")
 
 
-def _staging_replaces(workdir: Path, env: dict[str, str], log: Path, spec: GoBuildSpec) -> list[str]:
+def _module_info(workdir: Path, env: dict[str, str], log: Path, spec: GoBuildSpec) -> dict[str, str]:
+    """Where Go's module cache holds the upstream module: ``Dir`` (source) and ``GoMod``."""
+    args = ["go", "mod", "download", "-json", f"{spec.module}@{spec.version}"]
+    info: dict[str, str] = json.loads(_run(args, workdir, env, log, "go mod download"))
+    return info
+
+
+def _staging_replaces(
+    workdir: Path, env: dict[str, str], log: Path, spec: GoBuildSpec, go_mod: Path
+) -> list[str]:
     """Every ``k8s.io/<m> v0.0.0`` requirement of k8s.io/kubernetes maps to the published
     ``v0.<minor>.<patch>`` tag; derived from the upstream go.mod so a new staging module never breaks it."""
-    info = json.loads(
-        _run(
-            ["go", "mod", "download", "-json", f"{spec.module}@{spec.version}"], workdir, env, log, "download"
-        )
-    )
     staging_version = "v0." + spec.version.removeprefix("v").split(".", 1)[1]
     replaces = []
     godebug = []
-    for line in Path(info["GoMod"]).read_text().splitlines():
+    for line in go_mod.read_text().splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0].startswith("k8s.io/") and parts[1] == "v0.0.0":
             replaces.append(f"{parts[0]}={parts[0]}@{staging_version}")
@@ -109,8 +114,9 @@ def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None)
     if not (workdir / "go.mod").exists():
         _run(["go", "mod", "init", f"kurator.local/build/{spec.key}"], workdir, env, log, "go mod init")
     replaces = list(spec.replaces)
+    info = _module_info(workdir, env, log, spec)
     if spec.kubernetes_staging:
-        replaces += _staging_replaces(workdir, env, log, spec)
+        replaces += _staging_replaces(workdir, env, log, spec, Path(info["GoMod"]))
     for r in replaces:
         _run(["go", "mod", "edit", f"-replace={r}"], workdir, env, log, "go mod edit")
     pkgs = [pkg for pkg, _ in spec.packages]
@@ -140,4 +146,4 @@ def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None)
         os.replace(path, dest)
         result[name] = dest
     shutil.rmtree(tmp, ignore_errors=True)
-    return BuildResult(result, steps, log)
+    return BuildResult(result, Path(info["Dir"]), steps, log)

@@ -1,0 +1,122 @@
+"""``kurator join``, ``kurator unjoin`` and ``kurator get clusters``: the fleet's members in Karmada."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from kurator.cli.options import OUTPUT_OPTION, Output, global_options
+from kurator.cli.render import console, emit
+
+if TYPE_CHECKING:
+    from lightkube import Client
+
+get_app = typer.Typer(help="Show fleet resources.", no_args_is_help=True)
+
+
+def karmada_client(ctx: typer.Context) -> Client:
+    """Karmada's API server, from the global --kubeconfig/--context (then $KUBECONFIG, ~/.kube/config)."""
+    from kurator.kube import kubeconfig
+    from kurator.kube.client import client
+
+    opts = global_options(ctx)
+    return client(kubeconfig.default_path(opts.kubeconfig), opts.context)
+
+
+def join(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Name of the member in the fleet."),
+    cluster_kubeconfig: Path = typer.Option(..., "--cluster-kubeconfig", help="Kubeconfig of the member."),
+    cluster_context: str = typer.Option(None, "--cluster-context", help="Context in that kubeconfig."),
+    wait_timeout: float = typer.Option(
+        60.0, "--wait-timeout", help="Seconds to wait for the member to be Ready."
+    ),
+) -> None:
+    """Join a member cluster to the fleet (push mode): checks it answers and the name is free first."""
+    from kurator.core.errors import KuratorError
+    from kurator.fleet import membership
+
+    karmada = karmada_client(ctx)
+    membership.join(karmada, name, cluster_kubeconfig, cluster_context, timeout=wait_timeout)
+    info = membership.wait_ready(karmada, name, wait_timeout)
+    if not info.ready:
+        raise KuratorError(
+            f"cluster {name!r} is registered but not Ready after {wait_timeout:.0f}s",
+            f"check that Karmada reaches {info.endpoint}; `kurator get clusters` shows its state",
+        )
+    console.print(
+        f"cluster [bold]{name}[/] joined ({info.version}, {info.nodes_ready}/{info.nodes_total} nodes ready)"
+    )
+
+
+def unjoin(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Name of the member in the fleet."),
+    wait_timeout: float = typer.Option(60.0, "--wait-timeout", help="Seconds to wait for Karmada's cleanup."),
+    force: bool = typer.Option(False, "--force", help="Forget a member that cannot be reached."),
+) -> None:
+    """Remove a member from the fleet, and kurator's credentials from the member."""
+    from kurator.cli.render import err_console
+    from kurator.fleet import membership
+
+    result = membership.unjoin(karmada_client(ctx), name, timeout=wait_timeout, force=force)
+    if result.member_error:
+        err_console.print(
+            f"[yellow]![/] {result.member_error}; its objects were left in place", highlight=False
+        )
+    how = " (forced)" if result.forced else ""
+    console.print(f"cluster [bold]{name}[/] unjoined{how}")
+
+
+def _age(created: dt.datetime | None) -> str:
+    if created is None:
+        return "-"
+    seconds = int((dt.datetime.now(dt.UTC) - created).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@get_app.command("clusters")
+def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
+    """List the fleet's member clusters: version, mode, ready, nodes, age."""
+    from kurator.fleet import membership
+
+    infos = membership.list_clusters(karmada_client(ctx))
+    if output is not Output.table:
+        data: list[dict[str, Any]] = [
+            {
+                "name": i.name,
+                "version": i.version,
+                "mode": i.mode,
+                "ready": i.ready,
+                "nodesReady": i.nodes_ready,
+                "nodes": i.nodes_total,
+                "created": i.created.isoformat() if i.created else None,
+                "endpoint": i.endpoint,
+            }
+            for i in infos
+        ]
+        emit(data, output)
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("NAME", "VERSION", "MODE", "READY", "NODES", "AGE"):
+        table.add_column(col)
+    for i in infos:
+        nodes = "-" if i.nodes_total is None else f"{i.nodes_ready}/{i.nodes_total}"
+        table.add_row(
+            i.name, i.version or "-", i.mode, "True" if i.ready else "False", nodes, _age(i.created)
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("join")(join)
+    app.command("unjoin")(unjoin)
+    app.add_typer(get_app, name="get")

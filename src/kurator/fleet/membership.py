@@ -1,0 +1,368 @@
+"""Join and unjoin member clusters (push mode) and list the fleet's clusters.
+
+Join gives Karmada its own credentials in the member — a ServiceAccount with a token, bound to a
+ClusterRole that may manage anything (Karmada must create whatever it propagates) — and registers the
+member as a ``Cluster`` on Karmada's API server with that token and the member's CA. Every object join
+makes carries the label ``kurator.dev/member=<name>`` so unjoin removes exactly those.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, Client
+from lightkube.config.kubeconfig import KubeConfig
+from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
+from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
+from lightkube.resources.core_v1 import Namespace, Secret, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+
+from kurator.core.errors import InvalidInput, KuratorError
+from kurator.kube import kubeconfig
+from kurator.kube.karmada import CLUSTER_NAMESPACE, Cluster, Work, execution_namespace
+
+NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?$")
+MEMBER_LABEL = "kurator.dev/member"
+MANAGED = {"app.kubernetes.io/managed-by": "kurator"}
+TRANSIENT = (httpx2.HTTPError, OSError)
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    version: str | None
+    mode: str
+    ready: bool
+    nodes_ready: int | None
+    nodes_total: int | None
+    created: dt.datetime | None
+    endpoint: str
+
+
+def validate_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise InvalidInput(
+            f"cluster name {name!r} is not valid",
+            "use up to 48 lower-case letters, digits and '-', starting and ending with a letter or digit",
+        )
+    return name
+
+
+def member_client(path: Path, context: str | None, timeout: float) -> tuple[Client, dict[str, Any], str]:
+    """A client for the member, the kubeconfig's cluster entry it uses, and the chosen context."""
+    data = kubeconfig.load(path)
+    ctx_name = kubeconfig.check_context(data, context, path)
+    ctx = next(c["context"] for c in data["contexts"] if c["name"] == ctx_name)
+    cluster = next((c["cluster"] for c in data["clusters"] if c["name"] == ctx.get("cluster")), None)
+    if cluster is None or not cluster.get("server"):
+        raise InvalidInput(f"context {ctx_name!r} of {path} names no cluster with a server")
+    config = KubeConfig.from_dict(data, fname=str(path)).get(context_name=ctx_name)
+    api = Client(config=config, field_manager="kurator", timeout=httpx2.Timeout(timeout), trust_env=False)
+    return api, cluster, ctx_name
+
+
+def _ca_bundle(cluster: dict[str, Any], path: Path) -> str | None:
+    if cluster.get("certificate-authority-data"):
+        return str(cluster["certificate-authority-data"])
+    if cluster.get("certificate-authority"):
+        ca = Path(cluster["certificate-authority"])
+        ca = ca if ca.is_absolute() else path.parent / ca
+        return base64.b64encode(ca.read_bytes()).decode()
+    return None
+
+
+def _labels(name: str) -> dict[str, str]:
+    return {**MANAGED, MEMBER_LABEL: name, "karmada.io/system": "true"}
+
+
+def _sa_name(name: str) -> str:
+    return f"karmada-{name}"
+
+
+def _role_name(name: str) -> str:
+    return f"karmada-controller-manager:karmada-{name}"
+
+
+def _check_member_answers(api: Client, ctx: str) -> str:
+    """The member's kube-system namespace UID: Karmada's cluster ID, and proof that the member answers."""
+    try:
+        return str(api.get(Namespace, "kube-system").metadata.uid)  # type: ignore[union-attr]
+    except TRANSIENT as exc:
+        raise KuratorError(f"the member cluster (context {ctx!r}) does not answer: {exc}") from None
+    except ApiError as exc:
+        raise KuratorError(
+            f"the member cluster (context {ctx!r}) refused access: {exc.status.message}"
+        ) from None
+
+
+def _wait_token(api: Client, name: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        secret = api.get(Secret, name, namespace=CLUSTER_NAMESPACE)
+        if secret.data and secret.data.get("token"):
+            return str(secret.data["token"])
+        time.sleep(0.2)
+    raise KuratorError(f"the member never filled the token of Secret {CLUSTER_NAMESPACE}/{name}")
+
+
+def join(
+    karmada: Client,
+    name: str,
+    cluster_kubeconfig: Path,
+    cluster_context: str | None = None,
+    timeout: float = 30.0,
+) -> ClusterInfo:
+    """Register a member in push mode; every check runs before anything is written."""
+    validate_name(name)
+    member, cluster_entry, ctx = member_client(
+        cluster_kubeconfig, cluster_context, timeout=min(timeout, 10.0)
+    )
+    try:
+        karmada.get(Cluster, name)
+        raise InvalidInput(
+            f"a cluster named {name!r} is already joined", "unjoin it first or pick another name"
+        )
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise KuratorError(
+                f"Karmada refused the check for cluster {name!r}: {exc.status.message}"
+            ) from None
+    except TRANSIENT as exc:
+        raise KuratorError(f"Karmada's API server does not answer: {exc}") from None
+    cluster_id = _check_member_answers(member, ctx)
+    ca = _ca_bundle(cluster_entry, cluster_kubeconfig)
+    endpoint = str(cluster_entry["server"])
+
+    labels = _labels(name)
+    sa = _sa_name(name)
+    _ensure(
+        member, Namespace(metadata=ObjectMeta(name=CLUSTER_NAMESPACE, labels={"karmada.io/system": "true"}))
+    )
+    # The ClusterRole owns everything else join makes in the member, so that unjoin deletes just the role
+    # (while its binding still authorises the request) and the member's garbage collector does the rest:
+    # the token could not delete its own binding, ServiceAccount or Secret and still be valid afterwards.
+    _ensure(
+        member,
+        ClusterRole(
+            metadata=ObjectMeta(name=_role_name(name), labels=labels),
+            rules=[
+                PolicyRule(apiGroups=["*"], resources=["*"], verbs=["*"]),
+                PolicyRule(nonResourceURLs=["*"], verbs=["get"]),
+            ],
+        ),
+    )
+    role = member.get(ClusterRole, _role_name(name))
+    owner = [
+        OwnerReference(
+            apiVersion="rbac.authorization.k8s.io/v1",
+            kind="ClusterRole",
+            name=_role_name(name),
+            uid=str(role.metadata.uid if role.metadata else ""),
+        )
+    ]
+
+    def meta(obj_name: str, namespace: str | None = None, **extra: Any) -> ObjectMeta:
+        return ObjectMeta(name=obj_name, namespace=namespace, labels=labels, ownerReferences=owner, **extra)
+
+    _ensure(member, ServiceAccount(metadata=meta(sa, CLUSTER_NAMESPACE)))
+    _ensure(
+        member,
+        Secret(
+            metadata=meta(sa, CLUSTER_NAMESPACE, annotations={"kubernetes.io/service-account.name": sa}),
+            type="kubernetes.io/service-account-token",
+        ),
+    )
+    _ensure(
+        member,
+        ClusterRoleBinding(
+            metadata=meta(_role_name(name)),
+            roleRef=RoleRef(apiGroup="rbac.authorization.k8s.io", kind="ClusterRole", name=_role_name(name)),
+            subjects=[Subject(kind="ServiceAccount", name=sa, namespace=CLUSTER_NAMESPACE)],
+        ),
+    )
+    token_b64 = _wait_token(member, sa, timeout)
+
+    _ensure(karmada, Namespace(metadata=ObjectMeta(name=CLUSTER_NAMESPACE)))
+    data = {"token": token_b64}
+    if ca:
+        data["caBundle"] = ca
+    _ensure(
+        karmada, Secret(metadata=ObjectMeta(name=name, namespace=CLUSTER_NAMESPACE, labels=labels), data=data)
+    )
+    spec: dict[str, Any] = {
+        "syncMode": "Push",
+        "apiEndpoint": endpoint,
+        "id": cluster_id,
+        "secretRef": {"namespace": CLUSTER_NAMESPACE, "name": name},
+        "insecureSkipTLSVerification": ca is None,
+    }
+    karmada.create(Cluster(metadata=ObjectMeta(name=name, labels=dict(MANAGED)), spec=spec))
+    return _info(karmada.get(Cluster, name))
+
+
+def _ensure(api: Client, obj: Any) -> None:
+    try:
+        api.create(obj)
+    except ApiError as exc:
+        if exc.status.code != 409:
+            raise KuratorError(
+                f"could not create {obj.kind} {obj.metadata.name}: {exc.status.message}"
+            ) from None
+
+
+def _ready(obj: Any) -> bool:
+    conditions = (obj.status or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _info(obj: Any) -> ClusterInfo:
+    status = obj.status or {}
+    nodes = status.get("nodeSummary") or {}
+    created = obj.metadata.creationTimestamp
+    return ClusterInfo(
+        name=obj.metadata.name,
+        version=status.get("kubernetesVersion"),
+        mode=obj.spec.get("syncMode", "Push"),
+        ready=_ready(obj),
+        nodes_ready=nodes.get("readyNum"),
+        nodes_total=nodes.get("totalNum"),
+        created=created,
+        endpoint=obj.spec.get("apiEndpoint", ""),
+    )
+
+
+def list_clusters(karmada: Client) -> list[ClusterInfo]:
+    try:
+        return sorted((_info(c) for c in karmada.list(Cluster)), key=lambda c: c.name)
+    except TRANSIENT as exc:
+        raise KuratorError(f"Karmada's API server does not answer: {exc}") from None
+
+
+def wait_ready(karmada: Client, name: str, timeout: float) -> ClusterInfo:
+    deadline = time.monotonic() + timeout
+    while True:
+        info = _info(karmada.get(Cluster, name))
+        if info.ready or time.monotonic() > deadline:
+            return info
+        time.sleep(0.5)
+
+
+@dataclass
+class UnjoinResult:
+    forced: bool
+    member_cleaned: bool
+    member_error: str | None
+
+
+def _member_from_karmada(karmada: Client, obj: Any, timeout: float) -> Client:
+    """A client for the member built from what Karmada holds (its endpoint, token and CA)."""
+    ref = obj.spec.get("secretRef") or {}
+    secret = karmada.get(
+        Secret, ref.get("name", obj.metadata.name), namespace=ref.get("namespace", CLUSTER_NAMESPACE)
+    )
+    data = secret.data or {}
+    token = base64.b64decode(data.get("token", "")).decode()
+    cluster: dict[str, Any] = {"server": obj.spec["apiEndpoint"]}
+    if data.get("caBundle"):
+        cluster["certificate-authority-data"] = data["caBundle"]
+    else:
+        cluster["insecure-skip-tls-verify"] = True
+    config = KubeConfig.from_dict(
+        {
+            "clusters": [{"name": "m", "cluster": cluster}],
+            "users": [{"name": "m", "user": {"token": token}}],
+            "contexts": [{"name": "m", "context": {"cluster": "m", "user": "m"}}],
+            "current-context": "m",
+        }
+    ).get()
+    return Client(config=config, timeout=httpx2.Timeout(timeout), trust_env=False)
+
+
+def _clean_member(member: Client, name: str) -> None:
+    """Delete the ClusterRole that owns the rest (see ``join``); the member's garbage collector removes
+    the binding, the ServiceAccount and its token."""
+    try:
+        member.delete(ClusterRole, _role_name(name))
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise
+
+
+def unjoin(karmada: Client, name: str, timeout: float = 60.0, force: bool = False) -> UnjoinResult:
+    """Remove a member: Karmada's record (after Karmada withdrew what it propagated there), the
+    credentials join made in the member, and the member's Secret on Karmada. Never waits past ``timeout``:
+    without ``force`` a member that cannot be cleaned is an error naming what blocks."""
+    validate_name(name)
+    try:
+        obj = karmada.get(Cluster, name)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            raise KuratorError(f"no cluster named {name!r} is joined") from None
+        raise
+    member = _member_from_karmada(karmada, obj, timeout=min(5.0, timeout))
+    member_error = None
+    try:
+        member.get(Namespace, "kube-system")
+    except (*TRANSIENT, ApiError) as exc:
+        member_error = f"the member does not answer ({exc})"
+    if member_error and not force:
+        raise KuratorError(
+            f"cannot unjoin {name!r}: {member_error}, so what Karmada propagated there cannot be withdrawn",
+            "bring the member back, or pass --force to forget it and leave its objects behind",
+        )
+    karmada.delete(Cluster, name)
+    deadline = time.monotonic() + timeout
+    forced = False
+    while True:
+        try:
+            current = karmada.get(Cluster, name)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                break
+            raise
+        if force and (member_error or time.monotonic() > deadline):
+            _drop_finalizers(karmada, name, current)
+            forced = True
+        elif time.monotonic() > deadline:
+            raise KuratorError(
+                f"cluster {name!r} did not finish leaving within {timeout:.0f}s "
+                f"(still held by finalizers {current.metadata.finalizers if current.metadata else []})",
+                "run unjoin again, or with --force to stop waiting for the member",
+            )
+        time.sleep(0.5)
+    cleaned = False
+    if member_error is None:
+        try:
+            _clean_member(member, name)
+            cleaned = True
+        except (*TRANSIENT, ApiError) as exc:
+            member_error = f"could not remove kurator's credentials from the member: {exc}"
+    try:
+        karmada.delete(Secret, name, namespace=CLUSTER_NAMESPACE)
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise
+    return UnjoinResult(forced=forced, member_cleaned=cleaned, member_error=member_error)
+
+
+def _drop_finalizers(karmada: Client, name: str, cluster: Any) -> None:
+    """Force: stop waiting for an unreachable member. Works it can no longer receive lose their finalizers,
+    then the Cluster does."""
+    ns = execution_namespace(name)
+    patch = {"metadata": {"finalizers": None}}
+    try:
+        for work in karmada.list(Work, namespace=ns):
+            if work.metadata and work.metadata.name:
+                karmada.patch(Work, work.metadata.name, patch, namespace=ns)
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise
+    if cluster.metadata.finalizers:
+        karmada.patch(Cluster, name, patch)
