@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lightkube import Client
+from lightkube import ApiError, Client
 
 from kurator.kube.client import client
 from kurator.local.fleet import UpResult
@@ -51,3 +51,21 @@ def kurator(
             f"kurator {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
     return proc
+
+
+def karmada_args(fleet: UpResult) -> list[str]:
+    return ["--kubeconfig", str(fleet.layout.kubeconfig("karmada"))]
+
+
+def join(fleet: UpResult, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return kurator(
+        *karmada_args(fleet), "join", name, "--cluster-kubeconfig", str(fleet.layout.kubeconfig(name)), *extra
+    )
+
+
+def gone(api: Client, kind: Any, name: str, namespace: str | None = None) -> bool:
+    try:
+        api.get(kind, name, namespace=namespace) if namespace else api.get(kind, name)
+    except ApiError as exc:
+        return exc.status.code == 404
+    return False

@@ -8,7 +8,12 @@ from kurator.cli.render import ConsoleReporter, console
 
 
 def fetch_binaries(
-    kubernetes_version: str | None, source: str, mirror: str | None, always_show: bool, karmada: bool = True
+    kubernetes_version: str | None,
+    source: str,
+    mirror: str | None,
+    always_show: bool,
+    karmada: bool = True,
+    tools: bool = False,
 ) -> dict[str, Path]:
     """Fill the cache; the summary is printed always (``kurator local fetch``) or only when something was
     downloaded or built (``kurator local up``)."""
@@ -20,13 +25,14 @@ def fetch_binaries(
         fleet_binaries,
         karmada_binaries,
     )
-    from kurator.local.binaries.catalog import KARMADA_VERSION
+    from kurator.local.binaries.catalog import KARMADA_VERSION, helm_binary
     from kurator.local.binaries.fetch import asset_path
 
     version = kubernetes_version or SUPPORTED_KUBERNETES_VERSIONS[0]
     reporter = ConsoleReporter()
     try:
         specs = fleet_binaries(version, mirror) + (karmada_binaries() if karmada else [])
+        specs += [helm_binary(mirror)] if tools else []
         report = ensure_binaries(specs, source, reporter)
     finally:
         reporter.close()

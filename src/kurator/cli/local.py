@@ -52,10 +52,11 @@ def fetch(
         None, "--mirror", envvar="KURATOR_RELEASE_MIRROR", help="Release mirror base URL."
     ),
 ) -> None:
-    """Fill the binary cache for the local fleet and say which way each binary came."""
+    """Fill the binary cache for the local fleet (and helm, which renders component charts) and say which
+    way each binary came."""
     from kurator.cli.fetching import fetch_binaries
 
-    fetch_binaries(kubernetes_version, source.value, mirror, always_show=True)
+    fetch_binaries(kubernetes_version, source.value, mirror, always_show=True, tools=True)
 
 
 @app.command()

@@ -3,13 +3,14 @@ into a clear line and an exit code (the traceback only with ``--verbose``)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
+from typing import Any
 
-import click
 import typer
 
-from kurator.cli import local, members, version
+from kurator.cli import install, local, members, version
 from kurator.cli.options import GlobalOptions
 from kurator.core.errors import KuratorError
 
@@ -41,6 +42,7 @@ def main(
 version.register(app)
 app.add_typer(local.app, name="local")
 members.register(app)
+install.register(app, members.get_app)
 
 
 def _verbose() -> bool:
@@ -58,6 +60,20 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     sys.exit(code)
 
 
+def _click_errors() -> tuple[type[Exception], ...]:
+    """Usage errors: Typer >= 0.29 raises those of the click it vendors, earlier versions click's own."""
+    found: list[type[Exception]] = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            found.append(importlib.import_module(name).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
+
+
+_CLICK_ERROR = _click_errors()
+
+
 def run() -> None:
     """Console-script entry point."""
     try:
@@ -67,14 +83,15 @@ def run() -> None:
         if _verbose():
             traceback.print_exc()
         _fail(exc.message, exc.hint, exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("interrupted", "run the same command again to finish what it started", 130)
     except KeyboardInterrupt:
         _fail("interrupted", "run the same command again to finish what it started", 130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except _CLICK_ERROR as exc:
+        usage: Any = exc
+        usage.show()
+        sys.exit(usage.exit_code)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:
         if _verbose():

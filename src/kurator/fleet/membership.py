@@ -23,6 +23,7 @@ from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.core_v1 import Namespace, Secret, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+from lightkube.types import PatchType
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.kube import kubeconfig
@@ -84,6 +85,10 @@ def _labels(name: str) -> dict[str, str]:
 
 def _sa_name(name: str) -> str:
     return f"karmada-{name}"
+
+
+def _impersonator(name: str) -> str:
+    return f"{name}-impersonator"
 
 
 def _role_name(name: str) -> str:
@@ -196,11 +201,21 @@ def join(
     _ensure(
         karmada, Secret(metadata=ObjectMeta(name=name, namespace=CLUSTER_NAMESPACE, labels=labels), data=data)
     )
+    # Karmada's cluster proxy (which the install engine reads members through) impersonates the caller in
+    # the member with this token; Karmada's own ServiceAccount may impersonate, so the same token serves.
+    _ensure(
+        karmada,
+        Secret(
+            metadata=ObjectMeta(name=_impersonator(name), namespace=CLUSTER_NAMESPACE, labels=labels),
+            data={"token": token_b64},
+        ),
+    )
     spec: dict[str, Any] = {
         "syncMode": "Push",
         "apiEndpoint": endpoint,
         "id": cluster_id,
         "secretRef": {"namespace": CLUSTER_NAMESPACE, "name": name},
+        "impersonatorSecretRef": {"namespace": CLUSTER_NAMESPACE, "name": _impersonator(name)},
         "insecureSkipTLSVerification": ca is None,
     }
     karmada.create(Cluster(metadata=ObjectMeta(name=name, labels=dict(MANAGED)), spec=spec))
@@ -344,11 +359,12 @@ def unjoin(karmada: Client, name: str, timeout: float = 60.0, force: bool = Fals
             cleaned = True
         except (*TRANSIENT, ApiError) as exc:
             member_error = f"could not remove kurator's credentials from the member: {exc}"
-    try:
-        karmada.delete(Secret, name, namespace=CLUSTER_NAMESPACE)
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise
+    for secret in (name, _impersonator(name)):
+        try:
+            karmada.delete(Secret, secret, namespace=CLUSTER_NAMESPACE)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
     return UnjoinResult(forced=forced, member_cleaned=cleaned, member_error=member_error)
 
 
@@ -360,9 +376,9 @@ def _drop_finalizers(karmada: Client, name: str, cluster: Any) -> None:
     try:
         for work in karmada.list(Work, namespace=ns):
             if work.metadata and work.metadata.name:
-                karmada.patch(Work, work.metadata.name, patch, namespace=ns)
+                karmada.patch(Work, work.metadata.name, patch, namespace=ns, patch_type=PatchType.MERGE)
     except ApiError as exc:
         if exc.status.code != 404:
             raise
     if cluster.metadata.finalizers:
-        karmada.patch(Cluster, name, patch)
+        karmada.patch(Cluster, name, patch, patch_type=PatchType.MERGE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -13,10 +15,17 @@ from kurator.kube import kubeconfig
 FIELD_MANAGER = "kurator"
 
 
-def client(path: Path, context: str | None = None, timeout: float = 10.0) -> Client:
-    """A client for ``context`` in the kubeconfig at ``path``; fails clearly on a bad file or context."""
+def client(path: Path, context: str | None = None, timeout: float = 10.0, server_suffix: str = "") -> Client:
+    """A client for ``context`` in the kubeconfig at ``path``; fails clearly on a bad file or context.
+    ``server_suffix`` is appended to the server URL (e.g. an API proxy path)."""
     data = kubeconfig.load(path)
     chosen = kubeconfig.check_context(data, context, path)
+    if server_suffix:
+        data = copy.deepcopy(data)
+        ctx = next(c["context"] for c in data["contexts"] if c["name"] == chosen)
+        for entry in data.get("clusters", []):
+            if entry["name"] == ctx.get("cluster"):
+                entry["cluster"]["server"] = entry["cluster"]["server"].rstrip("/") + server_suffix
     config = KubeConfig.from_dict(data, fname=str(path)).get(context_name=chosen)
     return Client(
         config=config,
@@ -24,3 +33,14 @@ def client(path: Path, context: str | None = None, timeout: float = 10.0) -> Cli
         timeout=httpx2.Timeout(timeout),
         trust_env=False,
     )
+
+
+@dataclass(frozen=True)
+class Access:
+    """How to reach one API server: a kubeconfig file and a context in it."""
+
+    path: Path
+    context: str | None = None
+
+    def client(self, timeout: float = 10.0, server_suffix: str = "") -> Client:
+        return client(self.path, self.context, timeout, server_suffix)

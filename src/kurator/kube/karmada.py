@@ -22,3 +22,26 @@ CLUSTER_NAMESPACE = "karmada-cluster"  # where Karmada keeps members' credential
 def execution_namespace(cluster: str) -> str:
     """Where Karmada keeps the Works of one member."""
     return f"karmada-es-{cluster}"
+
+
+# Where a host cluster says that Karmada runs for it (written by the local fleet and by
+# `kurator install karmada`), so a second install is never started beside the first.
+HOST_RECORD_NAMESPACE = "kube-system"
+HOST_RECORD_NAME = "kurator-karmada"
+
+
+def host_record(mode: str, version: str, kubeconfig: str, fleet: str = "") -> dict[str, object]:
+    """The host record ConfigMap: ``mode`` is ``local-fleet`` (processes) or ``in-cluster``."""
+    data = {"mode": mode, "version": version, "kubeconfig": kubeconfig}
+    if fleet:
+        data["fleet"] = fleet
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": HOST_RECORD_NAME,
+            "namespace": HOST_RECORD_NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "kurator"},
+        },
+        "data": data,
+    }

@@ -25,6 +25,7 @@ from kurator.core.progress import Reporter, Silent
 from kurator.local import config as fleet_config
 from kurator.local import karmada, netns, processes
 from kurator.local.binaries import KARMADA_CRDS, KARMADA_DEPLOY
+from kurator.local.binaries.catalog import KARMADA_VERSION
 from kurator.local.config import FleetConfig, NetworkMode
 from kurator.local.control_plane import (
     APISERVER,
@@ -392,6 +393,7 @@ def _karmada_up(
     for component in (karmada.CONTROLLER, karmada.SCHEDULER):
         starter.ensure(kspecs[component])
     karmada.wait_controllers(cfg, layout, timeout)
+    karmada.mark_host(cfg, layout, fleet_config.HOST_CLUSTER, KARMADA_VERSION)
 
 
 # --- down -------------------------------------------------------------------------------------------

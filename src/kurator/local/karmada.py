@@ -17,6 +17,7 @@ import yaml
 
 from kurator.kube.apply import apply_all
 from kurator.kube.client import client
+from kurator.kube.karmada import host_record
 from kurator.local.config import KARMADA, FleetConfig
 from kurator.local.control_plane import (
     APISERVER,
@@ -237,6 +238,12 @@ def apply_crds(cfg: FleetConfig, layout: FleetLayout, crds_dir: Path) -> None:
 def apply_bootstrap(cfg: FleetConfig, layout: FleetLayout, deploy_dir: Path) -> None:
     api = client(layout.kubeconfig(KARMADA), context_name(cfg, KARMADA))
     apply_all(api, bootstrap_documents(deploy_dir, cfg, layout))
+
+
+def mark_host(cfg: FleetConfig, layout: FleetLayout, host: str, version: str) -> None:
+    """Tell the host cluster that this fleet's Karmada serves it (``kurator install karmada`` reads this)."""
+    record = host_record("local-fleet", version, str(layout.kubeconfig(KARMADA)), cfg.name)
+    apply_all(client(layout.kubeconfig(host), context_name(cfg, host)), [record])
 
 
 def _healthy(url: str) -> bool:

@@ -16,6 +16,8 @@ KARMADA_VERSION = "1.18.2"
 KARMADA_COMPONENTS = ("controller-manager", "scheduler", "aggregated-apiserver", "webhook")
 KARMADA_CRDS = "karmada-crds"
 KARMADA_DEPLOY = "karmada-deploy"
+# Helm renders the charts of fleet components; 3.20 is built on the same Kubernetes 0.35 libraries.
+HELM_VERSION = "3.20.2"
 
 
 @dataclass(frozen=True)
@@ -172,3 +174,26 @@ def karmada_binaries() -> list[BinarySpec]:
         assets=(("charts/karmada/_crds", KARMADA_CRDS), ("artifacts/deploy", KARMADA_DEPLOY)),
     )
     return [BinarySpec(name, KARMADA_VERSION, None, build) for _, name in build.packages]
+
+
+def helm_binary(mirror: str | None = None) -> BinarySpec:
+    """The ``helm`` binary the install engine renders charts with."""
+    a = arch()
+    base = _mirror(mirror, "https://get.helm.sh")
+    tarball = f"helm-v{HELM_VERSION}-linux-{a}.tar.gz"
+    return BinarySpec(
+        "helm",
+        HELM_VERSION,
+        DownloadSpec(
+            url=f"{base}/{tarball}",
+            sha256_url=f"{base}/{tarball}.sha256sum",
+            archive_member=f"linux-{a}/helm",
+        ),
+        GoBuildSpec(
+            key=f"helm-{HELM_VERSION}",
+            module="helm.sh/helm/v3",
+            version=f"v{HELM_VERSION}",
+            packages=(("helm.sh/helm/v3/cmd/helm", "helm"),),
+            ldflags=("-s", "-w", f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}"),
+        ),
+    )

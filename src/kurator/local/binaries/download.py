@@ -56,7 +56,7 @@ def expected_sha256(client: httpx.Client, spec: DownloadSpec) -> str:
     return parse_checksum(_get(client, spec.sha256_url).text, spec.url.rsplit("/", 1)[-1])
 
 
-def _stream_to(client: httpx.Client, url: str, out: io.BufferedWriter, on_bytes: BytesCallback) -> str:
+def stream_to(client: httpx.Client, url: str, out: io.BufferedWriter, on_bytes: BytesCallback) -> str:
     digest = hashlib.sha256()
     done = 0
     try:
@@ -101,7 +101,7 @@ def download(spec: DownloadSpec, target: Path, on_bytes: BytesCallback | None = 
         want = expected_sha256(client, spec)
         fetched = Path(tmp) / "artifact"
         with fetched.open("wb") as out:
-            got = _stream_to(client, spec.url, out, on_bytes or (lambda _d, _t: None))
+            got = stream_to(client, spec.url, out, on_bytes or (lambda _d, _t: None))
         if got != want:
             raise KuratorError(
                 f"checksum mismatch for {spec.url}: expected sha256 {want}, got {got}; nothing was installed"

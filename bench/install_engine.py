@@ -1,0 +1,114 @@
+"""Install engine against its baseline, and the CLI's read paths.
+
+For 2, 5 and 10 members (a local fleet of that size with real Karmada, every member joined):
+  kurator:  `kurator install standin` (a subprocess, as a user runs it) until every member is ready;
+  baseline: the same rendered objects and propagation policies applied straight to Karmada with
+            server-side apply, then the same readiness wait on every member — what a careful script does.
+  ratio = kurator / baseline (target <= 1.10). Each is followed by a clean removal; rounds alternate.
+Also: `kurator get clusters` with 10 members (target <= 1 s) and `kurator --help` cold (target <= 300 ms).
+
+Usage: .venv/bin/python bench/install_engine.py [--sizes 2,5,10] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kurator.components import get
+from kurator.fleet import artifacts, desired, engine, membership, render
+from kurator.kube import apply
+from kurator.kube.client import Access
+from kurator.local import fleet
+from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
+
+KURATOR = [sys.executable, "-m", "kurator"]
+
+
+def run(*args: str) -> float:
+    t = time.monotonic()
+    subprocess.run([*KURATOR, *args], check=True, capture_output=True, text=True)
+    return time.monotonic() - t
+
+
+def baseline(access: Access, members: list[str]) -> float:
+    comp = get("standin")
+    t = time.monotonic()
+    rendered = render.render(comp, artifacts.obtain(comp.artifact), comp.values)
+    want = desired.build(comp, rendered, members)
+    api = access.client()
+    apply.apply_all(api, want.first)
+    engine._wait_apis(api, members, want.crd_apis, time.monotonic() + 120)
+    apply.apply_all(api, want.second)
+    expected = {m: desired.for_member(comp, want, m) for m in members}
+    states = engine._wait_members(access, expected, 300, None)
+    assert all(s.done for s in states), states
+    seconds = time.monotonic() - t
+    # Clean removal so the next round starts from nothing (not timed).
+    for doc in reversed(want.all):
+        ref = desired.Ref.of(doc)
+        engine._delete(api, [ref])
+    engine._wait_gone(access, members, [desired.Ref.of(d) for d in want.templates], 300, None)
+    return seconds
+
+
+def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
+    name = f"bench{size}"
+    up = fleet.up(
+        fleet.UpOptions(name=name, home=home / name, members=size, nodes=2),
+        lambda v, k: resolve(v, source="build", karmada=k),
+        SUPPORTED_KUBERNETES_VERSIONS,
+    )
+    try:
+        access = Access(up.layout.kubeconfig("karmada"))
+        api = access.client()
+        members = [f"member{i}" for i in range(1, size + 1)]
+        for m in members:
+            membership.join(api, m, up.layout.kubeconfig(m))
+        for m in members:
+            membership.wait_ready(api, m, 60)
+        kc = ["--kubeconfig", str(up.layout.kubeconfig("karmada"))]
+        ours, base = [], []
+        for _ in range(rounds):
+            base.append(baseline(access, members))
+            ours.append(run(*kc, "install", "standin", "--wait-timeout", "300"))
+            run(*kc, "uninstall", "standin", "--wait-timeout", "300")
+        result = {"kurator_s": statistics.median(ours), "baseline_s": statistics.median(base)}
+        if size >= 10:
+            run(*kc, "get", "clusters")  # warm the page cache once
+            result["get_clusters_s"] = statistics.median(run(*kc, "get", "clusters") for _ in range(5))
+        return result
+    finally:
+        fleet.down(name, home / name, purge=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="2,5,10")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    help_s = statistics.median(run("--help") for _ in range(5))
+    print(f"kurator --help (cold process): {help_s * 1000:.0f} ms (target <= 300 ms)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            r = one_size(size, args.rounds, Path(tmp))
+            ratio = r["kurator_s"] / r["baseline_s"]
+            print(
+                f"{size:>2} members: kurator install {r['kurator_s']:.2f} s, "
+                f"direct apply {r['baseline_s']:.2f} s, ratio {ratio:.2f} (target <= 1.10)",
+                flush=True,
+            )
+            if "get_clusters_s" in r:
+                print(
+                    f"kurator get clusters, {size} members: "
+                    f"{r['get_clusters_s'] * 1000:.0f} ms (target <= 1000 ms)"
+                )
+
+
+if __name__ == "__main__":
+    main()

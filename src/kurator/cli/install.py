@@ -1,0 +1,277 @@
+"""``kurator install <component>``, ``kurator uninstall <component>``, ``kurator artifacts pull`` and
+``kurator get components``: fleet components through the install engine, on Karmada's API server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from kurator.cli.options import OUTPUT_OPTION, Output, global_options
+from kurator.cli.render import console, emit, err_console
+from kurator.components import COMPONENTS
+from kurator.core.errors import InvalidInput, KuratorError
+
+if TYPE_CHECKING:
+    from kurator.fleet.engine import MemberState, Outcome
+    from kurator.kube.client import Access
+
+install_app = typer.Typer(help="Install a component on every member of the fleet.", no_args_is_help=True)
+uninstall_app = typer.Typer(
+    help="Remove an installed component from Karmada and every member.", no_args_is_help=True
+)
+artifacts_app = typer.Typer(
+    help="Component artifacts (charts, manifests) and offline bundles.", no_args_is_help=True
+)
+
+DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan per target and write nothing.")
+WAIT_TIMEOUT = typer.Option(300.0, "--wait-timeout", help="Seconds to wait for every member to be ready.")
+
+
+def karmada_access(ctx: typer.Context) -> Access:
+    from kurator.kube import kubeconfig
+    from kurator.kube.client import Access
+
+    opts = global_options(ctx)
+    return Access(kubeconfig.default_path(opts.kubeconfig), opts.context)
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``--set a.b=value`` pairs (values parsed as YAML: numbers, booleans, lists) into nested values."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise InvalidInput(f"--set {item!r} is not key=value", "for example --set replicas=3")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        node = values
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InvalidInput(f"--set {item!r} conflicts with another --set of {part!r}")
+        node[last] = value
+    return values
+
+
+def _live(what: str) -> tuple[Callable[[list[MemberState]], None], Callable[[], None]]:
+    """A live table of per-cluster progress on stderr, and the function that ends it."""
+    from rich.live import Live
+
+    from kurator.cli.plans import progress_table
+
+    live = Live(console=err_console, refresh_per_second=4, transient=False)
+    live.start()
+
+    def update(states: list[MemberState]) -> None:
+        live.update(progress_table(states, what))
+
+    return update, live.stop
+
+
+def _fail_members(outcome: Outcome, component: str, verb: str) -> None:
+    failed = outcome.failed
+    if not failed:
+        return
+    for st in failed:
+        err_console.print(f"[red]✗[/] {st.member}: {st.error}", highlight=False)
+    done = [m.member for m in outcome.members if m.done]
+    names = ", ".join(st.member for st in failed)
+    raise KuratorError(
+        f"{component} was not {verb} on {names}" + (f" (done on {', '.join(done)})" if done else ""),
+        f"make {names} reachable and healthy (`kurator get clusters`), then run the same command again",
+    )
+
+
+def _install_command(name: str) -> Callable[..., None]:
+    comp = COMPONENTS[name]
+
+    def command(
+        ctx: typer.Context,
+        dry_run: bool = DRY_RUN,
+        output: Output = OUTPUT_OPTION,
+        clusters: str = typer.Option(
+            None, "--clusters", help="Comma-separated members (default: all joined)."
+        ),
+        set_values: list[str] = typer.Option([], "--set", help="Chart value key=value (repeatable)."),
+        artifacts_dir: Path = typer.Option(
+            None, "--artifacts-dir", help="Offline bundle made by `kurator artifacts pull` (no network)."
+        ),
+        wait_timeout: float = WAIT_TIMEOUT,
+    ) -> None:
+        from kurator.cli.plans import show_plan
+        from kurator.cli.render import ConsoleReporter
+        from kurator.fleet import engine
+
+        req = engine.Request(
+            karmada=karmada_access(ctx),
+            component=comp,
+            values=parse_sets(set_values),
+            clusters=[c.strip() for c in clusters.split(",") if c.strip()] if clusters else None,
+            artifacts_dir=artifacts_dir,
+            wait_timeout=wait_timeout,
+        )
+        if dry_run:
+            plan = engine.make_plan(req)
+            if output is Output.table:
+                show_plan(plan)
+            else:
+                emit(plan.to_json(), output)
+            return
+        reporter = ConsoleReporter()
+        update, stop = None, None
+        try:
+
+            def progress(states: list[MemberState]) -> None:
+                nonlocal update, stop
+                if update is None:
+                    reporter.close()
+                    update, stop = _live("READY")
+                update(states)
+
+            outcome = engine.install(req, reporter, progress)
+        finally:
+            reporter.close()
+            if stop:
+                stop()
+        _fail_members(outcome, name, "installed")
+        members = ", ".join(m.member for m in outcome.members)
+        if outcome.writes == 0:
+            console.print(
+                f"{name} {comp.version} is installed and unchanged on {members}: nothing was written"
+            )
+        else:
+            console.print(
+                f"{name} {comp.version} installed on {members} "
+                f"({outcome.writes} objects written on Karmada, {outcome.seconds:.1f}s)"
+            )
+
+    command.__doc__ = f"Install {name}: {comp.description}."
+    return command
+
+
+def _uninstall_command(name: str) -> Callable[..., None]:
+    def command(
+        ctx: typer.Context,
+        dry_run: bool = DRY_RUN,
+        output: Output = OUTPUT_OPTION,
+        wait_timeout: float = WAIT_TIMEOUT,
+    ) -> None:
+        from kurator.cli.plans import show_plan
+        from kurator.fleet import engine
+
+        access = karmada_access(ctx)
+        if dry_run:
+            plan = engine.uninstall_plan(access, name)
+            if plan is None:
+                console.print(f"{name} is not installed: nothing to remove")
+            elif output is Output.table:
+                show_plan(plan, "uninstall")
+            else:
+                emit(plan.to_json(), output)
+            return
+        update, stop = _live("REMOVED")
+        try:
+            outcome = engine.uninstall(access, name, wait_timeout, update)
+        finally:
+            stop()
+        if outcome is None:
+            console.print(f"{name} is not installed: nothing to remove")
+            return
+        _fail_members(outcome, name, "removed")
+        console.print(f"{name} uninstalled from Karmada and {len(outcome.members)} members")
+
+    command.__doc__ = f"Remove {name} from Karmada and every member it was installed on."
+    return command
+
+
+def install_karmada(ctx: typer.Context) -> None:
+    """Karmada for the host cluster of --kubeconfig/--context: says so when one already serves it (a local
+    fleet's Karmada, or an earlier install) and prints its kubeconfig."""
+    from lightkube import ApiError
+    from lightkube.resources.core_v1 import ConfigMap
+
+    from kurator.kube.karmada import HOST_RECORD_NAME, HOST_RECORD_NAMESPACE
+    from kurator.local.binaries.catalog import KARMADA_VERSION
+
+    host = karmada_access(ctx).client()
+    try:
+        found = host.get(ConfigMap, HOST_RECORD_NAME, namespace=HOST_RECORD_NAMESPACE).data or {}
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise KuratorError(f"the host cluster refused to answer: {exc.status.message}") from None
+        found = {}
+    if found.get("mode") == "local-fleet":
+        console.print(
+            f"Karmada v{found.get('version')} already runs for this cluster: it is the local fleet "
+            f"{found.get('fleet')!r}'s (real processes started by `kurator local up`), "
+            "so nothing was installed."
+        )
+        console.print(f"Karmada kubeconfig: {found.get('kubeconfig')}", highlight=False)
+        return
+    if found:
+        console.print(f"Karmada v{found.get('version')} is already installed in this cluster.")
+        console.print(f"Karmada kubeconfig: {found.get('kubeconfig')}", highlight=False)
+        return
+    raise KuratorError(
+        f"installing Karmada v{KARMADA_VERSION} into a cluster that is not a local fleet "
+        "is not available yet",
+        "use `kurator local up` for a fleet with Karmada, or install Karmada with its own tooling and point "
+        "--kubeconfig at its API server",
+    )
+
+
+def pull(
+    components: list[str] = typer.Argument(..., help="Components whose artifacts to bundle."),
+    to: Path = typer.Option(..., "--to", help="Folder of the offline bundle (created if missing)."),
+) -> None:
+    """Fetch and verify component artifacts into a folder that `--artifacts-dir` installs from offline."""
+    from kurator import components as registry
+    from kurator.fleet import artifacts
+
+    chosen = [registry.get(c).artifact for c in components]
+    for artifact, path in zip(chosen, artifacts.pull(chosen, to), strict=True):
+        console.print(f"{artifact.key}: {path} (sha256 {artifact.sha256[:12]}…)", highlight=False)
+
+
+def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
+    """List the components installed in the fleet: version, targets, objects."""
+    from kurator.fleet import record
+
+    records = record.list_all(karmada_access(ctx).client())
+    if output is not Output.table:
+        emit(
+            [
+                {"name": r.component, "version": r.version, "clusters": r.targets, "objects": len(r.refs)}
+                for r in records
+            ],
+            output,
+        )
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold")
+    for col in ("NAME", "VERSION", "CLUSTERS", "OBJECTS"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(r.component, r.version, ",".join(r.targets), str(len(r.refs)))
+    console.print(table)
+
+
+def register(app: typer.Typer, get_app: typer.Typer) -> None:
+    for name, comp in COMPONENTS.items():
+        install_app.command(name, help=f"Install {name}: {comp.description}.")(_install_command(name))
+        uninstall_app.command(name)(_uninstall_command(name))
+    install_app.command("karmada")(install_karmada)
+    artifacts_app.command("pull")(pull)
+    get_app.command("components")(get_components)
+    app.add_typer(install_app, name="install")
+    app.add_typer(uninstall_app, name="uninstall")
+    app.add_typer(artifacts_app, name="artifacts")

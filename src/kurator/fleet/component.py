@@ -1,0 +1,56 @@
+"""What a fleet component declares so the install engine can install it: a pinned artifact with its
+checksum, values, per-member differences, and the namespace it lives in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ArtifactKind = Literal["helm-chart", "manifests"]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Where a component's chart or manifests come from and the sha256 that proves them.
+
+    ``source`` is an ``https://`` URL of a chart archive (``.tgz``) or manifest file, or
+    ``package:<path>`` for a folder shipped inside the kurator package. A file's digest is the sha256 of its
+    bytes; a folder's is the sha256 of its sorted ``<sha256>  <relative path>`` lines (see artifacts.digest).
+    """
+
+    name: str
+    version: str
+    kind: ArtifactKind
+    source: str
+    sha256: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+@dataclass(frozen=True)
+class PerCluster:
+    """A value that differs per member, applied with a Karmada OverridePolicy (plaintext replace)."""
+
+    api_version: str
+    kind: str
+    name: str
+    path: str  # JSON pointer, e.g. "/data/cluster"
+    value: Callable[[str], Any]  # member name -> value
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    description: str
+    artifact: Artifact
+    namespace: str
+    values: dict[str, Any] = field(default_factory=dict)
+    per_cluster: tuple[PerCluster, ...] = ()
+    release: str | None = None  # Helm release name (default: the component's name)
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version

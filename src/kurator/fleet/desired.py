@@ -1,0 +1,220 @@
+"""From rendered objects to what must exist: the templates on Karmada (labelled as kurator's), the
+propagation and override policies that carry them to members, and what each member should then hold."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from lightkube import codecs
+from lightkube.core.resource import NamespacedResource
+
+from kurator.fleet.component import Component
+
+Doc = dict[str, Any]
+MANAGED_BY = "app.kubernetes.io/managed-by"
+COMPONENT_LABEL = "kurator.dev/component"
+POLICY_GROUP = "policy.karmada.io/v1alpha1"
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, doc: Doc) -> Ref:
+        meta = doc.get("metadata", {})
+        return cls(doc["apiVersion"], doc["kind"], meta.get("namespace", ""), meta["name"])
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "apiVersion": self.api_version,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> Ref:
+        return cls(data["apiVersion"], data["kind"], data.get("namespace", ""), data["name"])
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+@dataclass
+class Desired:
+    """``first`` goes before members report new APIs (namespaces, CRDs, cluster-scoped objects and their
+    ClusterPropagationPolicy); ``second`` after (overrides, namespaced objects, their PropagationPolicy)."""
+
+    component: str
+    first: list[Doc] = field(default_factory=list)
+    second: list[Doc] = field(default_factory=list)
+    crd_apis: list[tuple[str, str]] = field(default_factory=list)  # (group/version, kind) members must serve
+    templates: list[Doc] = field(default_factory=list)  # what members receive, before per-cluster changes
+
+    @property
+    def all(self) -> list[Doc]:
+        return self.first + self.second
+
+    def refs(self) -> list[Ref]:
+        return [Ref.of(d) for d in self.all]
+
+
+def labels(component: str) -> dict[str, str]:
+    return {MANAGED_BY: "kurator", COMPONENT_LABEL: component}
+
+
+def policy_name(component: str) -> str:
+    return f"kurator-{component}"
+
+
+def _is_namespaced(doc: Doc, crd_scopes: dict[tuple[str, str], str]) -> bool:
+    group = doc["apiVersion"].rsplit("/", 1)[0] if "/" in doc["apiVersion"] else ""
+    if (group, doc["kind"]) in crd_scopes:
+        return crd_scopes[(group, doc["kind"])] == "Namespaced"
+    cls = codecs.resource_registry.load(doc["apiVersion"], doc["kind"])
+    if cls is not None:
+        return issubclass(cls, NamespacedResource)
+    return bool(doc.get("metadata", {}).get("namespace"))
+
+
+def _selector(doc: Doc) -> dict[str, str]:
+    sel = {"apiVersion": doc["apiVersion"], "kind": doc["kind"], "name": doc["metadata"]["name"]}
+    if ns := doc["metadata"].get("namespace"):
+        sel["namespace"] = ns
+    return sel
+
+
+def _placement(targets: list[str]) -> dict[str, Any]:
+    return {
+        "clusterAffinity": {"clusterNames": sorted(targets)},
+        "replicaScheduling": {"replicaSchedulingType": "Duplicated"},
+    }
+
+
+def _policy(kind: str, name: str, namespace: str | None, spec: dict[str, Any], component: str) -> Doc:
+    meta: dict[str, Any] = {"name": name, "labels": labels(component)}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": POLICY_GROUP, "kind": kind, "metadata": meta, "spec": spec}
+
+
+def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desired:
+    name = component.name
+    crd_scopes: dict[tuple[str, str], str] = {}
+    crd_apis: list[tuple[str, str]] = []
+    for doc in rendered:
+        if doc["kind"] == "CustomResourceDefinition":
+            spec = doc["spec"]
+            crd_scopes[(spec["group"], spec["names"]["kind"])] = spec.get("scope", "Namespaced")
+            served = [v["name"] for v in spec.get("versions", []) if v.get("served", True)]
+            crd_apis += [(f"{spec['group']}/{v}", spec["names"]["kind"]) for v in served]
+
+    cluster_scoped: list[Doc] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": component.namespace}}
+    ]
+    namespaced: list[Doc] = []
+    for original in rendered:
+        doc = copy.deepcopy(original)
+        meta = doc.setdefault("metadata", {})
+        if _is_namespaced(doc, crd_scopes):
+            meta.setdefault("namespace", component.namespace)
+            namespaced.append(doc)
+        else:
+            meta.pop("namespace", None)
+            if doc["kind"] == "Namespace" and meta["name"] == component.namespace:
+                cluster_scoped[0] = doc
+                continue
+            cluster_scoped.append(doc)
+    for doc in cluster_scoped + namespaced:
+        doc["metadata"]["labels"] = {**doc["metadata"].get("labels", {}), **labels(name)}
+    # CRDs first, so that a member learns a kind before any object of it arrives.
+    cluster_scoped.sort(key=lambda d: (d["kind"] != "Namespace", d["kind"] != "CustomResourceDefinition"))
+
+    desired = Desired(component=name, crd_apis=crd_apis, templates=cluster_scoped + namespaced)
+    desired.first = [
+        *cluster_scoped,
+        _policy(
+            "ClusterPropagationPolicy",
+            policy_name(name),
+            None,
+            {"resourceSelectors": [_selector(d) for d in cluster_scoped], "placement": _placement(targets)},
+            name,
+        ),
+    ]
+    by_ns: dict[str, list[Doc]] = {}
+    for doc in namespaced:
+        by_ns.setdefault(doc["metadata"]["namespace"], []).append(doc)
+    for ns, docs in sorted(by_ns.items()):
+        desired.second += _overrides(component, ns, targets)
+        desired.second += docs
+        desired.second.append(
+            _policy(
+                "PropagationPolicy",
+                policy_name(name),
+                ns,
+                {"resourceSelectors": [_selector(d) for d in docs], "placement": _placement(targets)},
+                name,
+            )
+        )
+    return desired
+
+
+def _overrides(component: Component, namespace: str, targets: list[str]) -> list[Doc]:
+    out = []
+    for pc in component.per_cluster:
+        if namespace != component.namespace:
+            continue
+        rules = [
+            {
+                "targetCluster": {"clusterNames": [member]},
+                "overriders": {
+                    "plaintext": [{"path": pc.path, "operator": "replace", "value": pc.value(member)}]
+                },
+            }
+            for member in sorted(targets)
+        ]
+        selector = {"apiVersion": pc.api_version, "kind": pc.kind, "name": pc.name, "namespace": namespace}
+        out.append(
+            _policy(
+                "OverridePolicy",
+                f"{policy_name(component.name)}-{pc.kind.lower()}-{pc.name}",
+                namespace,
+                {"resourceSelectors": [selector], "overrideRules": rules},
+                component.name,
+            )
+        )
+    return out
+
+
+def for_member(component: Component, desired: Desired, member: str) -> list[Doc]:
+    """What ``member`` should hold once Karmada has propagated and overridden the templates."""
+    out = []
+    for doc in desired.templates:
+        doc = copy.deepcopy(doc)
+        for pc in component.per_cluster:
+            if (doc["apiVersion"], doc["kind"], doc["metadata"]["name"]) == (
+                pc.api_version,
+                pc.kind,
+                pc.name,
+            ):
+                _set_pointer(doc, pc.path, pc.value(member))
+        out.append(doc)
+    return out
+
+
+def _set_pointer(doc: Doc, pointer: str, value: Any) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]
+    node: Any = doc
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+    if isinstance(node, list):
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value

@@ -1,0 +1,314 @@
+"""The install engine every fleet component uses: render → plan → apply on Karmada (cluster-scoped objects
+and CRDs first, namespaced objects once members serve the new APIs) → wait for readiness on every member.
+
+Re-running is safe: the plan skips what already holds (so an unchanged install writes nothing), and the
+record is written before anything else, so a run cut short by Ctrl-C or a crash is finished by the next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, Client, codecs
+
+from kurator.core.errors import KuratorError
+from kurator.core.progress import Reporter, Silent
+from kurator.fleet import artifacts, desired, objects, plan, record, render, targets
+from kurator.fleet.component import Component
+from kurator.fleet.desired import POLICY_GROUP, Desired, Ref
+from kurator.fleet.membership import TRANSIENT
+from kurator.kube.client import FIELD_MANAGER, Access
+from kurator.kube.karmada import Cluster
+
+POLL = 0.25  # seconds between readiness rounds
+
+
+@dataclass
+class MemberState:
+    """How far one member has come; ``error`` set when it cannot be read or an object failed."""
+
+    member: str
+    ready: int = 0
+    total: int = 0
+    waiting: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.error is None and self.ready == self.total and not self.waiting
+
+
+Progress = Callable[[list[MemberState]], None]
+
+
+@dataclass
+class Outcome:
+    plan: plan.Plan
+    writes: int = 0
+    members: list[MemberState] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[MemberState]:
+        return [m for m in self.members if not m.done]
+
+
+@dataclass
+class Request:
+    karmada: Access
+    component: Component
+    values: dict[str, Any] = field(default_factory=dict)
+    clusters: list[str] | None = None
+    artifacts_dir: Path | None = None
+    wait_timeout: float = 300.0
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = (
+            _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+        )
+    return out
+
+
+def prepare(req: Request, reporter: Reporter) -> tuple[Client, Desired, list[str], plan.Plan]:
+    """Everything before the first write: verify and render the artifact, choose targets, plan."""
+    comp = req.component
+    payload = artifacts.obtain(comp.artifact, req.artifacts_dir)
+    rendered = render.render(comp, payload, _merge(comp.values, req.values), reporter)
+    api = req.karmada.client()
+    members = targets.choose(api, req.clusters)
+    want = desired.build(comp, rendered, members)
+    objects.register_crds(want.all)
+    rec = record.load(api, comp.name)
+    installed = rec.refs if rec else []
+    kplan = plan.on_karmada(api, want.all, installed)
+    mplans = targets.each_member(
+        members,
+        lambda m: plan.on_member(
+            m, targets.member_client(req.karmada, m), desired.for_member(comp, want, m), installed
+        ),
+    )
+    return api, want, members, plan.Plan(comp.name, comp.version, kplan, list(mplans.values()))
+
+
+def make_plan(req: Request, reporter: Reporter | None = None) -> plan.Plan:
+    return prepare(req, reporter or Silent())[3]
+
+
+def install(req: Request, reporter: Reporter | None = None, progress: Progress | None = None) -> Outcome:
+    rep = reporter or Silent()
+    began = time.monotonic()
+    rep.step(f"plan {req.component.name} {req.component.version}")
+    api, want, members, the_plan = prepare(req, rep)
+    rep.done(f"planned {req.component.name} {req.component.version}", time.monotonic() - began)
+    out = Outcome(the_plan)
+    comp = req.component
+    old = record.load(api, comp.name)
+    # Record the union first: whatever this run creates is known to the next one even if it is cut short.
+    union = sorted(set(want.refs()) | set(old.refs if old else []))
+    out.writes += record.save(api, record.Record(comp.name, comp.version, union, members))
+    pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
+
+    out.writes += _apply(api, [d for d in want.first if Ref.of(d) in pending])
+    reachable = [m.target for m in the_plan.members if m.error is None]
+    _wait_apis(api, reachable, want.crd_apis, time.monotonic() + req.wait_timeout)
+    out.writes += _apply(api, [d for d in want.second if Ref.of(d) in pending])
+    stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
+    out.writes += _delete(api, stale)
+    out.writes += record.save(api, record.Record(comp.name, comp.version, want.refs(), members))
+
+    expected = {m: desired.for_member(comp, want, m) for m in members}
+    out.members = _wait_members(req.karmada, expected, req.wait_timeout, progress)
+    out.seconds = time.monotonic() - began
+    return out
+
+
+def _apply(api: Client, docs: list[desired.Doc]) -> int:
+    for doc in docs:
+        try:
+            api.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True)
+        except ApiError as exc:
+            raise KuratorError(
+                f"Karmada refused {Ref.of(doc)}: {exc.status.message}",
+                "nothing after it was applied; fix the cause and run the same command again",
+            ) from None
+    return len(docs)
+
+
+def _delete(api: Client, refs: list[Ref]) -> int:
+    count = 0
+    for ref in refs:
+        res = objects.resource(api, ref.api_version, ref.kind)
+        try:
+            api.delete(res, ref.name, namespace=ref.namespace or None)
+            count += 1
+        except ApiError as exc:
+            if exc.status.code != 404:
+                raise
+        except httpx2.HTTPStatusError as exc:  # the kind is no longer served (its CRD went first)
+            if exc.response.status_code != 404:
+                raise
+    return count
+
+
+def _served(cluster: Any) -> set[tuple[str, str]]:
+    status = cluster.get("status") or {}
+    return {
+        (api["groupVersion"], r["kind"])
+        for api in status.get("apiEnablements", [])
+        for r in api.get("resources", [])
+    }
+
+
+def _wait_apis(api: Client, members: list[str], apis: list[tuple[str, str]], deadline: float) -> None:
+    """Until each reachable member reports the new APIs enabled (Karmada schedules a kind only to members
+    that serve it); a member that never does is left to the readiness report."""
+    waiting = set(members) if apis else set()
+    while waiting and time.monotonic() < deadline:
+        for name in sorted(waiting):
+            cluster = objects.to_dict(api.get(Cluster, name))
+            if set(apis) <= _served(cluster):
+                waiting.discard(name)
+        if waiting:
+            time.sleep(POLL)
+
+
+def _member_state(karmada: Access, member: str, docs: list[desired.Doc]) -> MemberState:
+    state = MemberState(member, total=len(docs))
+    try:
+        client = targets.member_client(karmada, member)
+        for doc in docs:
+            ref = Ref.of(doc)
+            live = plan.get_live(client, ref)
+            if live is None:
+                state.waiting.append(f"{ref} (not there yet)")
+                continue
+            if not objects.contains(live, doc):
+                state.waiting.append(f"{ref} (not updated yet)")
+                continue
+            ok, why = objects.readiness(ref.kind, live)
+            if ok:
+                state.ready += 1
+            elif why.startswith("failed"):
+                state.error = f"{ref} {why}"
+                return state
+            else:
+                state.waiting.append(f"{ref} ({why})")
+    except (*TRANSIENT, ApiError) as exc:
+        state.error = f"unreachable ({targets.unreachable_reason(exc)})"
+    return state
+
+
+def _wait_members(
+    karmada: Access, expected: dict[str, list[desired.Doc]], timeout: float, progress: Progress | None
+) -> list[MemberState]:
+    deadline = time.monotonic() + timeout
+    states: dict[str, MemberState] = {}
+    todo = sorted(expected)
+    while True:
+        fresh = targets.each_member(todo, lambda m: _member_state(karmada, m, expected[m]))
+        states.update(fresh)
+        ordered = [states[m] for m in sorted(expected)]
+        if progress:
+            progress(ordered)
+        todo = [m for m in todo if not states[m].done and not _failed_for_good(states[m])]
+        if not todo or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL)
+    for m in todo:
+        st = states[m]
+        if not st.done and st.error is None:
+            st.error = f"not ready after {timeout:.0f}s: waiting for {', '.join(st.waiting[:3])}"
+    return [states[m] for m in sorted(expected)]
+
+
+def _failed_for_good(state: MemberState) -> bool:
+    return state.error is not None and not state.error.startswith("unreachable")
+
+
+# --- uninstall -------------------------------------------------------------------------------------------
+
+
+def uninstall_plan(karmada: Access, component: str) -> plan.Plan | None:
+    api = karmada.client()
+    rec = record.load(api, component)
+    if rec is None:
+        return None
+    kplan = plan.TargetPlan(plan.KARMADA)
+    kplan.changes = plan.deletions(api, [], rec.refs)
+    templates = [r for r in rec.refs if not r.api_version.startswith(POLICY_GROUP)]
+    members = [m for m in rec.targets if m in targets.joined_clusters(api)]
+    mplans = targets.each_member(
+        members, lambda m: plan.on_member(m, targets.member_client(karmada, m), [], templates)
+    )
+    return plan.Plan(component, rec.version, kplan, list(mplans.values()))
+
+
+def uninstall(
+    karmada: Access,
+    component: str,
+    wait_timeout: float = 300.0,
+    progress: Progress | None = None,
+) -> Outcome | None:
+    """Remove exactly what the record lists: templates first (Karmada then removes them from members),
+    policies and the record last, once members are clean. ``None`` when nothing is installed."""
+    began = time.monotonic()
+    api = karmada.client()
+    rec = record.load(api, component)
+    the_plan = uninstall_plan(karmada, component)
+    if rec is None or the_plan is None:
+        return None
+    out = Outcome(the_plan)
+    templates = [r for r in rec.refs if not r.api_version.startswith(POLICY_GROUP)]
+    policies = [r for r in rec.refs if r.api_version.startswith(POLICY_GROUP)]
+    # Namespaced objects, then cluster-scoped ones, the namespace last.
+    templates.sort(
+        key=lambda r: (r.namespace == "", r.kind == "CustomResourceDefinition", r.kind == "Namespace")
+    )
+    out.writes += _delete(api, templates)
+    members = [m for m in rec.targets if m in targets.joined_clusters(api)]
+    out.members = _wait_gone(karmada, members, templates, wait_timeout, progress)
+    if out.failed:
+        return out  # policies and record stay, so running uninstall again finishes the job
+    out.writes += _delete(api, policies)
+    record.delete(api, component)
+    out.seconds = time.monotonic() - began
+    return out
+
+
+def _gone_state(karmada: Access, member: str, refs: list[Ref]) -> MemberState:
+    state = MemberState(member, total=len(refs))
+    try:
+        client = targets.member_client(karmada, member)
+        for ref in refs:
+            if plan.known(client, ref) and plan.get_live(client, ref) is not None:
+                state.waiting.append(f"{ref} (still there)")
+            else:
+                state.ready += 1
+    except (*TRANSIENT, ApiError) as exc:
+        state.error = f"unreachable ({targets.unreachable_reason(exc)})"
+    return state
+
+
+def _wait_gone(
+    karmada: Access, members: list[str], refs: list[Ref], timeout: float, progress: Progress | None
+) -> list[MemberState]:
+    deadline = time.monotonic() + timeout
+    while True:
+        states = list(targets.each_member(members, lambda m: _gone_state(karmada, m, refs)).values())
+        if progress:
+            progress(states)
+        if all(s.done for s in states) or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL)
+    for st in states:
+        if not st.done and st.error is None:
+            st.error = f"objects left after {timeout:.0f}s: {', '.join(st.waiting[:3])}"
+    return states

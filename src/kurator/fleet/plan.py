@@ -1,0 +1,150 @@
+"""The plan of an install or uninstall, per target (Karmada's API server, then each member): what will be
+created, changed (with a diff) or deleted. Computing it writes nothing: changes on Karmada are found with
+server-side dry-run apply, on members by comparing what propagation will deliver with what they hold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx2
+from lightkube import ApiError, Client, codecs
+from lightkube.core.exceptions import LoadResourceError
+
+from kurator.fleet import objects
+from kurator.fleet.desired import POLICY_GROUP, Ref
+from kurator.fleet.membership import TRANSIENT
+from kurator.fleet.targets import unreachable_reason
+from kurator.kube.client import FIELD_MANAGER
+
+Action = Literal["create", "change", "delete", "unchanged"]
+Doc = dict[str, Any]
+KARMADA = "karmada"
+
+
+@dataclass
+class Change:
+    action: Action
+    ref: Ref
+    diff: str = ""
+
+
+@dataclass
+class TargetPlan:
+    target: str
+    changes: list[Change] = field(default_factory=list)
+    error: str | None = None  # the target could not be read
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action != "unchanged"]
+
+
+@dataclass
+class Plan:
+    component: str
+    version: str
+    karmada: TargetPlan
+    members: list[TargetPlan]
+
+    @property
+    def targets(self) -> list[TargetPlan]:
+        return [self.karmada, *self.members]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "component": self.component,
+            "version": self.version,
+            "targets": [
+                {
+                    "target": t.target,
+                    "error": t.error,
+                    "changes": [
+                        {"action": c.action, **c.ref.to_json(), **({"diff": c.diff} if c.diff else {})}
+                        for c in t.changes
+                    ],
+                }
+                for t in self.targets
+            ],
+        }
+
+
+def get_live(api: Client, ref: Ref) -> Doc | None:
+    """The live object, or None when it (or its whole kind, e.g. before its CRD) does not exist."""
+    res = objects.resource(api, ref.api_version, ref.kind)
+    try:
+        live = api.get(res, ref.name, namespace=ref.namespace or None)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise
+    except httpx2.HTTPStatusError as exc:  # an unserved kind answers a bare 404, not a Status
+        if exc.response.status_code == 404:
+            return None
+        raise
+    return objects.to_dict(live)
+
+
+def known(api: Client, ref: Ref) -> bool:
+    try:
+        objects.resource(api, ref.api_version, ref.kind)
+    except LoadResourceError:
+        return False
+    return True
+
+
+def dry_run_apply(api: Client, doc: Doc) -> Doc:
+    obj = codecs.from_dict(doc)
+    return objects.to_dict(api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
+
+
+def on_karmada(api: Client, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
+    plan = TargetPlan(KARMADA)
+    for doc in desired:
+        ref = Ref.of(doc)
+        # A kind whose CRD arrives in this same install is unknown until then: it can only be created.
+        live = get_live(api, ref) if known(api, ref) else None
+        if live is None:
+            plan.changes.append(Change("create", ref))
+            continue
+        after = dry_run_apply(api, doc)
+        if objects.clean(after) == objects.clean(live):
+            plan.changes.append(Change("unchanged", ref))
+        else:
+            plan.changes.append(Change("change", ref, objects.diff(live, after, str(ref))))
+    plan.changes += deletions(api, desired, installed)
+    return plan
+
+
+def deletions(api: Client, desired: list[Doc], installed: list[Ref]) -> list[Change]:
+    wanted = {Ref.of(d) for d in desired}
+    return [
+        Change("delete", ref)
+        for ref in installed
+        if ref not in wanted and known(api, ref) and get_live(api, ref) is not None
+    ]
+
+
+def on_member(member: str, api: Client, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
+    """What propagation will change on ``member`` (policies stay on Karmada and are left out)."""
+    plan = TargetPlan(member)
+    try:
+        for doc in desired:
+            ref = Ref.of(doc)
+            live = get_live(api, ref) if known(api, ref) else None
+            if live is None:
+                plan.changes.append(Change("create", ref))
+            elif objects.contains(live, doc):
+                plan.changes.append(Change("unchanged", ref))
+            else:
+                plan.changes.append(
+                    Change("change", ref, objects.diff(objects.projected(live, doc), doc, str(ref)))
+                )
+        templates = [r for r in installed if not r.api_version.startswith(POLICY_GROUP)]
+        plan.changes += deletions(api, desired, templates)
+    except (*TRANSIENT, ApiError) as exc:
+        plan.changes.clear()
+        plan.error = f"unreachable ({unreachable_reason(exc)})"
+    return plan

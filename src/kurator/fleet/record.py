@@ -1,0 +1,86 @@
+"""What kurator installed, kept on Karmada's API server (ConfigMap ``kube-system/kurator-component-<name>``,
+a namespace Karmada never propagates) so uninstall and upgrades know exactly what to remove, even without
+the artifact at hand."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from lightkube import ApiError, Client
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ConfigMap
+
+from kurator.fleet.desired import MANAGED_BY, Ref
+
+NAMESPACE = "kube-system"
+RECORD_LABEL = "kurator.dev/record-of"
+
+
+@dataclass
+class Record:
+    component: str
+    version: str
+    refs: list[Ref] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+
+    def data(self) -> dict[str, str]:
+        return {
+            "version": self.version,
+            "objects": json.dumps([r.to_json() for r in sorted(set(self.refs))], indent=1),
+            "targets": json.dumps(sorted(self.targets)),
+        }
+
+
+def name_of(component: str) -> str:
+    return f"kurator-component-{component}"
+
+
+def load(api: Client, component: str) -> Record | None:
+    try:
+        cm = api.get(ConfigMap, name_of(component), namespace=NAMESPACE)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise
+    data = cm.data or {}
+    return Record(
+        component,
+        data.get("version", ""),
+        [Ref.from_json(r) for r in json.loads(data.get("objects", "[]"))],
+        json.loads(data.get("targets", "[]")),
+    )
+
+
+def list_all(api: Client) -> list[Record]:
+    out = []
+    for cm in api.list(ConfigMap, namespace=NAMESPACE, labels={RECORD_LABEL: None}):
+        component = (cm.metadata.labels or {}).get(RECORD_LABEL) if cm.metadata else None
+        if component and (rec := load(api, component)):
+            out.append(rec)
+    return sorted(out, key=lambda r: r.component)
+
+
+def save(api: Client, record: Record) -> bool:
+    """Write the record if it differs from what is stored; returns whether it wrote."""
+    current = load(api, record.component)
+    if current is not None and current.data() == record.data():
+        return False
+    cm = ConfigMap(
+        metadata=ObjectMeta(
+            name=name_of(record.component),
+            namespace=NAMESPACE,
+            labels={MANAGED_BY: "kurator", RECORD_LABEL: record.component},
+        ),
+        data=record.data(),
+    )
+    api.apply(cm, force=True)
+    return True
+
+
+def delete(api: Client, component: str) -> None:
+    try:
+        api.delete(ConfigMap, name_of(component), namespace=NAMESPACE)
+    except ApiError as exc:
+        if exc.status.code != 404:
+            raise

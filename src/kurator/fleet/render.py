@@ -1,0 +1,75 @@
+"""Turn a verified artifact into the list of objects it declares: Helm charts through the cached ``helm``
+binary (``helm template``, nothing is sent to a cluster), plain manifests directly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kurator.core.errors import KuratorError
+from kurator.core.progress import Reporter
+from kurator.fleet.component import Component
+
+Doc = dict[str, Any]
+
+
+def helm_path(reporter: Reporter | None = None) -> Path:
+    """The pinned ``helm``, fetched into the binary cache on first use like the fleet's other binaries."""
+    from kurator.local.binaries import ensure_binaries
+    from kurator.local.binaries.catalog import helm_binary
+
+    source = os.environ.get("KURATOR_BINARY_SOURCE", "auto")
+    return ensure_binaries([helm_binary()], source, reporter).paths["helm"]
+
+
+def load_documents(text: str, origin: str) -> list[Doc]:
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d]
+    except yaml.YAMLError as exc:
+        raise KuratorError(f"{origin} is not valid YAML: {exc}") from None
+    for doc in docs:
+        if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
+            raise KuratorError(f"{origin} holds a document that is not a Kubernetes object")
+    return docs
+
+
+def _manifests(path: Path) -> list[Doc]:
+    files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
+    return [doc for f in files for doc in load_documents(f.read_text(), str(f))]
+
+
+def _helm_template(component: Component, chart: Path, values: dict[str, Any], helm: Path) -> list[Doc]:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kurator-values-") as vf:
+        yaml.safe_dump(values, vf)
+        vf.flush()
+        argv = [
+            str(helm),
+            "template",
+            component.release or component.name,
+            str(chart),
+            "--namespace",
+            component.namespace,
+            "--include-crds",
+            "--values",
+            vf.name,
+        ]
+        # helm keeps caches and config under $HOME; a throw-away home keeps renders pure and repeatable.
+        with tempfile.TemporaryDirectory(prefix="kurator-helm-") as home:
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "HELM_CACHE_HOME": home}
+            proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    if proc.returncode != 0:
+        raise KuratorError(f"helm could not render {component.artifact.key}: {proc.stderr.strip()}")
+    return load_documents(proc.stdout, f"the rendered chart {component.artifact.key}")
+
+
+def render(
+    component: Component, payload: Path, values: dict[str, Any], reporter: Reporter | None = None
+) -> list[Doc]:
+    if component.artifact.kind == "manifests":
+        return _manifests(payload)
+    return _helm_template(component, payload, values, helm_path(reporter))

@@ -1,0 +1,218 @@
+"""The install engine against the fleet's real Karmada and real member API servers, with ``standin``: a
+chart written by this project that stands in for an upstream component (its image never runs; kwok's fake
+kubelets make its Pods Running and its Job Complete)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from lightkube import ApiError, Client
+from lightkube.core.resource import NamespacedResource
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Service, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+
+from kurator.kube.karmada import ClusterPropagationPolicy, OverridePolicy, PropagationPolicy
+from kurator.local.fleet import UpResult, load_records
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator
+
+pytestmark = pytest.mark.integration
+
+MEMBERS = ("member1", "member2")
+SELECTOR = {"kurator.dev/component": "standin"}
+Widget = create_namespaced_resource("standin.kurator.dev", "v1", "Widget", "widgets")
+TEMPLATE_KINDS: list[Any] = [
+    Namespace, CustomResourceDefinition, ClusterRole, ClusterRoleBinding, ServiceAccount, ConfigMap,
+    Deployment, Service, Job, Widget,
+]  # fmt: skip
+POLICY_KINDS: list[Any] = [ClusterPropagationPolicy, PropagationPolicy, OverridePolicy]
+
+
+@pytest.fixture(scope="module")
+def fleet(local_fleet: UpResult) -> Iterator[UpResult]:
+    for member in MEMBERS:
+        proc = join(local_fleet, member)
+        assert proc.returncode == 0 or "already joined" in proc.stderr, proc.stderr
+    yield local_fleet
+    kurator(*karmada_args(local_fleet), "uninstall", "standin", "--wait-timeout", "60")
+    for member in MEMBERS:
+        kurator(*karmada_args(local_fleet), "unjoin", member, "--force")
+
+
+def _install(fleet: UpResult, *extra: str) -> Any:
+    return kurator(*karmada_args(fleet), "install", "standin", *extra)
+
+
+def _labelled(api: Client, kinds: list[Any]) -> dict[str, str]:
+    """Every object of the component on ``api``: "Kind ns/name" -> resourceVersion."""
+    out = {}
+    for kind in kinds:
+        scope = {"namespace": "*"} if issubclass(kind, NamespacedResource) else {}
+        try:
+            found = list(api.list(kind, labels=SELECTOR, **scope))
+        except (ApiError, httpx2.HTTPStatusError) as exc:
+            code = exc.status.code if isinstance(exc, ApiError) else exc.response.status_code
+            if code == 404:  # the kind itself is not served (its CRD is not there)
+                continue
+            raise
+        for obj in found:
+            out[f"{kind.__name__} {obj.metadata.namespace or ''}/{obj.metadata.name}"] = (
+                obj.metadata.resourceVersion
+            )
+    return out
+
+
+def _snapshot(fleet: UpResult) -> dict[str, dict[str, str]]:
+    karmada = cluster_client(fleet, "karmada")
+    snap = {"karmada": _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS)}
+    record = karmada.get(ConfigMap, "kurator-component-standin", namespace="kube-system")
+    snap["karmada"]["record"] = record.metadata.resourceVersion
+    for member in MEMBERS:
+        snap[member] = _labelled(cluster_client(fleet, member), TEMPLATE_KINDS)
+    return snap
+
+
+def test_dry_run_plans_every_target_and_writes_nothing(fleet: UpResult) -> None:
+    proc = _install(fleet, "--dry-run", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    targets = {t["target"]: t for t in plan["targets"]}
+    assert set(targets) == {"karmada", *MEMBERS}
+    karmada_actions = {(c["kind"], c["name"]): c["action"] for c in targets["karmada"]["changes"]}
+    assert karmada_actions[("ClusterPropagationPolicy", "kurator-standin")] == "create"
+    assert karmada_actions[("Deployment", "standin")] == "create"
+    assert all(c["action"] == "create" for c in targets["member1"]["changes"])
+    table = _install(fleet, "--dry-run")
+    assert table.returncode == 0 and "+ create Deployment standin/standin" in table.stdout
+    karmada = cluster_client(fleet, "karmada")
+    assert _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS) == {}
+    assert gone(karmada, ConfigMap, "kurator-component-standin", "kube-system")
+    for member in MEMBERS:
+        assert _labelled(cluster_client(fleet, member), TEMPLATE_KINDS) == {}
+
+
+def test_install_reaches_both_members_with_their_own_settings(fleet: UpResult) -> None:
+    proc = _install(fleet, "--wait-timeout", "120")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "standin 0.1.0 installed on member1, member2" in proc.stdout
+    for member in MEMBERS:
+        api = cluster_client(fleet, member)
+        settings = api.get(ConfigMap, "standin-settings", namespace="standin")
+        assert settings.data == {
+            "greeting": "hello from the fleet",
+            "cluster": member,
+        }  # per-cluster override
+        dep = api.get(Deployment, "standin", namespace="standin")
+        assert dep.status.readyReplicas == 2
+        assert api.get(Widget, "default", namespace="standin").spec["size"] == 2  # CR after its CRD
+        job = api.get(Job, "standin-setup", namespace="standin")
+        assert any(c.type == "Complete" and c.status == "True" for c in job.status.conditions)
+        assert (
+            api.get(ClusterRole, "standin-reader").metadata.labels["app.kubernetes.io/managed-by"]
+            == "kurator"
+        )
+    karmada = cluster_client(fleet, "karmada")
+    assert karmada.get(ConfigMap, "standin-settings", namespace="standin").data["cluster"] == "unset"
+    listed = json.loads(kurator(*karmada_args(fleet), "get", "components", "-o", "json", check=True).stdout)
+    assert listed == [{"name": "standin", "version": "0.1.0", "clusters": list(MEMBERS), "objects": 13}]
+
+
+def test_rerun_with_nothing_changed_writes_nothing(fleet: UpResult) -> None:
+    before = _snapshot(fleet)
+    proc = _install(fleet, "--wait-timeout", "60")
+    assert proc.returncode == 0, proc.stderr
+    assert "installed and unchanged on member1, member2: nothing was written" in proc.stdout
+    assert _snapshot(fleet) == before  # every resourceVersion, on Karmada and on both members
+
+
+def test_dry_run_of_a_change_shows_the_diff_and_writes_nothing(fleet: UpResult) -> None:
+    before = _snapshot(fleet)
+    proc = _install(fleet, "--dry-run", "--set", "greeting=changed")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "~ change ConfigMap standin/standin-settings" in out
+    assert "-  greeting: hello from the fleet" in out and "+  greeting: changed" in out
+    assert "karmada: 0 to create, 1 to change, 0 to delete" in out
+    assert _snapshot(fleet) == before
+
+
+def test_offline_bundle_installs_and_a_tampered_one_is_refused(fleet: UpResult, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    kurator("artifacts", "pull", "standin", "--to", str(bundle), check=True)
+    index = json.loads((bundle / "index.json").read_text())
+    assert set(index) == {"standin-0.1.0"}
+    before = _snapshot(fleet)
+    assert _install(fleet, "--artifacts-dir", str(bundle)).returncode == 0
+    (bundle / "standin-0.1.0" / "standin" / "values.yaml").write_text("replicas: 50\n")
+    proc = _install(fleet, "--artifacts-dir", str(bundle), "--set", "greeting=tampered")
+    assert proc.returncode == 2
+    assert "checksum mismatch for artifact standin-0.1.0" in proc.stderr
+    assert _snapshot(fleet) == before
+
+
+def test_bad_input_is_refused_and_changes_nothing(fleet: UpResult) -> None:
+    before = _snapshot(fleet)
+    proc = _install(fleet, "--clusters", "member1,nosuch")
+    assert proc.returncode == 2 and "not joined to the fleet: nosuch" in proc.stderr
+    proc = _install(fleet, "--set", "novalue")
+    assert proc.returncode == 2 and "is not key=value" in proc.stderr
+    proc = kurator(*karmada_args(fleet), "install", "nosuch")
+    assert proc.returncode == 2
+    assert _snapshot(fleet) == before
+
+
+def test_a_member_that_stops_answering_is_named_and_the_other_finishes(fleet: UpResult) -> None:
+    apiserver = load_records(fleet.layout)["member2/kube-apiserver"]
+    os.kill(apiserver.pid, signal.SIGSTOP)  # member2 stops answering, as in a network partition
+    try:
+        proc = _install(fleet, "--set", "greeting=partition", "--wait-timeout", "15")
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "member2: unreachable" in proc.stderr
+        assert "standin was not installed on member2 (done on member1)" in proc.stderr
+        assert "run the same command again" in proc.stderr
+        member1 = cluster_client(fleet, "member1")
+        assert member1.get(ConfigMap, "standin-settings", namespace="standin").data["greeting"] == "partition"
+    finally:
+        os.kill(apiserver.pid, signal.SIGCONT)
+    proc = _install(fleet, "--set", "greeting=partition", "--wait-timeout", "180")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    member2 = cluster_client(fleet, "member2")
+    assert member2.get(ConfigMap, "standin-settings", namespace="standin").data["greeting"] == "partition"
+
+
+def test_uninstall_removes_everything_from_karmada_and_members(fleet: UpResult) -> None:
+    plan = kurator(*karmada_args(fleet), "uninstall", "standin", "--dry-run")
+    assert plan.returncode == 0 and "- delete Deployment standin/standin" in plan.stdout
+    assert not gone(cluster_client(fleet, "member1"), Deployment, "standin", "standin")
+    proc = kurator(*karmada_args(fleet), "uninstall", "standin", "--wait-timeout", "120")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    karmada = cluster_client(fleet, "karmada")
+    assert _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS) == {}
+    assert gone(karmada, ConfigMap, "kurator-component-standin", "kube-system")
+    for member in MEMBERS:
+        api = cluster_client(fleet, member)
+        assert _labelled(api, TEMPLATE_KINDS) == {}
+        assert gone(api, Namespace, "standin")
+        assert gone(api, CustomResourceDefinition, "widgets.standin.kurator.dev")
+    again = kurator(*karmada_args(fleet), "uninstall", "standin")
+    assert again.returncode == 0 and "standin is not installed: nothing to remove" in again.stdout
+
+
+def test_install_karmada_on_the_local_fleet_finds_the_running_one(fleet: UpResult) -> None:
+    host = ["--kubeconfig", str(fleet.layout.kubeconfig("host"))]
+    proc = kurator(*host, "install", "karmada")
+    assert proc.returncode == 0, proc.stderr
+    assert f"it is the local fleet {fleet.config.name!r}'s" in proc.stdout
+    assert "nothing was installed" in proc.stdout
+    assert f"Karmada kubeconfig: {fleet.layout.kubeconfig('karmada')}" in proc.stdout
+    assert kurator(*karmada_args(fleet), "get", "clusters").returncode == 0  # and that kubeconfig works

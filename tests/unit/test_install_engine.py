@@ -1,0 +1,142 @@
+"""Pure parts of the install engine: artifact digests, desired state, object comparison, --set parsing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kurator.cli.install import parse_sets
+from kurator.components import COMPONENTS, get
+from kurator.core.errors import InvalidInput
+from kurator.fleet import artifacts, desired, objects
+from kurator.fleet.component import Artifact
+
+
+def test_pinned_digest_of_the_standin_chart_matches_the_chart_in_the_package() -> None:
+    comp = COMPONENTS["standin"]
+    folder = artifacts._package_folder(comp.artifact)
+    assert artifacts.digest(folder) == comp.artifact.sha256, "chart changed: update its pinned sha256"
+
+
+def test_folder_digest_ignores_modes_and_changes_with_content(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.yaml").write_text("one")
+    first = artifacts.digest(tmp_path / "a")
+    (tmp_path / "a" / "x.yaml").chmod(0o600)
+    assert artifacts.digest(tmp_path / "a") == first
+    (tmp_path / "a" / "x.yaml").write_text("two")
+    assert artifacts.digest(tmp_path / "a") != first
+
+
+def test_obtain_from_a_bundle_refuses_a_tampered_artifact(tmp_path: Path) -> None:
+    payload = tmp_path / "bundle" / "demo-1.0" / "manifests.yaml"
+    payload.parent.mkdir(parents=True)
+    payload.write_text("kind: ConfigMap\n")
+    good = Artifact(
+        "demo", "1.0", "manifests", "https://example.invalid/manifests.yaml", artifacts.digest(payload)
+    )
+    assert artifacts.obtain(good, tmp_path / "bundle") == payload
+    payload.write_text("kind: Secret\n")
+    with pytest.raises(InvalidInput, match=r"checksum mismatch for artifact demo-1\.0"):
+        artifacts.obtain(good, tmp_path / "bundle")
+    with pytest.raises(InvalidInput, match="is not in"):
+        artifacts.obtain(good, tmp_path / "elsewhere")
+
+
+RENDERED = [
+    {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.standin.kurator.dev"},
+        "spec": {
+            "group": "standin.kurator.dev",
+            "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [{"name": "v1", "served": True, "storage": True}],
+        },
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "standin-settings"},
+        "data": {"cluster": "unset"},
+    },
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}},
+    {
+        "apiVersion": "standin.kurator.dev/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"size": 1},
+    },
+]
+
+
+def test_desired_state_orders_labels_and_propagates() -> None:
+    want = desired.build(get("standin"), RENDERED, ["member2", "member1"])
+    first = [(d["kind"], d["metadata"]["name"]) for d in want.first]
+    assert first[:2] == [
+        ("Namespace", "standin"),
+        ("CustomResourceDefinition", "widgets.standin.kurator.dev"),
+    ]
+    assert first[-1] == ("ClusterPropagationPolicy", "kurator-standin")
+    kinds = [d["kind"] for d in want.second]
+    assert kinds[0] == "OverridePolicy" and kinds[-1] == "PropagationPolicy"
+    for doc in want.all:
+        assert doc["metadata"]["labels"]["kurator.dev/component"] == "standin"
+        assert doc["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kurator"
+    pp = want.second[-1]
+    assert pp["metadata"]["namespace"] == "standin"
+    assert {s["kind"] for s in pp["spec"]["resourceSelectors"]} == {"ConfigMap", "Widget"}
+    assert pp["spec"]["placement"]["clusterAffinity"]["clusterNames"] == ["member1", "member2"]
+    assert want.crd_apis == [("standin.kurator.dev/v1", "Widget")]
+    op = want.second[0]
+    rules = {
+        r["targetCluster"]["clusterNames"][0]: r["overriders"]["plaintext"][0]["value"]
+        for r in op["spec"]["overrideRules"]
+    }
+    assert rules == {"member1": "member1", "member2": "member2"}
+    member = desired.for_member(get("standin"), want, "member2")
+    settings = next(d for d in member if d["kind"] == "ConfigMap")
+    assert settings["data"]["cluster"] == "member2"
+    assert all(d["apiVersion"] != desired.POLICY_GROUP for d in member)
+
+
+def test_contains_tolerates_server_defaults_but_not_changes() -> None:
+    wanted = {"spec": {"replicas": 2, "template": {"containers": [{"name": "a"}]}}}
+    live = {
+        "spec": {"replicas": 2, "strategy": {}, "template": {"containers": [{"name": "a", "image": "x"}]}}
+    }
+    assert objects.contains(live, wanted)
+    assert not objects.contains({"spec": {"replicas": 3}}, {"spec": {"replicas": 2}})
+    assert not objects.contains({"spec": {"template": {"containers": []}}}, wanted)
+
+
+def test_readiness_by_kind() -> None:
+    dep = {
+        "metadata": {"generation": 2},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 2},
+    }
+    assert objects.readiness("Deployment", dep) == (True, "2/2 replicas ready")
+    dep["status"]["observedGeneration"] = 1
+    assert not objects.readiness("Deployment", dep)[0]
+    failed = {
+        "status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}
+    }
+    assert objects.readiness("Job", failed) == (False, "failed: BackoffLimitExceeded")
+    assert objects.readiness("ConfigMap", {})[0]
+
+
+def test_diffs_never_show_secret_values() -> None:
+    before = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "c2VjcmV0"}}
+    after = {"kind": "Secret", "metadata": {"name": "s"}, "data": {"password": "bmV3"}}
+    text = objects.diff(before, after, "Secret s")
+    assert "c2VjcmV0" not in text and "bmV3" not in text
+
+
+def test_set_values_are_parsed_into_nested_values() -> None:
+    assert parse_sets(["replicas=3", "a.b=x", "a.c=true"]) == {"replicas": 3, "a": {"b": "x", "c": True}}
+    for bad in ("novalue", "=3", "a..b=1"):
+        with pytest.raises(InvalidInput):
+            parse_sets([bad])
