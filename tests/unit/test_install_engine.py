@@ -81,7 +81,8 @@ def test_desired_state_orders_labels_and_propagates() -> None:
     ]
     assert first[-1] == ("ClusterPropagationPolicy", "kurator-standin")
     kinds = [d["kind"] for d in want.second]
-    assert kinds[0] == "OverridePolicy" and kinds[-1] == "PropagationPolicy"
+    assert kinds == ["OverridePolicy", "ConfigMap", "PropagationPolicy"]
+    assert [d["kind"] for d in want.third] == ["Widget"]  # only once members serve the new kind
     for doc in want.all:
         assert doc["metadata"]["labels"]["kurator.dev/component"] == "standin"
         assert doc["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kurator"

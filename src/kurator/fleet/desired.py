@@ -49,18 +49,21 @@ class Ref:
 
 @dataclass
 class Desired:
-    """``first`` goes before members report new APIs (namespaces, CRDs, cluster-scoped objects and their
-    ClusterPropagationPolicy); ``second`` after (overrides, namespaced objects, their PropagationPolicy)."""
+    """Applied in three steps. ``first``: the namespace, CRDs and other cluster-scoped objects, and their
+    ClusterPropagationPolicy. ``second``: overrides, namespaced objects of kinds members already serve, and
+    the PropagationPolicy. ``third``, once every member reports the new APIs enabled: objects of the kinds the
+    component's CRDs define (Karmada schedules an object only to members that serve its kind)."""
 
     component: str
     first: list[Doc] = field(default_factory=list)
     second: list[Doc] = field(default_factory=list)
+    third: list[Doc] = field(default_factory=list)
     crd_apis: list[tuple[str, str]] = field(default_factory=list)  # (group/version, kind) members must serve
     templates: list[Doc] = field(default_factory=list)  # what members receive, before per-cluster changes
 
     @property
     def all(self) -> list[Doc]:
-        return self.first + self.second
+        return self.first + self.second + self.third
 
     def refs(self) -> list[Ref]:
         return [Ref.of(d) for d in self.all]
@@ -74,10 +77,14 @@ def policy_name(component: str) -> str:
     return f"kurator-{component}"
 
 
-def _is_namespaced(doc: Doc, crd_scopes: dict[tuple[str, str], str]) -> bool:
+def _group_kind(doc: Doc) -> tuple[str, str]:
     group = doc["apiVersion"].rsplit("/", 1)[0] if "/" in doc["apiVersion"] else ""
-    if (group, doc["kind"]) in crd_scopes:
-        return crd_scopes[(group, doc["kind"])] == "Namespaced"
+    return group, doc["kind"]
+
+
+def _is_namespaced(doc: Doc, crd_scopes: dict[tuple[str, str], str]) -> bool:
+    if _group_kind(doc) in crd_scopes:
+        return crd_scopes[_group_kind(doc)] == "Namespaced"
     cls = codecs.resource_registry.load(doc["apiVersion"], doc["kind"])
     if cls is not None:
         return issubclass(cls, NamespacedResource)
@@ -153,7 +160,8 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
         by_ns.setdefault(doc["metadata"]["namespace"], []).append(doc)
     for ns, docs in sorted(by_ns.items()):
         desired.second += _overrides(component, ns, targets)
-        desired.second += docs
+        desired.second += [d for d in docs if _group_kind(d) not in crd_scopes]
+        desired.third += [d for d in docs if _group_kind(d) in crd_scopes]
         desired.second.append(
             _policy(
                 "PropagationPolicy",

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 from lightkube import ApiError, Client, codecs
+from lightkube.resources.core_v1 import Namespace
 
 from kurator.core.errors import KuratorError
 from kurator.core.progress import Reporter, Silent
@@ -77,8 +78,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def prepare(req: Request, reporter: Reporter) -> tuple[Client, Desired, list[str], plan.Plan]:
-    """Everything before the first write: verify and render the artifact, choose targets, plan."""
+def prepare(
+    req: Request, reporter: Reporter, on_members: bool = True
+) -> tuple[Client, Desired, list[str], plan.Plan]:
+    """Everything before the first write: verify and render the artifact, choose targets, plan (on
+    Karmada, and with ``on_members`` what each member will see, which only a dry run shows)."""
     comp = req.component
     payload = artifacts.obtain(comp.artifact, req.artifacts_dir)
     rendered = render.render(comp, payload, _merge(comp.values, req.values), reporter)
@@ -90,7 +94,7 @@ def prepare(req: Request, reporter: Reporter) -> tuple[Client, Desired, list[str
     installed = rec.refs if rec else []
     kplan = plan.on_karmada(api, want.all, installed)
     mplans = targets.each_member(
-        members,
+        members if on_members else [],
         lambda m: plan.on_member(
             m, targets.member_client(req.karmada, m), desired.for_member(comp, want, m), installed
         ),
@@ -106,7 +110,7 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     rep = reporter or Silent()
     began = time.monotonic()
     rep.step(f"plan {req.component.name} {req.component.version}")
-    api, want, members, the_plan = prepare(req, rep)
+    api, want, members, the_plan = prepare(req, rep, on_members=False)
     rep.done(f"planned {req.component.name} {req.component.version}", time.monotonic() - began)
     out = Outcome(the_plan)
     comp = req.component
@@ -117,9 +121,13 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
 
     out.writes += _apply(api, [d for d in want.first if Ref.of(d) in pending])
-    reachable = [m.target for m in the_plan.members if m.error is None]
-    _wait_apis(api, reachable, want.crd_apis, time.monotonic() + req.wait_timeout)
     out.writes += _apply(api, [d for d in want.second if Ref.of(d) in pending])
+    if any(Ref.of(d) in pending for d in want.third):
+        reachable = [
+            m for m, ok in targets.each_member(members, lambda m: _answers(req.karmada, m)).items() if ok
+        ]
+        _wait_apis(api, reachable, want.crd_apis, time.monotonic() + req.wait_timeout)
+        out.writes += _apply(api, [d for d in want.third if Ref.of(d) in pending])
     stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
     out.writes += _delete(api, stale)
     out.writes += record.save(api, record.Record(comp.name, comp.version, want.refs(), members))
@@ -156,6 +164,14 @@ def _delete(api: Client, refs: list[Ref]) -> int:
             if exc.response.status_code != 404:
                 raise
     return count
+
+
+def _answers(karmada: Access, member: str) -> bool:
+    try:
+        targets.member_client(karmada, member).get(Namespace, "kube-system")
+    except (*TRANSIENT, ApiError):
+        return False
+    return True
 
 
 def _served(cluster: Any) -> set[tuple[str, str]]:

@@ -3,6 +3,7 @@ Karmada's cluster proxy (the Karmada kubeconfig is the only credential the engin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -22,7 +23,9 @@ def proxy_path(member: str) -> str:
     return f"/apis/cluster.karmada.io/v1alpha1/clusters/{member}/proxy"
 
 
+@functools.lru_cache(maxsize=128)
 def member_client(karmada: Access, member: str) -> Client:
+    """One client per member for the whole run (readiness polls reuse its connections and TLS setup)."""
     return karmada.client(timeout=MEMBER_TIMEOUT, server_suffix=proxy_path(member))
 
 

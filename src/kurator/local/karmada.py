@@ -139,7 +139,7 @@ def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | No
             [
                 str(bins[CONTROLLER]),
                 f"--kubeconfig={admin}",
-                "--cluster-status-update-frequency=10s",
+                "--cluster-status-update-frequency=2s",  # members are local: fresh status is cheap
                 "--controllers=*,hpaScaleTargetMarker,deploymentReplicasSyncer",
                 f"--health-probe-bind-address={addr}:{ports['controller-health']}",
                 f"--metrics-bind-address={addr}:{ports['controller-metrics']}",
