@@ -141,3 +141,15 @@ def test_set_values_are_parsed_into_nested_values() -> None:
     for bad in ("novalue", "=3", "a..b=1"):
         with pytest.raises(InvalidInput):
             parse_sets([bad])
+
+
+def test_karmadactl_output_is_redacted() -> None:
+    from kurator.fleet.karmada_host import redact
+
+    line = (
+        "karmadactl register 10.0.0.1:32443 --token abcdef.0123456789abcdef "
+        "--discovery-token-ca-cert-hash sha256:ff"
+    )
+    out = redact(line)
+    assert "abcdef.0123456789abcdef" not in out and "sha256:ff" not in out
+    assert out.startswith("karmadactl register 10.0.0.1:32443 --token <redacted>")

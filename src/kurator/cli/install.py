@@ -192,40 +192,45 @@ def _uninstall_command(name: str) -> Callable[..., None]:
     return command
 
 
-def install_karmada(ctx: typer.Context) -> None:
-    """Karmada for the host cluster of --kubeconfig/--context: says so when one already serves it (a local
-    fleet's Karmada, or an earlier install) and prints its kubeconfig."""
-    from lightkube import ApiError
-    from lightkube.resources.core_v1 import ConfigMap
+def install_karmada(
+    ctx: typer.Context,
+    dry_run: bool = DRY_RUN,
+    api_address: str = typer.Option(
+        None, "--api-address", help="Address to reach Karmada's API at (default: a control-plane node's)."
+    ),
+    port: int = typer.Option(32443, "--port", min=1, max=65535, help="NodePort of Karmada's API server."),
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="Certificates, logs and kubeconfig (default ~/.kurator/karmada/<context>)."
+    ),
+    wait_timeout: float = WAIT_TIMEOUT,
+) -> None:
+    """Karmada for the host cluster of --kubeconfig/--context: finds the one that already serves it (a local
+    fleet's, an earlier install) or installs the pinned release, then prints its kubeconfig."""
+    from kurator.cli.render import ConsoleReporter
+    from kurator.fleet import karmada_host
 
-    from kurator.kube.karmada import HOST_RECORD_NAME, HOST_RECORD_NAMESPACE
-    from kurator.local.binaries.catalog import KARMADA_VERSION
-
-    host = karmada_access(ctx).client()
+    opts = karmada_host.Options(karmada_access(ctx), data_dir, api_address, port, wait_timeout)
+    if dry_run:
+        for line in karmada_host.plan(opts):
+            console.print(line, highlight=False)
+        return
+    reporter = ConsoleReporter()
     try:
-        found = host.get(ConfigMap, HOST_RECORD_NAME, namespace=HOST_RECORD_NAMESPACE).data or {}
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise KuratorError(f"the host cluster refused to answer: {exc.status.message}") from None
-        found = {}
-    if found.get("mode") == "local-fleet":
-        console.print(
-            f"Karmada v{found.get('version')} already runs for this cluster: it is the local fleet "
-            f"{found.get('fleet')!r}'s (real processes started by `kurator local up`), "
-            "so nothing was installed."
+        found = karmada_host.install(
+            opts, karmada_host.karmadactl(reporter), karmada_host.crds_dir(), reporter
         )
-        console.print(f"Karmada kubeconfig: {found.get('kubeconfig')}", highlight=False)
-        return
-    if found:
-        console.print(f"Karmada v{found.get('version')} is already installed in this cluster.")
-        console.print(f"Karmada kubeconfig: {found.get('kubeconfig')}", highlight=False)
-        return
-    raise KuratorError(
-        f"installing Karmada v{KARMADA_VERSION} into a cluster that is not a local fleet "
-        "is not available yet",
-        "use `kurator local up` for a fleet with Karmada, or install Karmada with its own tooling and point "
-        "--kubeconfig at its API server",
-    )
+    finally:
+        reporter.close()
+    if found.mode == "local-fleet":
+        console.print(
+            f"Karmada v{found.version} already runs for this cluster: it is the local fleet "
+            f"{found.fleet!r}'s (real processes started by `kurator local up`), so nothing was installed."
+        )
+    elif found.mode == "in-cluster":
+        console.print(f"Karmada v{found.version} is already installed in this cluster: nothing to do.")
+    else:
+        console.print(f"Karmada v{found.version} installed and serving.")
+    console.print(f"Karmada kubeconfig: {found.kubeconfig}", highlight=False)
 
 
 def pull(

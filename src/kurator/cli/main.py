@@ -71,6 +71,7 @@ def _click_errors() -> tuple[type[Exception], ...]:
 
 
 _CLICK_ERROR = _click_errors()
+INTERRUPTED = 130
 
 
 def run() -> None:
@@ -85,9 +86,9 @@ def run() -> None:
             traceback.print_exc()
         _fail(exc.message, exc.hint, exc.exit_code)
     except typer.Abort:
-        _fail("interrupted", "run the same command again to finish what it started", 130)
+        _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
     except KeyboardInterrupt:
-        _fail("interrupted", "run the same command again to finish what it started", 130)
+        _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
     except _CLICK_ERROR as exc:
         usage: Any = exc
         usage.show()
@@ -101,4 +102,6 @@ def run() -> None:
             traceback.print_exc()
         _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with --verbose for the traceback", 1)
     else:
+        if code == INTERRUPTED:  # Typer turns Ctrl-C into this exit code and says nothing
+            _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from lightkube import ApiError, Client, codecs
+from lightkube import ApiError, AsyncClient, Client, codecs
 from lightkube.resources.core_v1 import Namespace
 
 from kurator.core.errors import KuratorError
@@ -93,12 +93,12 @@ def prepare(
     rec = record.load(api, comp.name)
     installed = rec.refs if rec else []
     kplan = plan.on_karmada(api, want.all, installed)
-    mplans = targets.each_member(
-        members if on_members else [],
-        lambda m: plan.on_member(
-            m, targets.member_client(req.karmada, m), desired.for_member(comp, want, m), installed
-        ),
-    )
+    mplans: dict[str, plan.TargetPlan] = {}
+    if on_members:
+        with targets.Members(req.karmada, members) as pool:
+            mplans = pool.run(
+                lambda m, client: plan.on_member(m, client, desired.for_member(comp, want, m), installed)
+            )
     return api, want, members, plan.Plan(comp.name, comp.version, kplan, list(mplans.values()))
 
 
@@ -123,9 +123,8 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     out.writes += _apply(api, [d for d in want.first if Ref.of(d) in pending])
     out.writes += _apply(api, [d for d in want.second if Ref.of(d) in pending])
     if any(Ref.of(d) in pending for d in want.third):
-        reachable = [
-            m for m, ok in targets.each_member(members, lambda m: _answers(req.karmada, m)).items() if ok
-        ]
+        with targets.Members(req.karmada, members) as pool:
+            reachable = [m for m, ok in pool.run(_answers).items() if ok]
         _wait_apis(api, reachable, want.crd_apis, time.monotonic() + req.wait_timeout)
         out.writes += _apply(api, [d for d in want.third if Ref.of(d) in pending])
     stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
@@ -166,9 +165,9 @@ def _delete(api: Client, refs: list[Ref]) -> int:
     return count
 
 
-def _answers(karmada: Access, member: str) -> bool:
+async def _answers(member: str, client: AsyncClient) -> bool:
     try:
-        targets.member_client(karmada, member).get(Namespace, "kube-system")
+        await client.get(Namespace, "kube-system")
     except (*TRANSIENT, ApiError):
         return False
     return True
@@ -196,13 +195,12 @@ def _wait_apis(api: Client, members: list[str], apis: list[tuple[str, str]], dea
             time.sleep(POLL)
 
 
-def _member_state(karmada: Access, member: str, docs: list[desired.Doc]) -> MemberState:
+async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc]) -> MemberState:
     state = MemberState(member, total=len(docs))
     try:
-        client = targets.member_client(karmada, member)
         for doc in docs:
             ref = Ref.of(doc)
-            live = plan.get_live(client, ref)
+            live = await plan.get_member(client, ref)
             if live is None:
                 state.waiting.append(f"{ref} (not there yet)")
                 continue
@@ -228,16 +226,15 @@ def _wait_members(
     deadline = time.monotonic() + timeout
     states: dict[str, MemberState] = {}
     todo = sorted(expected)
-    while True:
-        fresh = targets.each_member(todo, lambda m: _member_state(karmada, m, expected[m]))
-        states.update(fresh)
-        ordered = [states[m] for m in sorted(expected)]
-        if progress:
-            progress(ordered)
-        todo = [m for m in todo if not states[m].done and not _failed_for_good(states[m])]
-        if not todo or time.monotonic() >= deadline:
-            break
-        time.sleep(POLL)
+    with targets.Members(karmada, todo) as pool:
+        while True:
+            states.update(pool.run(lambda m, client: _member_state(m, client, expected[m]), only=todo))
+            if progress:
+                progress([states[m] for m in sorted(expected)])
+            todo = [m for m in todo if not states[m].done and not _failed_for_good(states[m])]
+            if not todo or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL)
     for m in todo:
         st = states[m]
         if not st.done and st.error is None:
@@ -261,9 +258,8 @@ def uninstall_plan(karmada: Access, component: str) -> plan.Plan | None:
     kplan.changes = plan.deletions(api, [], rec.refs)
     templates = [r for r in rec.refs if not r.api_version.startswith(POLICY_GROUP)]
     members = [m for m in rec.targets if m in targets.joined_clusters(api)]
-    mplans = targets.each_member(
-        members, lambda m: plan.on_member(m, targets.member_client(karmada, m), [], templates)
-    )
+    with targets.Members(karmada, members) as pool:
+        mplans = pool.run(lambda m, client: plan.on_member(m, client, [], templates))
     return plan.Plan(component, rec.version, kplan, list(mplans.values()))
 
 
@@ -299,12 +295,11 @@ def uninstall(
     return out
 
 
-def _gone_state(karmada: Access, member: str, refs: list[Ref]) -> MemberState:
+async def _gone_state(member: str, client: AsyncClient, refs: list[Ref]) -> MemberState:
     state = MemberState(member, total=len(refs))
     try:
-        client = targets.member_client(karmada, member)
         for ref in refs:
-            if plan.known(client, ref) and plan.get_live(client, ref) is not None:
+            if await plan.get_member(client, ref) is not None:
                 state.waiting.append(f"{ref} (still there)")
             else:
                 state.ready += 1
@@ -317,13 +312,14 @@ def _wait_gone(
     karmada: Access, members: list[str], refs: list[Ref], timeout: float, progress: Progress | None
 ) -> list[MemberState]:
     deadline = time.monotonic() + timeout
-    while True:
-        states = list(targets.each_member(members, lambda m: _gone_state(karmada, m, refs)).values())
-        if progress:
-            progress(states)
-        if all(s.done for s in states) or time.monotonic() >= deadline:
-            break
-        time.sleep(POLL)
+    with targets.Members(karmada, members) as pool:
+        while True:
+            states = list(pool.run(lambda m, client: _gone_state(m, client, refs)).values())
+            if progress:
+                progress(states)
+            if all(s.done for s in states) or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL)
     for st in states:
         if not st.done and st.error is None:
             st.error = f"objects left after {timeout:.0f}s: {', '.join(st.waiting[:3])}"

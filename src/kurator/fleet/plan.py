@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx2
-from lightkube import ApiError, Client, codecs
+from lightkube import ApiError, AsyncClient, Client, codecs
 from lightkube.core.exceptions import LoadResourceError
 
 from kurator.fleet import objects
@@ -71,17 +71,35 @@ class Plan:
         }
 
 
+def _not_found(exc: Exception) -> bool:
+    if isinstance(exc, ApiError):
+        return exc.status.code == 404
+    # An unserved kind (e.g. before its CRD) answers a bare 404, not a Status.
+    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404
+
+
 def get_live(api: Client, ref: Ref) -> Doc | None:
-    """The live object, or None when it (or its whole kind, e.g. before its CRD) does not exist."""
+    """The live object, or None when it (or its whole kind) does not exist."""
     res = objects.resource(api, ref.api_version, ref.kind)
     try:
         live = api.get(res, ref.name, namespace=ref.namespace or None)
-    except ApiError as exc:
-        if exc.status.code == 404:
+    except (ApiError, httpx2.HTTPStatusError) as exc:
+        if _not_found(exc):
             return None
         raise
-    except httpx2.HTTPStatusError as exc:  # an unserved kind answers a bare 404, not a Status
-        if exc.response.status_code == 404:
+    return objects.to_dict(live)
+
+
+async def get_member(api: AsyncClient, ref: Ref) -> Doc | None:
+    """As ``get_live``, on a member; its kinds are known from the render (built in, or from its CRDs)."""
+    try:
+        res: Any = codecs.resource_registry.load(ref.api_version, ref.kind)
+    except LoadResourceError:  # a kind of an earlier version that nothing here defines any more
+        return None
+    try:
+        live = await api.get(res, ref.name, namespace=ref.namespace or None)
+    except (ApiError, httpx2.HTTPStatusError) as exc:
+        if _not_found(exc):
             return None
         raise
     return objects.to_dict(live)
@@ -127,13 +145,14 @@ def deletions(api: Client, desired: list[Doc], installed: list[Ref]) -> list[Cha
     ]
 
 
-def on_member(member: str, api: Client, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
+async def on_member(member: str, api: AsyncClient, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
     """What propagation will change on ``member`` (policies stay on Karmada and are left out)."""
     plan = TargetPlan(member)
+    wanted = {Ref.of(d) for d in desired}
     try:
         for doc in desired:
             ref = Ref.of(doc)
-            live = get_live(api, ref) if known(api, ref) else None
+            live = await get_member(api, ref)
             if live is None:
                 plan.changes.append(Change("create", ref))
             elif objects.contains(live, doc):
@@ -142,8 +161,11 @@ def on_member(member: str, api: Client, desired: list[Doc], installed: list[Ref]
                 plan.changes.append(
                     Change("change", ref, objects.diff(objects.projected(live, doc), doc, str(ref)))
                 )
-        templates = [r for r in installed if not r.api_version.startswith(POLICY_GROUP)]
-        plan.changes += deletions(api, desired, templates)
+        for ref in installed:
+            if ref.api_version.startswith(POLICY_GROUP) or ref in wanted:
+                continue
+            if await get_member(api, ref) is not None:
+                plan.changes.append(Change("delete", ref))
     except (*TRANSIENT, ApiError) as exc:
         plan.changes.clear()
         plan.error = f"unreachable ({unreachable_reason(exc)})"

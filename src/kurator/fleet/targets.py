@@ -3,12 +3,11 @@ Karmada's cluster proxy (the Karmada kubeconfig is the only credential the engin
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-from lightkube import ApiError, Client
+from lightkube import ApiError, AsyncClient, Client
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.fleet.membership import TRANSIENT
@@ -21,12 +20,6 @@ MEMBER_TIMEOUT = 4.0  # seconds one request to a member may take before it count
 
 def proxy_path(member: str) -> str:
     return f"/apis/cluster.karmada.io/v1alpha1/clusters/{member}/proxy"
-
-
-@functools.lru_cache(maxsize=128)
-def member_client(karmada: Access, member: str) -> Client:
-    """One client per member for the whole run (readiness polls reuse its connections and TLS setup)."""
-    return karmada.client(timeout=MEMBER_TIMEOUT, server_suffix=proxy_path(member))
 
 
 def joined_clusters(api: Client) -> list[str]:
@@ -61,9 +54,40 @@ def unreachable_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def each_member(members: list[str], work: Callable[[str], T]) -> dict[str, T]:
-    """Run ``work`` for every member at once (one slow member must not hold the others up)."""
-    if not members:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(16, len(members))) as pool:
-        return dict(zip(members, pool.map(work, members), strict=True))
+class Members:
+    """Clients for a set of members through Karmada's cluster proxy, used together on one event loop:
+    asynchronous requests, one thread, so a slow member never holds the others up (and lightkube's
+    decoder is never entered from several threads at once)."""
+
+    def __init__(self, karmada: Access, members: list[str]) -> None:
+        self.members = list(members)
+        self._runner = asyncio.Runner()
+        self._clients = {
+            m: karmada.async_client(timeout=MEMBER_TIMEOUT, server_suffix=proxy_path(m)) for m in self.members
+        }
+
+    def run(
+        self, work: Callable[[str, AsyncClient], Awaitable[T]], only: list[str] | None = None
+    ) -> dict[str, T]:
+        """``work`` for every member (or those in ``only``) at once; returns each member's result."""
+        chosen = self.members if only is None else [m for m in self.members if m in only]
+
+        async def all_members() -> list[T]:
+            return await asyncio.gather(*(work(m, self._clients[m]) for m in chosen))
+
+        return dict(zip(chosen, self._runner.run(all_members()), strict=True))
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            await asyncio.gather(*(c.close() for c in self._clients.values()), return_exceptions=True)
+
+        try:
+            self._runner.run(close_all())
+        finally:
+            self._runner.close()
+
+    def __enter__(self) -> Members:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -165,8 +165,10 @@ def karmada_binaries() -> list[BinarySpec]:
         key=f"karmada-{KARMADA_VERSION}",
         module="github.com/karmada-io/karmada",
         version=f"v{KARMADA_VERSION}",
-        packages=tuple(
-            (f"github.com/karmada-io/karmada/cmd/{c}", f"karmada-{c}") for c in KARMADA_COMPONENTS
+        # karmadactl installs Karmada into a real host cluster (`kurator install karmada`).
+        packages=(
+            *((f"github.com/karmada-io/karmada/cmd/{c}", f"karmada-{c}") for c in KARMADA_COMPONENTS),
+            ("github.com/karmada-io/karmada/cmd/karmadactl", "karmadactl"),
         ),
         # Karmada 1.18 is built against Kubernetes 0.35 types; upstream's build script sets this tag.
         tags=("kubernetes_protomessage_one_more_release",),
