@@ -15,12 +15,9 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-import httpx
-
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.paths import kurator_home
 from kurator.fleet.component import Artifact
-from kurator.local.binaries.download import TIMEOUT, stream_to
 
 PACKAGE_PREFIX = "package:"
 INDEX = "index.json"
@@ -78,6 +75,10 @@ def _fetch_into(artifact: Artifact, tmp: Path) -> Path:
         return target
     if not artifact.source.startswith("https://"):
         raise KuratorError(f"artifact {artifact.key} has an unsupported source {artifact.source!r}")
+    import httpx  # only here: it is slow to import, and most installs use the cache
+
+    from kurator.local.binaries.download import TIMEOUT, stream_to
+
     with (
         httpx.Client(timeout=TIMEOUT, follow_redirects=True, trust_env=True) as client,
         target.open("wb") as out,

@@ -7,6 +7,7 @@ record is written before anything else, so a run cut short by Ctrl-C or a crash 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,15 +199,18 @@ def _wait_apis(api: Client, members: list[str], apis: list[tuple[str, str]], dea
 async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc]) -> MemberState:
     state = MemberState(member, total=len(docs))
     try:
-        for doc in docs:
-            ref = Ref.of(doc)
-            live = await plan.get_member(client, ref)
-            if live is None:
-                state.waiting.append(f"{ref} (not there yet)")
-                continue
-            if not objects.contains(live, doc):
-                state.waiting.append(f"{ref} (not updated yet)")
-                continue
+        # All at once: each request crosses Karmada's cluster proxy, which costs more than it looks.
+        lives = await asyncio.gather(*(plan.get_member(client, Ref.of(doc)) for doc in docs))
+    except (*TRANSIENT, ApiError) as exc:
+        state.error = f"unreachable ({targets.unreachable_reason(exc)})"
+        return state
+    for doc, live in zip(docs, lives, strict=True):
+        ref = Ref.of(doc)
+        if live is None:
+            state.waiting.append(f"{ref} (not there yet)")
+        elif not objects.contains(live, doc):
+            state.waiting.append(f"{ref} (not updated yet)")
+        else:
             ok, why = objects.readiness(ref.kind, live)
             if ok:
                 state.ready += 1
@@ -215,8 +219,6 @@ async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc
                 return state
             else:
                 state.waiting.append(f"{ref} ({why})")
-    except (*TRANSIENT, ApiError) as exc:
-        state.error = f"unreachable ({targets.unreachable_reason(exc)})"
     return state
 
 
@@ -298,13 +300,15 @@ def uninstall(
 async def _gone_state(member: str, client: AsyncClient, refs: list[Ref]) -> MemberState:
     state = MemberState(member, total=len(refs))
     try:
-        for ref in refs:
-            if await plan.get_member(client, ref) is not None:
-                state.waiting.append(f"{ref} (still there)")
-            else:
-                state.ready += 1
+        lives = await asyncio.gather(*(plan.get_member(client, ref) for ref in refs))
     except (*TRANSIENT, ApiError) as exc:
         state.error = f"unreachable ({targets.unreachable_reason(exc)})"
+        return state
+    for ref, live in zip(refs, lives, strict=True):
+        if live is None:
+            state.ready += 1
+        else:
+            state.waiting.append(f"{ref} (still there)")
     return state
 
 

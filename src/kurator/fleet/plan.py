@@ -4,6 +4,7 @@ server-side dry-run apply, on members by comparing what propagation will deliver
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -149,24 +150,24 @@ async def on_member(member: str, api: AsyncClient, desired: list[Doc], installed
     """What propagation will change on ``member`` (policies stay on Karmada and are left out)."""
     plan = TargetPlan(member)
     wanted = {Ref.of(d) for d in desired}
+    stale = [r for r in installed if not r.api_version.startswith(POLICY_GROUP) and r not in wanted]
     try:
-        for doc in desired:
-            ref = Ref.of(doc)
-            live = await get_member(api, ref)
-            if live is None:
-                plan.changes.append(Change("create", ref))
-            elif objects.contains(live, doc):
-                plan.changes.append(Change("unchanged", ref))
-            else:
-                plan.changes.append(
-                    Change("change", ref, objects.diff(objects.projected(live, doc), doc, str(ref)))
-                )
-        for ref in installed:
-            if ref.api_version.startswith(POLICY_GROUP) or ref in wanted:
-                continue
-            if await get_member(api, ref) is not None:
-                plan.changes.append(Change("delete", ref))
+        lives = await asyncio.gather(*(get_member(api, Ref.of(d)) for d in desired))
+        leftovers = await asyncio.gather(*(get_member(api, r) for r in stale))
     except (*TRANSIENT, ApiError) as exc:
-        plan.changes.clear()
         plan.error = f"unreachable ({unreachable_reason(exc)})"
+        return plan
+    for doc, live in zip(desired, lives, strict=True):
+        ref = Ref.of(doc)
+        if live is None:
+            plan.changes.append(Change("create", ref))
+        elif objects.contains(live, doc):
+            plan.changes.append(Change("unchanged", ref))
+        else:
+            plan.changes.append(
+                Change("change", ref, objects.diff(objects.projected(live, doc), doc, str(ref)))
+            )
+    plan.changes += [
+        Change("delete", r) for r, live in zip(stale, leftovers, strict=True) if live is not None
+    ]
     return plan

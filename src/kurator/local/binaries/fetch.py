@@ -22,7 +22,6 @@ from kurator.local.binaries.catalog import (
     fleet_binaries,
     karmada_binaries,
 )
-from kurator.local.binaries.download import download
 
 Source = Literal["auto", "download", "build"]
 SOURCES = ("auto", "download", "build")
@@ -78,6 +77,8 @@ def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> 
     """Download ``spec``; returns None on success, else why it failed."""
     if spec.download is None:
         return f"{spec.name} has no verifiable release artifact"
+    from kurator.local.binaries.download import download  # httpx is slow to import; cached runs skip it
+
     label = f"download {spec.name} {spec.version}"
     reporter.step(label)
     t = time.monotonic()
