@@ -111,3 +111,23 @@ def test_a_karmada_not_installed_by_kurator_is_left_alone(member_host: UpResult)
     assert proc.returncode == 2
     assert "already has a namespace karmada-system that kurator did not create" in proc.stderr
     assert gone(api, ConfigMap, "kurator-karmada", "kube-system")
+
+
+def test_a_recorded_install_is_found_again_and_checked(member_host: UpResult) -> None:
+    """Stand-in for a finished install (which kwok cannot reach): the record an install writes once
+    Karmada serves, pointing at a Karmada that does serve (the local fleet's)."""
+    api = cluster_client(member_host, "member1")
+    serving = str(member_host.layout.kubeconfig("karmada"))
+    record = {"mode": "in-cluster", "version": "1.18.2", "kubeconfig": serving}
+    api.create(ConfigMap(metadata=ObjectMeta(name="kurator-karmada", namespace="kube-system"), data=record))
+    proc = kurator(*_host_args(member_host, "member1"), "install", "karmada")
+    assert proc.returncode == 0, proc.stderr
+    assert "is already installed in this cluster: nothing to do" in proc.stdout
+    assert f"Karmada kubeconfig: {serving}" in proc.stdout
+    assert gone(api, Namespace, "karmada-system")  # nothing was installed beside it
+    cm = api.get(ConfigMap, "kurator-karmada", namespace="kube-system")
+    cm.data = {**record, "kubeconfig": "/nonexistent/karmada.config"}
+    api.replace(cm)
+    proc = kurator(*_host_args(member_host, "member1"), "install", "karmada")
+    assert proc.returncode == 1
+    assert "is recorded as installed here, but its API server" in proc.stderr

@@ -7,7 +7,6 @@ record is written before anything else, so a run cut short by Ctrl-C or a crash 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,11 +197,9 @@ def _wait_apis(api: Client, members: list[str], apis: list[tuple[str, str]], dea
 
 async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc]) -> MemberState:
     state = MemberState(member, total=len(docs))
-    try:
-        # All at once: each request crosses Karmada's cluster proxy, which costs more than it looks.
-        lives = await asyncio.gather(*(plan.get_member(client, Ref.of(doc)) for doc in docs))
-    except (*TRANSIENT, ApiError) as exc:
-        state.error = f"unreachable ({targets.unreachable_reason(exc)})"
+    lives = await plan.read_all(client, [Ref.of(doc) for doc in docs])
+    if isinstance(lives, str):
+        state.error = lives
         return state
     for doc, live in zip(docs, lives, strict=True):
         ref = Ref.of(doc)
@@ -299,10 +296,9 @@ def uninstall(
 
 async def _gone_state(member: str, client: AsyncClient, refs: list[Ref]) -> MemberState:
     state = MemberState(member, total=len(refs))
-    try:
-        lives = await asyncio.gather(*(plan.get_member(client, ref) for ref in refs))
-    except (*TRANSIENT, ApiError) as exc:
-        state.error = f"unreachable ({targets.unreachable_reason(exc)})"
+    lives = await plan.read_all(client, refs)
+    if isinstance(lives, str):
+        state.error = lives
         return state
     for ref, live in zip(refs, lives, strict=True):
         if live is None:

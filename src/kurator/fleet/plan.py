@@ -146,16 +146,24 @@ def deletions(api: Client, desired: list[Doc], installed: list[Ref]) -> list[Cha
     ]
 
 
+async def read_all(api: AsyncClient, refs: list[Ref]) -> list[Doc | None] | str:
+    """Every ref on a member, all requests at once (each crosses Karmada's cluster proxy, which costs more
+    than it looks); or why the member could not be read."""
+    try:
+        return list(await asyncio.gather(*(get_member(api, r) for r in refs)))
+    except (*TRANSIENT, ApiError) as exc:
+        return f"unreachable ({unreachable_reason(exc)})"
+
+
 async def on_member(member: str, api: AsyncClient, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
     """What propagation will change on ``member`` (policies stay on Karmada and are left out)."""
     plan = TargetPlan(member)
     wanted = {Ref.of(d) for d in desired}
     stale = [r for r in installed if not r.api_version.startswith(POLICY_GROUP) and r not in wanted]
-    try:
-        lives = await asyncio.gather(*(get_member(api, Ref.of(d)) for d in desired))
-        leftovers = await asyncio.gather(*(get_member(api, r) for r in stale))
-    except (*TRANSIENT, ApiError) as exc:
-        plan.error = f"unreachable ({unreachable_reason(exc)})"
+    lives = await read_all(api, [Ref.of(d) for d in desired])
+    leftovers = await read_all(api, stale) if not isinstance(lives, str) else lives
+    if isinstance(lives, str) or isinstance(leftovers, str):
+        plan.error = lives if isinstance(lives, str) else str(leftovers)
         return plan
     for doc, live in zip(desired, lives, strict=True):
         ref = Ref.of(doc)
