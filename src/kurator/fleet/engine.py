@@ -92,7 +92,7 @@ def prepare(
     objects.register_crds(want.all)
     rec = record.load(api, comp.name)
     installed = rec.refs if rec else []
-    kplan = plan.on_karmada(api, want.all, installed)
+    kplan = plan.on_karmada(req.karmada, api, want.all, installed)
     mplans: dict[str, plan.TargetPlan] = {}
     if on_members:
         with targets.Members(req.karmada, members) as pool:

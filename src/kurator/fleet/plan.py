@@ -16,7 +16,7 @@ from kurator.fleet import objects
 from kurator.fleet.desired import POLICY_GROUP, Ref
 from kurator.fleet.membership import TRANSIENT
 from kurator.fleet.targets import unreachable_reason
-from kurator.kube.client import FIELD_MANAGER
+from kurator.kube.client import FIELD_MANAGER, Access
 
 Action = Literal["create", "change", "delete", "unchanged"]
 Doc = dict[str, Any]
@@ -114,25 +114,32 @@ def known(api: Client, ref: Ref) -> bool:
     return True
 
 
-def dry_run_apply(api: Client, doc: Doc) -> Doc:
+async def _on_karmada_one(api: AsyncClient, doc: Doc) -> Change:
+    ref = Ref.of(doc)
+    live = await get_member(api, ref)
+    if live is None:
+        return Change("create", ref)
     obj = codecs.from_dict(doc)
-    return objects.to_dict(api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
+    after = objects.to_dict(await api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
+    if objects.clean(after) == objects.clean(live):
+        return Change("unchanged", ref)
+    return Change("change", ref, objects.diff(live, after, str(ref)))
 
 
-def on_karmada(api: Client, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
+def on_karmada(karmada: Access, api: Client, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
+    """Every object at once (a server-side dry-run apply for those that exist), in the order given."""
     plan = TargetPlan(KARMADA)
-    for doc in desired:
-        ref = Ref.of(doc)
-        # A kind whose CRD arrives in this same install is unknown until then: it can only be created.
-        live = get_live(api, ref) if known(api, ref) else None
-        if live is None:
-            plan.changes.append(Change("create", ref))
-            continue
-        after = dry_run_apply(api, doc)
-        if objects.clean(after) == objects.clean(live):
-            plan.changes.append(Change("unchanged", ref))
-        else:
-            plan.changes.append(Change("change", ref, objects.diff(live, after, str(ref))))
+    for doc in desired:  # a kind lightkube does not ship is looked up once, before the requests fly
+        known(api, Ref.of(doc))
+
+    async def all_objects() -> list[Change]:
+        client = karmada.async_client()
+        try:
+            return list(await asyncio.gather(*(_on_karmada_one(client, doc) for doc in desired)))
+        finally:
+            await client.close()
+
+    plan.changes = asyncio.run(all_objects())
     plan.changes += deletions(api, desired, installed)
     return plan
 
