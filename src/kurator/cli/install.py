@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kurator.cli.options import OUTPUT_OPTION, Output, global_options
+from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit, err_console
 from kurator.components import COMPONENTS
 from kurator.core.errors import InvalidInput, KuratorError
 
 if TYPE_CHECKING:
     from kurator.fleet.engine import MemberState, Outcome
-    from kurator.kube.client import Access
 
 install_app = typer.Typer(help="Install a component on every member of the fleet.", no_args_is_help=True)
 uninstall_app = typer.Typer(
@@ -28,14 +27,6 @@ artifacts_app = typer.Typer(
 
 DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan per target and write nothing.")
 WAIT_TIMEOUT = typer.Option(300.0, "--wait-timeout", help="Seconds to wait for every member to be ready.")
-
-
-def karmada_access(ctx: typer.Context) -> Access:
-    from kurator.kube import kubeconfig
-    from kurator.kube.client import Access
-
-    opts = global_options(ctx)
-    return Access(kubeconfig.default_path(opts.kubeconfig), opts.context)
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -111,7 +102,7 @@ def _install_command(name: str) -> Callable[..., None]:
         from kurator.fleet import engine
 
         req = engine.Request(
-            karmada=karmada_access(ctx),
+            karmada=api_access(ctx),
             component=comp,
             values=parse_sets(set_values),
             clusters=[c.strip() for c in clusters.split(",") if c.strip()] if clusters else None,
@@ -167,7 +158,7 @@ def _uninstall_command(name: str) -> Callable[..., None]:
         from kurator.cli.plans import show_plan
         from kurator.fleet import engine
 
-        access = karmada_access(ctx)
+        access = api_access(ctx)
         if dry_run:
             plan = engine.uninstall_plan(access, name)
             if plan is None:
@@ -209,7 +200,7 @@ def install_karmada(
     from kurator.cli.render import ConsoleReporter
     from kurator.fleet import karmada_host
 
-    opts = karmada_host.Options(karmada_access(ctx), data_dir, api_address, port, wait_timeout)
+    opts = karmada_host.Options(api_access(ctx), data_dir, api_address, port, wait_timeout)
     if dry_run:
         for line in karmada_host.plan(opts):
             console.print(line, highlight=False)
@@ -250,7 +241,7 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
     """List the components installed in the fleet: version, targets, objects."""
     from kurator.fleet import record
 
-    records = record.list_all(karmada_access(ctx).client())
+    records = record.list_all(api_access(ctx).client())
     if output is not Output.table:
         emit(
             [

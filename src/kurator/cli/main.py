@@ -60,6 +60,17 @@ def _fail(message: str, hint: str | None, code: int) -> None:
     sys.exit(code)
 
 
+def _interrupted() -> None:
+    _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
+
+
+def _traceback_if_verbose() -> None:
+    if _verbose():
+        import traceback  # only here: it costs a noticeable part of start-up
+
+        traceback.print_exc()
+
+
 def _click_errors() -> tuple[type[Exception], ...]:
     """Usage errors: Typer >= 0.29 raises those of the click it vendors, earlier versions click's own."""
     for name in ("typer._click.exceptions", "click.exceptions"):  # the first one found (click is slow)
@@ -80,15 +91,10 @@ def run() -> None:
         # Without standalone mode click returns the code of `typer.Exit` instead of exiting.
         code = app(standalone_mode=False)
     except KuratorError as exc:
-        if _verbose():
-            import traceback  # only here: it costs a noticeable part of start-up
-
-            traceback.print_exc()
+        _traceback_if_verbose()
         _fail(exc.message, exc.hint, exc.exit_code)
-    except typer.Abort:
-        _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
-    except KeyboardInterrupt:
-        _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted()
     except _CLICK_ERROR as exc:
         usage: Any = exc
         usage.show()
@@ -96,12 +102,9 @@ def run() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:
-        if _verbose():
-            import traceback  # only here: it costs a noticeable part of start-up
-
-            traceback.print_exc()
+        _traceback_if_verbose()
         _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with --verbose for the traceback", 1)
     else:
         if code == INTERRUPTED:  # Typer turns Ctrl-C into this exit code and says nothing
-            _fail("interrupted", "run the same command again to finish what it started", INTERRUPTED)
+            _interrupted()
         sys.exit(code if isinstance(code, int) else 0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kurator.cli.options import OUTPUT_OPTION, Output, global_options
+from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
 
 if TYPE_CHECKING:
@@ -19,11 +19,7 @@ get_app = typer.Typer(help="Show fleet resources.", no_args_is_help=True)
 
 def karmada_client(ctx: typer.Context) -> Client:
     """Karmada's API server, from the global --kubeconfig/--context (then $KUBECONFIG, ~/.kube/config)."""
-    from kurator.kube import kubeconfig
-    from kurator.kube.client import client
-
-    opts = global_options(ctx)
-    return client(kubeconfig.default_path(opts.kubeconfig), opts.context)
+    return api_access(ctx).client()
 
 
 def join(

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from kurator.kube.client import Access
 
 
 @dataclass
@@ -24,6 +28,15 @@ class Output(StrEnum):
 def global_options(ctx: typer.Context) -> GlobalOptions:
     obj = ctx.find_root().obj
     return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+def api_access(ctx: typer.Context) -> Access:
+    """The API server of the global --kubeconfig/--context (then $KUBECONFIG, ~/.kube/config)."""
+    from kurator.kube import kubeconfig
+    from kurator.kube.client import Access
+
+    opts = global_options(ctx)
+    return Access(kubeconfig.default_path(opts.kubeconfig), opts.context)
 
 
 OUTPUT_OPTION = typer.Option(Output.table, "--output", "-o", help="Output format.")

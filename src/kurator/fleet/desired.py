@@ -42,6 +42,11 @@ class Ref:
     def from_json(cls, data: dict[str, str]) -> Ref:
         return cls(data["apiVersion"], data["kind"], data.get("namespace", ""), data["name"])
 
+    @property
+    def is_policy(self) -> bool:
+        """A Karmada policy: it stays on Karmada and is never propagated."""
+        return self.api_version == POLICY_GROUP
+
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind} {where}{self.name}"

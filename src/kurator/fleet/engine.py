@@ -8,7 +8,7 @@ record is written before anything else, so a run cut short by Ctrl-C or a crash 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from kurator.core.errors import KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.fleet import artifacts, desired, objects, plan, record, render, targets
 from kurator.fleet.component import Component
-from kurator.fleet.desired import POLICY_GROUP, Desired, Ref
+from kurator.fleet.desired import Desired, Ref
 from kurator.fleet.membership import TRANSIENT
 from kurator.kube.client import FIELD_MANAGER, Access
 from kurator.kube.karmada import Cluster
@@ -78,9 +78,16 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def prepare(
-    req: Request, reporter: Reporter, on_members: bool = True
-) -> tuple[Client, Desired, list[str], plan.Plan]:
+@dataclass
+class Prepared:
+    api: Client
+    want: Desired
+    members: list[str]
+    plan: plan.Plan
+    installed: record.Record | None  # what an earlier run recorded
+
+
+def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepared:
     """Everything before the first write: verify and render the artifact, choose targets, plan (on
     Karmada, and with ``on_members`` what each member will see, which only a dry run shows)."""
     comp = req.component
@@ -99,24 +106,25 @@ def prepare(
             mplans = pool.run(
                 lambda m, client: plan.on_member(m, client, desired.for_member(comp, want, m), installed)
             )
-    return api, want, members, plan.Plan(comp.name, comp.version, kplan, list(mplans.values()))
+    the_plan = plan.Plan(comp.name, comp.version, kplan, list(mplans.values()))
+    return Prepared(api, want, members, the_plan, rec)
 
 
 def make_plan(req: Request, reporter: Reporter | None = None) -> plan.Plan:
-    return prepare(req, reporter or Silent())[3]
+    return prepare(req, reporter or Silent()).plan
 
 
 def install(req: Request, reporter: Reporter | None = None, progress: Progress | None = None) -> Outcome:
     rep = reporter or Silent()
     began = time.monotonic()
     rep.step(f"plan {req.component.name} {req.component.version}")
-    api, want, members, the_plan = prepare(req, rep, on_members=False)
+    prep = prepare(req, rep, on_members=False)
+    api, want, members, the_plan = prep.api, prep.want, prep.members, prep.plan
     rep.done(f"planned {req.component.name} {req.component.version}", time.monotonic() - began)
     out = Outcome(the_plan)
     comp = req.component
-    old = record.load(api, comp.name)
     # Record the union first: whatever this run creates is known to the next one even if it is cut short.
-    union = sorted(set(want.refs()) | set(old.refs if old else []))
+    union = sorted(set(want.refs()) | set(prep.installed.refs if prep.installed else []))
     out.writes += record.save(api, record.Record(comp.name, comp.version, union, members))
     pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
 
@@ -156,11 +164,8 @@ def _delete(api: Client, refs: list[Ref]) -> int:
         try:
             api.delete(res, ref.name, namespace=ref.namespace or None)
             count += 1
-        except ApiError as exc:
-            if exc.status.code != 404:
-                raise
-        except httpx2.HTTPStatusError as exc:  # the kind is no longer served (its CRD went first)
-            if exc.response.status_code != 404:
+        except (ApiError, httpx2.HTTPStatusError) as exc:  # gone already, or its kind (its CRD went first)
+            if not plan.not_found(exc):
                 raise
     return count
 
@@ -219,17 +224,24 @@ async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc
     return state
 
 
-def _wait_members(
-    karmada: Access, expected: dict[str, list[desired.Doc]], timeout: float, progress: Progress | None
+def _poll(
+    karmada: Access,
+    members: list[str],
+    check: Callable[[str, AsyncClient], Awaitable[MemberState]],
+    timeout: float,
+    progress: Progress | None,
+    late: str,
 ) -> list[MemberState]:
+    """``check`` every member until each is done or failed for good, or ``timeout``; a member still
+    waiting then gets the error ``late`` (formatted with ``timeout`` and what it waits for)."""
     deadline = time.monotonic() + timeout
     states: dict[str, MemberState] = {}
-    todo = sorted(expected)
+    todo = sorted(members)
     with targets.Members(karmada, todo) as pool:
         while True:
-            states.update(pool.run(lambda m, client: _member_state(m, client, expected[m]), only=todo))
+            states.update(pool.run(check, only=todo))
             if progress:
-                progress([states[m] for m in sorted(expected)])
+                progress([states[m] for m in sorted(members)])
             todo = [m for m in todo if not states[m].done and not _failed_for_good(states[m])]
             if not todo or time.monotonic() >= deadline:
                 break
@@ -237,8 +249,21 @@ def _wait_members(
     for m in todo:
         st = states[m]
         if not st.done and st.error is None:
-            st.error = f"not ready after {timeout:.0f}s: waiting for {', '.join(st.waiting[:3])}"
-    return [states[m] for m in sorted(expected)]
+            st.error = late.format(timeout=timeout, waiting=", ".join(st.waiting[:3]))
+    return [states[m] for m in sorted(members)]
+
+
+def _wait_members(
+    karmada: Access, expected: dict[str, list[desired.Doc]], timeout: float, progress: Progress | None
+) -> list[MemberState]:
+    return _poll(
+        karmada,
+        list(expected),
+        lambda m, client: _member_state(m, client, expected[m]),
+        timeout,
+        progress,
+        "not ready after {timeout:.0f}s: waiting for {waiting}",
+    )
 
 
 def _failed_for_good(state: MemberState) -> bool:
@@ -248,18 +273,27 @@ def _failed_for_good(state: MemberState) -> bool:
 # --- uninstall -------------------------------------------------------------------------------------------
 
 
+def _recorded_members(api: Client, rec: record.Record) -> list[str]:
+    """The members an install reached that are still joined."""
+    joined = set(targets.joined_clusters(api))
+    return [m for m in rec.targets if m in joined]
+
+
+def _plan_removal(karmada: Access, api: Client, rec: record.Record, members: list[str]) -> plan.Plan:
+    kplan = plan.TargetPlan(plan.KARMADA)
+    kplan.changes = plan.deletions(api, [], rec.refs)
+    templates = [r for r in rec.refs if not r.is_policy]
+    with targets.Members(karmada, members) as pool:
+        mplans = pool.run(lambda m, client: plan.on_member(m, client, [], templates))
+    return plan.Plan(rec.component, rec.version, kplan, list(mplans.values()))
+
+
 def uninstall_plan(karmada: Access, component: str) -> plan.Plan | None:
     api = karmada.client()
     rec = record.load(api, component)
     if rec is None:
         return None
-    kplan = plan.TargetPlan(plan.KARMADA)
-    kplan.changes = plan.deletions(api, [], rec.refs)
-    templates = [r for r in rec.refs if not r.api_version.startswith(POLICY_GROUP)]
-    members = [m for m in rec.targets if m in targets.joined_clusters(api)]
-    with targets.Members(karmada, members) as pool:
-        mplans = pool.run(lambda m, client: plan.on_member(m, client, [], templates))
-    return plan.Plan(component, rec.version, kplan, list(mplans.values()))
+    return _plan_removal(karmada, api, rec, _recorded_members(api, rec))
 
 
 def uninstall(
@@ -273,18 +307,17 @@ def uninstall(
     began = time.monotonic()
     api = karmada.client()
     rec = record.load(api, component)
-    the_plan = uninstall_plan(karmada, component)
-    if rec is None or the_plan is None:
+    if rec is None:
         return None
-    out = Outcome(the_plan)
-    templates = [r for r in rec.refs if not r.api_version.startswith(POLICY_GROUP)]
-    policies = [r for r in rec.refs if r.api_version.startswith(POLICY_GROUP)]
+    members = _recorded_members(api, rec)
+    out = Outcome(_plan_removal(karmada, api, rec, members))
+    templates = [r for r in rec.refs if not r.is_policy]
+    policies = [r for r in rec.refs if r.is_policy]
     # Namespaced objects, then cluster-scoped ones, the namespace last.
     templates.sort(
         key=lambda r: (r.namespace == "", r.kind == "CustomResourceDefinition", r.kind == "Namespace")
     )
     out.writes += _delete(api, templates)
-    members = [m for m in rec.targets if m in targets.joined_clusters(api)]
     out.members = _wait_gone(karmada, members, templates, wait_timeout, progress)
     if out.failed:
         return out  # policies and record stay, so running uninstall again finishes the job
@@ -311,16 +344,11 @@ async def _gone_state(member: str, client: AsyncClient, refs: list[Ref]) -> Memb
 def _wait_gone(
     karmada: Access, members: list[str], refs: list[Ref], timeout: float, progress: Progress | None
 ) -> list[MemberState]:
-    deadline = time.monotonic() + timeout
-    with targets.Members(karmada, members) as pool:
-        while True:
-            states = list(pool.run(lambda m, client: _gone_state(m, client, refs)).values())
-            if progress:
-                progress(states)
-            if all(s.done for s in states) or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL)
-    for st in states:
-        if not st.done and st.error is None:
-            st.error = f"objects left after {timeout:.0f}s: {', '.join(st.waiting[:3])}"
-    return states
+    return _poll(
+        karmada,
+        members,
+        lambda m, client: _gone_state(m, client, refs),
+        timeout,
+        progress,
+        "objects left after {timeout:.0f}s: {waiting}",
+    )

@@ -13,7 +13,7 @@ from lightkube import ApiError, AsyncClient, Client, codecs
 from lightkube.core.exceptions import LoadResourceError
 
 from kurator.fleet import objects
-from kurator.fleet.desired import POLICY_GROUP, Ref
+from kurator.fleet.desired import Ref
 from kurator.fleet.membership import TRANSIENT
 from kurator.fleet.targets import unreachable_reason
 from kurator.kube.client import FIELD_MANAGER, Access
@@ -72,7 +72,7 @@ class Plan:
         }
 
 
-def _not_found(exc: Exception) -> bool:
+def not_found(exc: Exception) -> bool:
     if isinstance(exc, ApiError):
         return exc.status.code == 404
     # An unserved kind (e.g. before its CRD) answers a bare 404, not a Status.
@@ -85,7 +85,7 @@ def get_live(api: Client, ref: Ref) -> Doc | None:
     try:
         live = api.get(res, ref.name, namespace=ref.namespace or None)
     except (ApiError, httpx2.HTTPStatusError) as exc:
-        if _not_found(exc):
+        if not_found(exc):
             return None
         raise
     return objects.to_dict(live)
@@ -100,7 +100,7 @@ async def get_member(api: AsyncClient, ref: Ref) -> Doc | None:
     try:
         live = await api.get(res, ref.name, namespace=ref.namespace or None)
     except (ApiError, httpx2.HTTPStatusError) as exc:
-        if _not_found(exc):
+        if not_found(exc):
             return None
         raise
     return objects.to_dict(live)
@@ -166,13 +166,13 @@ async def on_member(member: str, api: AsyncClient, desired: list[Doc], installed
     """What propagation will change on ``member`` (policies stay on Karmada and are left out)."""
     plan = TargetPlan(member)
     wanted = {Ref.of(d) for d in desired}
-    stale = [r for r in installed if not r.api_version.startswith(POLICY_GROUP) and r not in wanted]
-    lives = await read_all(api, [Ref.of(d) for d in desired])
-    leftovers = await read_all(api, stale) if not isinstance(lives, str) else lives
-    if isinstance(lives, str) or isinstance(leftovers, str):
-        plan.error = lives if isinstance(lives, str) else str(leftovers)
+    stale = [r for r in installed if not r.is_policy and r not in wanted]
+    lives = await read_all(api, [Ref.of(d) for d in desired] + stale)
+    if isinstance(lives, str):
+        plan.error = lives
         return plan
-    for doc, live in zip(desired, lives, strict=True):
+    current, leftovers = lives[: len(desired)], lives[len(desired) :]
+    for doc, live in zip(desired, current, strict=True):
         ref = Ref.of(doc)
         if live is None:
             plan.changes.append(Change("create", ref))
