@@ -131,9 +131,7 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     out.writes += _apply(api, [d for d in want.first if Ref.of(d) in pending])
     out.writes += _apply(api, [d for d in want.second if Ref.of(d) in pending])
     if any(Ref.of(d) in pending for d in want.third):
-        with targets.Members(req.karmada, members) as pool:
-            reachable = [m for m, ok in pool.run(_answers).items() if ok]
-        _wait_apis(api, reachable, want.crd_apis, time.monotonic() + req.wait_timeout)
+        _wait_apis(req.karmada, api, members, want.crd_apis, req.wait_timeout)
         out.writes += _apply(api, [d for d in want.third if Ref.of(d) in pending])
     stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
     out.writes += _delete(api, stale)
@@ -187,26 +185,43 @@ def _served(cluster: Any) -> set[tuple[str, str]]:
     }
 
 
-def _wait_apis(api: Client, members: list[str], apis: list[tuple[str, str]], deadline: float) -> None:
+def _lacking(api: Client, members: list[str], apis: list[tuple[str, str]]) -> set[str]:
+    """The members whose Cluster status does not yet list every one of ``apis`` as enabled."""
+    want = set(apis)
+    clusters = {c.metadata.name: objects.to_dict(c) for c in api.list(Cluster) if c.metadata}
+    return {m for m in members if m not in clusters or not want <= _served(clusters[m])}
+
+
+def _wait_apis(
+    karmada: Access, api: Client, members: list[str], apis: list[tuple[str, str]], timeout: float
+) -> None:
     """Until each reachable member reports the new APIs enabled (Karmada schedules a kind only to members
-    that serve it); a member that never does is left to the readiness report."""
-    waiting = set(members) if apis else set()
+    that serve it); a member that never does is left to the readiness report. Members are probed only when
+    some lack the APIs (usually only on the first install of a component)."""
+    waiting = _lacking(api, members, apis) if apis else set()
+    if not waiting:
+        return
+    with targets.Members(karmada, sorted(waiting)) as pool:
+        waiting = {m for m, ok in pool.run(_answers).items() if ok}
+    deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
-        for name in sorted(waiting):
-            cluster = objects.to_dict(api.get(Cluster, name))
-            if set(apis) <= _served(cluster):
-                waiting.discard(name)
-        if waiting:
-            time.sleep(POLL)
+        time.sleep(POLL)
+        waiting &= _lacking(api, members, apis)
 
 
-async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc]) -> MemberState:
-    state = MemberState(member, total=len(docs))
-    lives = await plan.read_all(client, [Ref.of(doc) for doc in docs])
+async def _member_state(
+    member: str, client: AsyncClient, docs: list[desired.Doc], settled: set[Ref]
+) -> MemberState:
+    """How far ``member`` is; objects seen ready once are ``settled`` and not read again (most are ready
+    as soon as they exist, so later rounds read only the few that take time: a poll crosses Karmada's
+    cluster proxy, and reading everything every round slows down the propagation being waited for)."""
+    state = MemberState(member, total=len(docs), ready=len(settled))
+    todo = [doc for doc in docs if Ref.of(doc) not in settled]
+    lives = await plan.read_all(client, [Ref.of(doc) for doc in todo])
     if isinstance(lives, str):
         state.error = lives
         return state
-    for doc, live in zip(docs, lives, strict=True):
+    for doc, live in zip(todo, lives, strict=True):
         ref = Ref.of(doc)
         if live is None:
             state.waiting.append(f"{ref} (not there yet)")
@@ -216,6 +231,7 @@ async def _member_state(member: str, client: AsyncClient, docs: list[desired.Doc
             ok, why = objects.readiness(ref.kind, live)
             if ok:
                 state.ready += 1
+                settled.add(ref)
             elif why.startswith("failed"):
                 state.error = f"{ref} {why}"
                 return state
@@ -256,10 +272,11 @@ def _poll(
 def _wait_members(
     karmada: Access, expected: dict[str, list[desired.Doc]], timeout: float, progress: Progress | None
 ) -> list[MemberState]:
+    settled: dict[str, set[Ref]] = {m: set() for m in expected}
     return _poll(
         karmada,
         list(expected),
-        lambda m, client: _member_state(m, client, expected[m]),
+        lambda m, client: _member_state(m, client, expected[m], settled[m]),
         timeout,
         progress,
         "not ready after {timeout:.0f}s: waiting for {waiting}",
@@ -327,15 +344,17 @@ def uninstall(
     return out
 
 
-async def _gone_state(member: str, client: AsyncClient, refs: list[Ref]) -> MemberState:
-    state = MemberState(member, total=len(refs))
-    lives = await plan.read_all(client, refs)
+async def _gone_state(member: str, client: AsyncClient, refs: list[Ref], gone: set[Ref]) -> MemberState:
+    state = MemberState(member, total=len(refs), ready=len(gone))
+    todo = [r for r in refs if r not in gone]
+    lives = await plan.read_all(client, todo)
     if isinstance(lives, str):
         state.error = lives
         return state
-    for ref, live in zip(refs, lives, strict=True):
+    for ref, live in zip(todo, lives, strict=True):
         if live is None:
             state.ready += 1
+            gone.add(ref)
         else:
             state.waiting.append(f"{ref} (still there)")
     return state
@@ -344,10 +363,11 @@ async def _gone_state(member: str, client: AsyncClient, refs: list[Ref]) -> Memb
 def _wait_gone(
     karmada: Access, members: list[str], refs: list[Ref], timeout: float, progress: Progress | None
 ) -> list[MemberState]:
+    gone: dict[str, set[Ref]] = {m: set() for m in members}
     return _poll(
         karmada,
         members,
-        lambda m, client: _gone_state(m, client, refs),
+        lambda m, client: _gone_state(m, client, refs, gone[m]),
         timeout,
         progress,
         "objects left after {timeout:.0f}s: {waiting}",
