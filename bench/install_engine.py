@@ -5,7 +5,8 @@ For 2, 5 and 10 members (a local fleet of that size with real Karmada, every mem
   baseline: the same rendered objects and propagation policies applied straight to Karmada with
             server-side apply in one pass (what `kubectl apply -f` of the rendered files does), then the
             same readiness wait on every member.
-  ratio = kurator / baseline (target <= 1.10). Each is followed by a clean removal; rounds alternate.
+  ratio = kurator / baseline (target <= 1.10), medians over the rounds. Each is followed by a clean
+  removal; which path goes first alternates between rounds.
 The component's CRD is installed once (an untimed warm-up install) and kept between rounds, everything
 else is removed and created again: Karmada 1.18's resource detector looks for new kinds only every 30 s (a
 fixed period), so a freshly created CRD adds a random 0-30 s to whichever path creates it, which would
@@ -91,11 +92,14 @@ def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
         run(*kc, "install", "standin", "--wait-timeout", "300")  # warm-up, see the module docstring
         reset(access, members)
         ours, base = [], []
-        for _ in range(rounds):
-            base.append(baseline(access, members))
-            reset(access, members)
-            ours.append(run(*kc, "install", "standin", "--wait-timeout", "300"))
-            reset(access, members)
+        for i in range(rounds):
+            # Alternate which path goes first, so drift in the machine's load falls on both alike.
+            for path in ("base", "ours") if i % 2 == 0 else ("ours", "base"):
+                if path == "base":
+                    base.append(baseline(access, members))
+                else:
+                    ours.append(run(*kc, "install", "standin", "--wait-timeout", "300"))
+                reset(access, members)
         result = {"kurator_s": statistics.median(ours), "baseline_s": statistics.median(base)}
         if size >= 10:
             run(*kc, "get", "clusters")  # warm the page cache once
