@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from kurator.cli import install, local, members, version
+from kurator.cli import install, local, members, query, version
 from kurator.cli.options import GlobalOptions
 from kurator.core.errors import KuratorError
 
@@ -43,6 +43,7 @@ version.register(app)
 app.add_typer(local.app, name="local")
 members.register(app)
 install.register(app, members.get_app)
+query.register(app)
 
 
 def _verbose() -> bool:

@@ -1,0 +1,86 @@
+"""``kurator query``: PromQL over the whole fleet through Thanos Query, one row per series."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import typer
+
+from kurator.cli.options import OUTPUT_OPTION, Output, api_access
+from kurator.cli.render import console, emit
+
+
+def query(
+    ctx: typer.Context,
+    promql: str = typer.Argument(
+        ..., metavar="PROMQL", help="The PromQL expression, e.g. 'up' or 'sum by (cluster) (up)'."
+    ),
+    range_: str = typer.Option(None, "--range", help="Query over the last duration (30s, 15m, 1h, 7d)."),
+    step: str = typer.Option(None, "--step", help="Resolution of a --range query (default: range / 60)."),
+    url: str = typer.Option(
+        None, "--url", help="Thanos Query's address (default: as recorded on the fleet's Karmada)."
+    ),
+    no_dedup: bool = typer.Option(False, "--no-dedup", help="Show each Prometheus replica's series."),
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Query the fleet's metrics (every member, history included) through its global view."""
+    from kurator.core.errors import InvalidInput, KuratorError
+    from kurator.monitoring import query as q
+
+    seconds = q.parse_duration(range_, "--range") if range_ else None
+    step_s = q.parse_duration(step, "--step") if step else None
+    if step_s and not seconds:
+        raise InvalidInput("--step needs --range")
+    if not promql.strip():
+        raise InvalidInput("the query is empty")
+    if url is None:
+        url = q.find_url(api_access(ctx).client())
+        if url is None:
+            raise KuratorError(
+                "no Thanos Query is recorded for this fleet",
+                "install it (`kurator install thanos`), run a local fleet with monitoring, or pass --url",
+            )
+    dedup = not no_dedup
+    rows = (
+        q.over_range(url, promql, seconds, step_s, dedup=dedup)
+        if seconds
+        else q.instant(url, promql, dedup=dedup)
+    )
+    if output is not Output.table:
+        data: list[dict[str, Any]] = [
+            {"labels": s.labels, "samples": [[t, v] for t, v in s.samples]} for s in rows
+        ]
+        emit(data, output)
+        return
+    _table(rows, ranged=bool(seconds))
+
+
+def _table(rows: list[Any], ranged: bool) -> None:
+    from rich.table import Table
+
+    from kurator.monitoring.query import CLUSTER_LABEL
+
+    if not rows:
+        console.print("no series")
+        return
+    names = sorted({k for s in rows for k in s.labels if k not in (CLUSTER_LABEL, "__name__")})
+    table = Table(box=None, header_style="bold")
+    for col in ("CLUSTER", "METRIC", *(n.upper() for n in names)):
+        table.add_column(col)
+    table.add_column("SAMPLES" if ranged else "VALUE", justify="right")
+    if ranged:
+        table.add_column("LAST", justify="right")
+    for s in sorted(rows, key=lambda s: (s.cluster, sorted(s.labels.items()))):
+        cells = [s.cluster or "-", s.labels.get("__name__", "-"), *(s.labels.get(n, "") for n in names)]
+        if ranged:
+            last = dt.datetime.fromtimestamp(s.samples[-1][0]).strftime("%H:%M:%S") if s.samples else "-"
+            cells += [str(len(s.samples)), last]
+        else:
+            cells.append(s.samples[0][1] if s.samples else "-")
+        table.add_row(*cells)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("query")(query)

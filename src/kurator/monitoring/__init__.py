@@ -1,0 +1,2 @@
+"""Monitoring configuration rendered once for both Kubernetes manifests and the local fleet, and the
+global query client."""

@@ -1,0 +1,138 @@
+"""Queries against the fleet's global view (Thanos Query's Prometheus-compatible HTTP API).
+
+Where Thanos Query serves is recorded on the Karmada API server (``kube-system/kurator-monitoring``,
+key ``queryURL``), so every fleet command that has the Karmada kubeconfig can find it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from kurator.core.errors import InvalidInput, KuratorError
+
+if TYPE_CHECKING:
+    from lightkube import Client
+
+RECORD_NAMESPACE = "kube-system"
+RECORD_NAME = "kurator-monitoring"
+RECORD_KEY = "queryURL"
+CLUSTER_LABEL = "cluster"
+REPLICA_LABEL = "replica"
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str, flag: str) -> int:
+    """Seconds in a Prometheus-style duration such as ``30s``, ``15m``, ``1h``, ``7d``."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise InvalidInput(f"{flag} must be a duration such as 30s, 15m, 1h or 7d, got {text!r}")
+    return int(match.group(1)) * _UNIT[match.group(2)]
+
+
+@dataclass
+class Series:
+    """One result series: its labels and its samples (one for an instant query)."""
+
+    labels: dict[str, str]
+    samples: list[tuple[float, str]] = field(default_factory=list)
+
+    @property
+    def cluster(self) -> str:
+        return self.labels.get(CLUSTER_LABEL, "")
+
+
+def record(url: str) -> dict[str, Any]:
+    """The ConfigMap that tells fleet commands where Thanos Query serves."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": RECORD_NAME,
+            "namespace": RECORD_NAMESPACE,
+            "labels": {"app.kubernetes.io/managed-by": "kurator"},
+        },
+        "data": {RECORD_KEY: url},
+    }
+
+
+def _series(result_type: str, result: Any) -> list[Series]:
+    if result_type == "vector":
+        return [Series(dict(r["metric"]), [(float(r["value"][0]), r["value"][1])]) for r in result]
+    if result_type == "matrix":
+        return [Series(dict(r["metric"]), [(float(t), v) for t, v in r["values"]]) for r in result]
+    if result_type == "scalar":
+        return [Series({}, [(float(result[0]), result[1])])]
+    raise KuratorError(f"Thanos Query returned an unexpected result type {result_type!r}")
+
+
+def _get(url: str, path: str, params: dict[str, str], timeout: float) -> list[Series]:
+    try:
+        resp = httpx.get(f"{url.rstrip('/')}{path}", params=params, timeout=timeout, trust_env=False)
+    except httpx.TimeoutException:
+        raise KuratorError(f"Thanos Query at {url} did not answer within {timeout:.0f}s") from None
+    except httpx.HTTPError as exc:
+        raise KuratorError(
+            f"Thanos Query at {url} cannot be reached: {exc}",
+            "check that monitoring runs (`kurator local status`, or `kurator get components`)",
+        ) from None
+    try:
+        body = resp.json()
+    except ValueError:
+        raise KuratorError(f"Thanos Query at {url} answered {resp.status_code} without a JSON body") from None
+    if body.get("status") != "success":
+        message = body.get("error") or f"HTTP {resp.status_code}"
+        if body.get("errorType") == "bad_data":
+            raise InvalidInput(f"the query was refused: {message}")
+        raise KuratorError(f"Thanos Query failed: {message}")
+    data = body["data"]
+    return _series(data["resultType"], data["result"])
+
+
+def instant(url: str, promql: str, timeout: float = 30.0, dedup: bool = True) -> list[Series]:
+    """``promql`` now, across the fleet; replicas of one Prometheus are merged unless ``dedup`` is off."""
+    params = {"query": promql, "dedup": str(dedup).lower(), "partial_response": "true"}
+    return _get(url, "/api/v1/query", params, timeout)
+
+
+def over_range(
+    url: str, promql: str, seconds: int, step: int | None = None, timeout: float = 60.0, dedup: bool = True
+) -> list[Series]:
+    """``promql`` over the last ``seconds``, at ``step`` (default: about 60 points)."""
+    end = time.time()
+    step = step or max(1, seconds // 60)
+    params = {
+        "query": promql,
+        "start": f"{end - seconds:.3f}",
+        "end": f"{end:.3f}",
+        "step": str(step),
+        "dedup": str(dedup).lower(),
+        "partial_response": "true",
+    }
+    return _get(url, "/api/v1/query_range", params, timeout)
+
+
+def reporting(url: str, window: str = "2m", timeout: float = 5.0) -> set[str]:
+    """The clusters whose metrics arrived within ``window`` (any successful scrape)."""
+    rows = instant(url, f"count by ({CLUSTER_LABEL}) (max_over_time(up[{window}]) == 1)", timeout)
+    return {s.cluster for s in rows if s.cluster}
+
+
+def find_url(api: Client) -> str | None:
+    """Where the fleet's Thanos Query serves, as recorded on the Karmada API server; ``None`` if unknown."""
+    from lightkube import ApiError
+    from lightkube.resources.core_v1 import ConfigMap
+
+    try:
+        cm = api.get(ConfigMap, RECORD_NAME, namespace=RECORD_NAMESPACE)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise KuratorError(f"cannot read {RECORD_NAMESPACE}/{RECORD_NAME}: {exc.status.message}") from None
+    return (cm.data or {}).get(RECORD_KEY) or None
