@@ -77,12 +77,29 @@ def _age(created: dt.datetime | None) -> str:
     return f"{seconds}s"
 
 
+def _metrics(api: Client) -> set[str] | None:
+    """Members whose metrics reach the fleet's global view; ``None`` when the fleet has no monitoring or
+    its Thanos Query does not answer (then the column shows "-", the listing itself still works)."""
+    from kurator.core.errors import KuratorError
+    from kurator.monitoring import query
+
+    url = query.find_url(api)
+    if url is None:
+        return None
+    try:
+        return query.reporting(url, timeout=2.0)
+    except KuratorError:
+        return None
+
+
 @get_app.command("clusters")
 def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
-    """List the fleet's member clusters: version, mode, ready, nodes, age."""
+    """List the fleet's member clusters: version, mode, ready, nodes, age, and whether metrics arrive."""
     from kurator.fleet import membership
 
-    infos = membership.list_clusters(karmada_client(ctx))
+    api = karmada_client(ctx)
+    infos = membership.list_clusters(api)
+    metrics = _metrics(api)
     if output is not Output.table:
         data: list[dict[str, Any]] = [
             {
@@ -94,6 +111,7 @@ def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
                 "nodes": i.nodes_total,
                 "created": i.created.isoformat() if i.created else None,
                 "endpoint": i.endpoint,
+                "metrics": None if metrics is None else i.name in metrics,
             }
             for i in infos
         ]
@@ -102,12 +120,13 @@ def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for col in ("NAME", "VERSION", "MODE", "READY", "NODES", "AGE"):
+    for col in ("NAME", "VERSION", "MODE", "READY", "NODES", "AGE", "METRICS"):
         table.add_column(col)
     for i in infos:
         nodes = "-" if i.nodes_total is None else f"{i.nodes_ready}/{i.nodes_total}"
+        arrive = "-" if metrics is None else ("yes" if i.name in metrics else "no")
         table.add_row(
-            i.name, i.version or "-", i.mode, "True" if i.ready else "False", nodes, _age(i.created)
+            i.name, i.version or "-", i.mode, "True" if i.ready else "False", nodes, _age(i.created), arrive
         )
     console.print(table)
 
