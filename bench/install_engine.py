@@ -76,8 +76,9 @@ def reset(access: Access, members: list[str]) -> None:
 def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
     name = f"bench{size}"
     up = fleet.up(
-        fleet.UpOptions(name=name, home=home / name, members=size, nodes=2),
-        lambda v, k: resolve(v, source="build", karmada=k),
+        # Without monitoring: what is measured here is propagation, and nothing else shares the CPU.
+        fleet.UpOptions(name=name, home=home / name, members=size, nodes=2, monitoring=False),
+        lambda v, k, m: resolve(v, source="build", karmada=k, monitoring=m),
         SUPPORTED_KUBERNETES_VERSIONS,
     )
     try:

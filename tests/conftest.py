@@ -10,13 +10,15 @@ import pytest
 
 # Unique per run, so a run never meets what an earlier, interrupted run left behind.
 FLEET = f"kt{os.getpid()}"
+BLOCK = "2m"
 
 
-def _resolver(version: str, karmada: bool) -> dict[str, Path]:
+def _resolver(version: str, karmada: bool, monitoring: bool) -> dict[str, Path]:
     from kurator.local.binaries import resolve
 
     # Tests never reach for the internet: binaries come from the cache, or are built from the Go proxy.
-    return resolve(version, source=os.environ.get("KURATOR_BINARY_SOURCE", "build"), karmada=karmada)
+    source = os.environ.get("KURATOR_BINARY_SOURCE", "build")
+    return resolve(version, source=source, karmada=karmada, monitoring=monitoring)
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +28,16 @@ def fleet_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def local_fleet(fleet_home: Path) -> Iterator[object]:
-    """A host and two members with three fake nodes each; torn down (purged) at the end of the run."""
+    """A host and two members with three fake nodes each, Karmada, and monitoring with an HA pair of
+    Prometheus per member cutting a block every BLOCK (so uploads happen within the run); torn down
+    (purged) at the end of the run."""
     from kurator.local import fleet
     from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS
 
     result = fleet.up(
-        fleet.UpOptions(name=FLEET, home=fleet_home, members=2, nodes=3),
+        fleet.UpOptions(
+            name=FLEET, home=fleet_home, members=2, nodes=3, prometheus_replicas=2, block_duration=BLOCK
+        ),
         _resolver,
         SUPPORTED_KUBERNETES_VERSIONS,
     )

@@ -76,6 +76,17 @@ def up(
         "--karmada/--no-karmada",
         help="Run a Karmada control plane too (default: on; fixed once created).",
     ),
+    monitoring: bool = typer.Option(
+        None,
+        "--monitoring/--no-monitoring",
+        help="Run Prometheus per member and Thanos on the host, over a local S3 stand-in (default: on).",
+    ),
+    prometheus_replicas: int = typer.Option(
+        None, "--prometheus-replicas", help="Prometheus per member, 2 for an HA pair (default 1)."
+    ),
+    block_duration: str = typer.Option(
+        None, "--block-duration", help="How often blocks are cut and uploaded, e.g. 2m (default 2h)."
+    ),
     home: Path = HOME_OPTION,
     source: Source = SOURCE_OPTION,
     wait_timeout: float = typer.Option(180.0, "--wait-timeout", help="Seconds to wait for each part."),
@@ -96,13 +107,21 @@ def up(
         network=network.value,
         api_port=api_port,
         karmada=karmada,
+        monitoring=monitoring,
+        prometheus_replicas=prometheus_replicas,
+        block_duration=block_duration,
         wait_timeout=wait_timeout,
     )
     try:
         result = fleet.up(
             opts,
-            lambda version, with_karmada: fetch_binaries(
-                version, source.value, None, always_show=False, karmada=with_karmada
+            lambda version, with_karmada, with_monitoring: fetch_binaries(
+                version,
+                source.value,
+                None,
+                always_show=False,
+                karmada=with_karmada,
+                monitoring=with_monitoring,
             ),
             SUPPORTED_KUBERNETES_VERSIONS,
             reporter,

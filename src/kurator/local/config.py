@@ -28,6 +28,21 @@ def member_names(members: int) -> list[str]:
     return [f"member{i}" for i in range(1, members + 1)]
 
 
+class MonitoringConfig(BaseModel):
+    """Prometheus and Thanos of the local fleet (local/monitoring.py): ports and the few timings worth
+    changing (tests shorten blocks so that uploads happen within a minute)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    replicas: int = 1  # Prometheus per member; 2 makes an HA pair that Thanos Query deduplicates
+    ports: dict[str, int]
+    block_duration: str = "2h"
+    retention: str = "24h"
+    scrape_interval: str = "15s"
+    store_sync: str = "1m"  # how often the Store Gateway looks for new blocks in the bucket
+    consistency_delay: str = "30m"  # the Compactor leaves younger blocks alone
+
+
 class FleetConfig(BaseModel):
     """What a fleet is made of and where it listens; written to ``fleet.json``."""
 
@@ -45,6 +60,7 @@ class FleetConfig(BaseModel):
     api_ports: dict[str, int]
     karmada: bool = False
     karmada_ports: dict[str, int] = Field(default_factory=dict)
+    monitoring: MonitoringConfig | None = None
 
     @property
     def clusters(self) -> list[str]:

@@ -142,7 +142,11 @@ def scheduler_spec(layout: FleetLayout, cluster: str, bins: Binaries, netns: str
     )
 
 
-def kwok_spec(layout: FleetLayout, cluster: str, bins: Binaries, netns: str | None) -> ProcessSpec:
+def kwok_spec(
+    layout: FleetLayout, cluster: str, bins: Binaries, netns: str | None, server_address: str | None = None
+) -> ProcessSpec:
+    """kwok plays every node's kubelet; with ``server_address`` it also serves its metrics there."""
+    served = [f"--server-address={server_address}"] if server_address else []
     return ProcessSpec(
         name=process_name(cluster, KWOK_BIN),
         argv=[
@@ -153,10 +157,18 @@ def kwok_spec(layout: FleetLayout, cluster: str, bins: Binaries, netns: str | No
             f"--cidr={POD_CIDR}",
             f"--node-ip={FAKE_NODE_IP}",
             "--node-lease-duration-seconds=40",
+            *served,
         ],
         log=layout.log(process_name(cluster, KWOK_BIN)),
         netns=netns,
     )
+
+
+def kwok_address(cfg: FleetConfig, cluster: str) -> str | None:
+    """Where a member's kwok serves its metrics, when the fleet monitors itself (its port is one of
+    monitoring's)."""
+    port = cfg.monitoring.ports.get(f"{cluster}/kwok") if cfg.monitoring else None
+    return f"{cfg.address}:{port}" if port else None
 
 
 def cluster_specs(
@@ -167,5 +179,5 @@ def cluster_specs(
         APISERVER: apiserver_spec(cfg, layout, cluster, bins, netns),
         CONTROLLER_MANAGER_BIN: controller_manager_spec(layout, cluster, bins, netns),
         SCHEDULER_BIN: scheduler_spec(layout, cluster, bins, netns),
-        KWOK_BIN: kwok_spec(layout, cluster, bins, netns),
+        KWOK_BIN: kwok_spec(layout, cluster, bins, netns, kwok_address(cfg, cluster)),
     }

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -22,8 +23,10 @@ from pathlib import Path
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
+from kurator.kube.apply import apply_all
+from kurator.kube.client import client
 from kurator.local import config as fleet_config
-from kurator.local import karmada, netns, processes
+from kurator.local import karmada, monitoring, netns, processes
 from kurator.local.binaries import KARMADA_CRDS, KARMADA_DEPLOY
 from kurator.local.binaries.catalog import KARMADA_VERSION
 from kurator.local.config import FleetConfig, NetworkMode
@@ -39,7 +42,7 @@ from kurator.local.control_plane import (
     process_name,
 )
 from kurator.local.health import wait_apiserver, wait_etcd
-from kurator.local.kubeconfigs import write_kubeconfigs
+from kurator.local.kubeconfigs import context_name, write_kubeconfigs
 from kurator.local.layout import FleetLayout, fleet_home
 from kurator.local.nodes import ensure_nodes, wait_cluster_usable
 from kurator.local.pki import ensure_cluster_pki
@@ -62,6 +65,9 @@ class UpOptions:
     network: str = "auto"  # auto | netns | loopback
     api_port: int | None = None
     karmada: bool | None = None  # default: on
+    monitoring: bool | None = None  # default: on
+    prometheus_replicas: int | None = None  # default: 1 per member
+    block_duration: str | None = None  # default: 2h, Prometheus's and Thanos's usual
     wait_timeout: float = 180.0
 
 
@@ -74,7 +80,8 @@ class UpResult:
     seconds: float = 0.0
 
 
-BinaryResolver = Callable[[str, bool], Binaries]  # (kubernetes version, with Karmada) -> binary paths
+# (kubernetes version, with Karmada, with monitoring) -> binary paths
+BinaryResolver = Callable[[str, bool, bool], Binaries]
 
 
 # --- state ------------------------------------------------------------------------------------------
@@ -171,6 +178,21 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
         etcd_client, etcd_peer = _free_port(address), _free_port(address)
         if with_karmada:
             karmada_ports = {name: _free_port(address) for name in karmada.PORT_NAMES}
+    with_monitoring = True if opts.monitoring is None else opts.monitoring
+    mon = None
+    if with_monitoring:
+        replicas = opts.prometheus_replicas or 1
+        names = monitoring.port_names(fleet_config.member_names(members), replicas)
+        ports = (
+            monitoring.netns_ports(names) if network == "netns" else {n: _free_port(address) for n in names}
+        )
+        mon = fleet_config.MonitoringConfig(
+            replicas=replicas, ports=ports, block_duration=opts.block_duration or "2h"
+        )
+        if opts.block_duration:  # short blocks: keep two of them, and let the Compactor see them at once
+            mon = mon.model_copy(
+                update={"retention": _double(opts.block_duration), "consistency_delay": "0s"}
+            )
     return FleetConfig(
         name=opts.name,
         members=members,
@@ -184,7 +206,13 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
         api_ports=api_ports,
         karmada=with_karmada,
         karmada_ports=karmada_ports,
+        monitoring=mon,
     )
+
+
+def _double(duration: str) -> str:
+    """Twice a duration such as ``2m``: enough retention for a finished block beside the open one."""
+    return f"{int(duration[:-1]) * 2}{duration[-1]}"
 
 
 def check_matches(existing: FleetConfig, opts: UpOptions) -> None:
@@ -207,6 +235,22 @@ def check_matches(existing: FleetConfig, opts: UpOptions) -> None:
             f"fleet {existing.name!r} was made {made} Karmada",
             f"run `kurator local down --purge --name {existing.name}` first to make it again",
         )
+    if opts.monitoring is not None and opts.monitoring != (existing.monitoring is not None):
+        made = "with" if existing.monitoring else "without"
+        raise InvalidInput(
+            f"fleet {existing.name!r} was made {made} monitoring",
+            f"run `kurator local down --purge --name {existing.name}` first to make it again",
+        )
+    mon = existing.monitoring
+    for flag, want, have in (
+        ("--prometheus-replicas", opts.prometheus_replicas, mon.replicas if mon else None),
+        ("--block-duration", opts.block_duration, mon.block_duration if mon else None),
+    ):
+        if want is not None and want != have:
+            raise InvalidInput(
+                f"fleet {existing.name!r} already exists with {flag} {have}, not {want}",
+                f"run `kurator local down --purge --name {existing.name}` first to make a different fleet",
+            )
     if opts.network != "auto" and opts.network != existing.network:
         raise InvalidInput(f"fleet {existing.name!r} already runs with --network {existing.network}")
 
@@ -223,6 +267,16 @@ def validate(opts: UpOptions, supported_versions: tuple[str, ...]) -> None:
         )
     if opts.wait_timeout <= 0:
         raise InvalidInput("--wait-timeout must be positive")
+    if opts.prometheus_replicas is not None and not 1 <= opts.prometheus_replicas <= 3:
+        raise InvalidInput(f"--prometheus-replicas must be 1, 2 or 3, got {opts.prometheus_replicas}")
+    if opts.block_duration is not None and not re.fullmatch(r"[1-9][0-9]*[mh]", opts.block_duration):
+        raise InvalidInput(
+            f"--block-duration must be minutes or hours such as 2m or 2h, got {opts.block_duration!r}"
+        )
+    if (opts.prometheus_replicas or opts.block_duration) and opts.monitoring is False:
+        raise InvalidInput(
+            "--prometheus-replicas and --block-duration need monitoring (drop --no-monitoring)"
+        )
 
 
 # --- bring-up ---------------------------------------------------------------------------------------
@@ -305,7 +359,7 @@ def up(
         cfg = existing
     else:
         cfg = new_config(opts, supported_versions)
-    bins = resolve_binaries(cfg.kubernetes_version, cfg.karmada)
+    bins = resolve_binaries(cfg.kubernetes_version, cfg.karmada, cfg.monitoring is not None)
     with fleet_lock(layout):
         if existing is None:
             fleet_config.save(layout.config, cfg)
@@ -328,9 +382,10 @@ def up(
         if cfg.karmada:
             specs[fleet_config.KARMADA] = karmada.specs(cfg, layout, bins, ns)
         etcd = etcd_spec(cfg, layout, bins, ns)
+        mon_specs = monitoring.specs(cfg, layout, bins, ns) if cfg.monitoring else {}
         dead = [
             s.name
-            for s in [etcd, *(sp for c in specs.values() for sp in c.values())]
+            for s in [etcd, *(sp for c in specs.values() for sp in c.values()), *mon_specs.values()]
             if not (s.name in records and processes.is_alive(records[s.name]))
         ]
         _check_ports_free(cfg, dead)
@@ -371,6 +426,12 @@ def up(
             wait_cluster_usable(cfg, layout, cluster, timeout=opts.wait_timeout)
         report.done(f"{cfg.nodes} fake nodes per cluster", time.monotonic() - t)
 
+        if cfg.monitoring:
+            t = time.monotonic()
+            report.step("Prometheus and Thanos")
+            _monitoring_up(cfg, layout, mon_specs, starter, opts.wait_timeout)
+            report.done("Prometheus and Thanos", time.monotonic() - t)
+
     return UpResult(cfg, layout, starter.started, starter.kept, time.monotonic() - began)
 
 
@@ -394,6 +455,24 @@ def _karmada_up(
         starter.ensure(kspecs[component])
     karmada.wait_controllers(cfg, layout, timeout)
     karmada.mark_host(cfg, layout, fleet_config.HOST_CLUSTER, KARMADA_VERSION)
+
+
+def _monitoring_up(
+    cfg: FleetConfig, layout: FleetLayout, mspecs: dict[str, ProcessSpec], starter: _Starter, timeout: float
+) -> None:
+    """The bucket first (sidecars and the Store Gateway need it), then everything else at once."""
+    monitoring.write_files(cfg, layout)
+    s3 = process_name(fleet_config.HOST_CLUSTER, monitoring.S3)
+    starter.ensure(mspecs[s3])
+    monitoring.wait_s3(cfg, layout, timeout)
+    monitoring.ensure_bucket(cfg)
+    for name, spec in mspecs.items():
+        if name != s3:
+            starter.ensure(spec)
+    monitoring.wait_ready(cfg, layout, timeout)
+    if cfg.karmada:  # fleet commands (`kurator query`, `get clusters`) find Thanos Query through Karmada
+        kc = client(layout.kubeconfig(fleet_config.KARMADA), context_name(cfg, fleet_config.KARMADA))
+        apply_all(kc, [monitoring.query_record(cfg)])
 
 
 # --- down -------------------------------------------------------------------------------------------

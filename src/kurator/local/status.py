@@ -12,7 +12,7 @@ from lightkube.resources.core_v1 import Node
 
 from kurator.core.errors import KuratorError
 from kurator.local import config as fleet_config
-from kurator.local import karmada, processes
+from kurator.local import karmada, monitoring, processes
 from kurator.local.config import FleetConfig
 from kurator.local.control_plane import CLUSTER_COMPONENTS, ETCD, process_name
 from kurator.local.fleet import load_records
@@ -53,7 +53,13 @@ class FleetStatus:
 def _cluster_status(
     cfg: FleetConfig, layout: FleetLayout, cluster: str, alive: dict[str, bool]
 ) -> ClusterStatus:
-    components = karmada.COMPONENTS if cluster == fleet_config.KARMADA else CLUSTER_COMPONENTS
+    components: tuple[str, ...] = (
+        karmada.COMPONENTS if cluster == fleet_config.KARMADA else CLUSTER_COMPONENTS
+    )
+    if cfg.monitoring is not None and cluster == fleet_config.HOST_CLUSTER:
+        components += monitoring.HOST_COMPONENTS
+    elif cfg.monitoring is not None and cluster in cfg.clusters:
+        components += monitoring.member_components(cfg.monitoring.replicas)
     st = ClusterStatus(
         name=cluster,
         endpoint=cfg.server(cluster),

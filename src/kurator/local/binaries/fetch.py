@@ -162,10 +162,12 @@ def resolve(
     mirror: str | None = None,
     reporter: Reporter | None = None,
     karmada: bool = True,
+    monitoring: bool = False,
 ) -> dict[str, Path]:
     """Paths of every fleet binary (and Karmada's release data) for ``kubernetes_version``, fetching what
     is missing."""
     specs = fleet_binaries(kubernetes_version, mirror) + (karmada_binaries() if karmada else [])
+    specs += monitoring_binaries(mirror) if monitoring else []
     paths = ensure_binaries(specs, source, reporter).paths
     if karmada:
         paths[KARMADA_CRDS] = asset_path(KARMADA_CRDS, KARMADA_VERSION)

@@ -1,0 +1,349 @@
+"""Monitoring in the local fleet: the same Prometheus and Thanos a fleet gets from ``kurator install``, run as
+real processes from the same rendered configuration (kwok's pods never run an image).
+
+Per member: ``replicas`` Prometheus processes (external labels ``cluster=<member>``,
+``replica=prometheus-<n>``) scraping the member's API server and kwok, each with a Thanos sidecar that
+uploads its blocks. On the host:
+Thanos Query (every sidecar and the Store Gateway), the Store Gateway and the Compactor over one bucket.
+The bucket is moto's S3 server, a stand-in for real object storage: it keeps the bucket in memory, so
+history lives as long as that process does.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kurator.core.errors import KuratorError
+from kurator.local.config import HOST_CLUSTER, FleetConfig, MonitoringConfig
+from kurator.local.control_plane import Binaries, process_name
+from kurator.local.health import poll
+from kurator.local.layout import FleetLayout
+from kurator.local.pki import ADMIN, ClusterPKI
+from kurator.local.processes import ProcessSpec
+from kurator.monitoring import manifests, objstore, prometheus, thanos
+
+PROMETHEUS_BIN = "prometheus"
+THANOS_BIN = "thanos"
+S3 = "s3"  # the bucket's stand-in, a process of the host
+QUERY = "thanos-query"
+STORE = "thanos-store"
+COMPACTOR = "thanos-compactor"
+HOST_COMPONENTS = (S3, STORE, COMPACTOR, QUERY)  # start order
+BUCKET = "kurator-metrics"
+# moto accepts any credentials; these only make the object-store file look like a real one.
+S3_ACCESS_KEY = "kurator-local"
+S3_SECRET_KEY = "kurator-local-secret"  # noqa: S105 (a stand-in's fixed credential, nothing real)
+NETNS_PORT_BASE = 19000  # inside the fleet's own network namespace every port is free
+
+
+def prometheus_name(replica: int) -> str:
+    return f"prometheus-{replica}"
+
+
+def sidecar_name(replica: int) -> str:
+    return f"thanos-sidecar-{replica}"
+
+
+def member_components(replicas: int) -> tuple[str, ...]:
+    return tuple(n for r in range(replicas) for n in (prometheus_name(r), sidecar_name(r)))
+
+
+def port_names(members: list[str], replicas: int) -> list[str]:
+    """Every port monitoring listens on, by name (``member1/prometheus-0``, ``host/thanos-query-grpc`` …)."""
+    host = [f"{HOST_CLUSTER}/{n}" for n in (S3, "query-http", "query-grpc", "store-http", "store-grpc")]
+    host.append(f"{HOST_CLUSTER}/compactor-http")
+    per_member = [
+        f"{m}/{n}"
+        for m in members
+        for r in range(replicas)
+        for n in (prometheus_name(r), f"sidecar-grpc-{r}", f"sidecar-http-{r}")
+    ]
+    return host + per_member + [f"{m}/kwok" for m in members]
+
+
+def netns_ports(names: list[str]) -> dict[str, int]:
+    return {name: NETNS_PORT_BASE + i for i, name in enumerate(names)}
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where monitoring keeps its files in the fleet's folder."""
+
+    root: Path
+
+    @property
+    def objstore_file(self) -> Path:
+        return self.root / "objstore.yml"
+
+    def config_file(self, member: str) -> Path:
+        return self.root / member / "prometheus.yml"
+
+    def prometheus_data(self, member: str, replica: int) -> Path:
+        return self.root / member / f"data-{replica}"
+
+    def thanos_data(self, component: str) -> Path:
+        return self.root / HOST_CLUSTER / component
+
+
+def paths(layout: FleetLayout) -> Paths:
+    return Paths(layout.root / "monitoring")
+
+
+def _mon(cfg: FleetConfig) -> MonitoringConfig:
+    if cfg.monitoring is None:
+        raise KuratorError(f"the local fleet {cfg.name!r} runs without monitoring")
+    return cfg.monitoring
+
+
+def _addr(cfg: FleetConfig, port_name: str) -> str:
+    return f"{cfg.address}:{_mon(cfg).ports[port_name]}"
+
+
+def query_url(cfg: FleetConfig) -> str:
+    return f"http://{_addr(cfg, f'{HOST_CLUSTER}/query-http')}"
+
+
+def s3_url(cfg: FleetConfig) -> str:
+    return f"http://{_addr(cfg, f'{HOST_CLUSTER}/{S3}')}"
+
+
+def object_store(cfg: FleetConfig) -> objstore.ObjectStore:
+    text = (
+        "type: S3\n"
+        "config:\n"
+        f"  bucket: {BUCKET}\n"
+        f"  endpoint: {_addr(cfg, f'{HOST_CLUSTER}/{S3}')}\n"
+        f"  access_key: {S3_ACCESS_KEY}\n"
+        f"  secret_key: {S3_SECRET_KEY}\n"
+        "  insecure: true\n"
+        "  bucket_lookup_type: path\n"
+    )
+    return objstore.parse(text, "the local fleet's object store")
+
+
+def scrape_jobs(cfg: FleetConfig, layout: FleetLayout, member: str) -> list[prometheus.Job]:
+    """The jobs a member's Prometheus runs in a pod (its API servers, found through the API), reaching the
+    API server with the fleet's admin certificate instead of a service account; plus kwok, the member's
+    stand-in kubelets, at its server address."""
+    pki = ClusterPKI(layout.pki(member))
+    access = prometheus.KubeAccess(
+        api_server=cfg.server(member),
+        ca_file=str(pki.ca_crt),
+        token_file=None,
+        cert_file=str(pki.crt(ADMIN.file_stem)),
+        key_file=str(pki.key(ADMIN.file_stem)),
+    )
+    return [prometheus.apiserver_job(access), prometheus.static_job("kwok", [_addr(cfg, f"{member}/kwok")])]
+
+
+def config_text(cfg: FleetConfig, layout: FleetLayout, member: str) -> str:
+    return manifests.prometheus_config_text(
+        member, scrape_jobs(cfg, layout, member), scrape_interval=_mon(cfg).scrape_interval
+    )
+
+
+def write_files(cfg: FleetConfig, layout: FleetLayout) -> None:
+    """The object-store file (mode 0600: it holds the credentials) and each member's prometheus.yml."""
+    p = paths(layout)
+    p.root.mkdir(parents=True, exist_ok=True)
+    _write(p.objstore_file, objstore.render(object_store(cfg)), private=True)
+    for member in cfg.clusters[1:]:
+        _write(p.config_file(member), config_text(cfg, layout, member))
+        for r in range(_mon(cfg).replicas):
+            p.prometheus_data(member, r).mkdir(parents=True, exist_ok=True)
+    for component in (STORE, COMPACTOR):
+        p.thanos_data(component).mkdir(parents=True, exist_ok=True)
+
+
+def _write(path: Path, text: str, private: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    if private:
+        tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | None) -> dict[str, ProcessSpec]:
+    """Every monitoring process, by process name, in start order: the bucket and the host's Thanos first
+    (Query's endpoints are all known up front), then each member's Prometheus and sidecar pairs."""
+    p = paths(layout)
+    prom, th = str(bins[PROMETHEUS_BIN]), str(bins[THANOS_BIN])
+    obj = str(p.objstore_file)
+    host = HOST_CLUSTER
+
+    def spec(cluster: str, component: str, argv: list[str], env: dict[str, str] | None = None) -> ProcessSpec:
+        name = process_name(cluster, component)
+        return ProcessSpec(name=name, argv=argv, log=layout.log(name), netns=netns, env=env or {})
+
+    sidecars = [
+        _addr(cfg, f"{m}/sidecar-grpc-{r}") for m in cfg.clusters[1:] for r in range(_mon(cfg).replicas)
+    ]
+    out = [
+        spec(
+            host,
+            S3,
+            [
+                sys.executable,
+                "-m",
+                "moto.server",
+                "-H",
+                cfg.address,
+                "-p",
+                str(_mon(cfg).ports[f"{host}/{S3}"]),
+            ],
+        ),
+        spec(
+            host,
+            STORE,
+            [
+                th,
+                *thanos.store_args(
+                    objstore_path=obj,
+                    data_dir=str(p.thanos_data(STORE)),
+                    grpc_address=_addr(cfg, f"{host}/store-grpc"),
+                    http_address=_addr(cfg, f"{host}/store-http"),
+                    sync_interval=_mon(cfg).store_sync,
+                ),
+            ],
+        ),
+        spec(
+            host,
+            COMPACTOR,
+            [
+                th,
+                *thanos.compact_args(
+                    objstore_path=obj,
+                    data_dir=str(p.thanos_data(COMPACTOR)),
+                    http_address=_addr(cfg, f"{host}/compactor-http"),
+                    consistency_delay=_mon(cfg).consistency_delay,
+                ),
+            ],
+        ),
+        spec(
+            host,
+            QUERY,
+            [
+                th,
+                *thanos.query_args(
+                    [_addr(cfg, f"{host}/store-grpc"), *sidecars],
+                    grpc_address=_addr(cfg, f"{host}/query-grpc"),
+                    http_address=_addr(cfg, f"{host}/query-http"),
+                ),
+            ],
+        ),
+    ]
+    for m in cfg.clusters[1:]:
+        for r in range(_mon(cfg).replicas):
+            data = str(p.prometheus_data(m, r))
+            prom_addr = _addr(cfg, f"{m}/{prometheus_name(r)}")
+            out.append(
+                spec(
+                    m,
+                    prometheus_name(r),
+                    [
+                        prom,
+                        *prometheus.args(
+                            str(p.config_file(m)),
+                            data,
+                            prom_addr,
+                            retention=_mon(cfg).retention,
+                            block_duration=_mon(cfg).block_duration,
+                        ),
+                    ],
+                    prometheus.replica_env(prometheus_name(r)),
+                )
+            )
+            out.append(
+                spec(
+                    m,
+                    sidecar_name(r),
+                    [
+                        th,
+                        *thanos.sidecar_args(
+                            prometheus_url=f"http://{prom_addr}",
+                            tsdb_path=data,
+                            objstore_path=obj,
+                            grpc_address=_addr(cfg, f"{m}/sidecar-grpc-{r}"),
+                            http_address=_addr(cfg, f"{m}/sidecar-http-{r}"),
+                        ),
+                    ],
+                )
+            )
+    return {s.name: s for s in out}
+
+
+def _ready(url: str) -> bool:
+    return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
+
+
+def wait_s3(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
+    poll(lambda: _ready(s3_url(cfg)), timeout, "the S3 stand-in", layout.log(process_name(HOST_CLUSTER, S3)))
+
+
+def s3_client(cfg: FleetConfig) -> Any:
+    """A botocore S3 client for the stand-in (creating the bucket; tests list its blocks with it)."""
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        "s3",
+        endpoint_url=s3_url(cfg),
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name=objstore.DEFAULT_REGION,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+    )
+
+
+def ensure_bucket(cfg: FleetConfig) -> None:
+    """Create the bucket unless it is there (a restarted stand-in starts empty)."""
+    try:
+        objstore.check_bucket(object_store(cfg), timeout=5.0)
+        return
+    except KuratorError:
+        pass
+    s3_client(cfg).create_bucket(Bucket=BUCKET)
+
+
+def blocks(cfg: FleetConfig) -> list[str]:
+    """The blocks in the bucket (their ULIDs): what the sidecars have uploaded."""
+    resp = s3_client(cfg).list_objects_v2(Bucket=BUCKET, Delimiter="/")
+    return [str(p["Prefix"]).rstrip("/") for p in resp.get("CommonPrefixes", [])]
+
+
+def wait_ready(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
+    """Every Prometheus, sidecar and host component answers its readiness endpoint."""
+    checks: list[tuple[str, str]] = [
+        (process_name(HOST_CLUSTER, STORE), f"http://{_addr(cfg, f'{HOST_CLUSTER}/store-http')}/-/ready"),
+        (process_name(HOST_CLUSTER, QUERY), f"{query_url(cfg)}/-/ready"),
+    ]
+    for m in cfg.clusters[1:]:
+        for r in range(_mon(cfg).replicas):
+            checks.append(
+                (
+                    process_name(m, prometheus_name(r)),
+                    f"http://{_addr(cfg, f'{m}/{prometheus_name(r)}')}/-/ready",
+                )
+            )
+            checks.append(
+                (process_name(m, sidecar_name(r)), f"http://{_addr(cfg, f'{m}/sidecar-http-{r}')}/-/ready")
+            )
+    deadline = time.monotonic() + timeout
+    for name, url in checks:
+        poll(functools.partial(_ready, url), max(1.0, deadline - time.monotonic()), name, layout.log(name))
+
+
+def query_record(cfg: FleetConfig) -> dict[str, Any]:
+    from kurator.monitoring import query
+
+    return query.record(query_url(cfg))
