@@ -14,6 +14,7 @@ def fetch_binaries(
     always_show: bool,
     karmada: bool = True,
     tools: bool = False,
+    monitoring: bool = False,
 ) -> dict[str, Path]:
     """Fill the cache; the summary is printed always (``kurator local fetch``) or only when something was
     downloaded or built (``kurator local up``)."""
@@ -24,6 +25,7 @@ def fetch_binaries(
         ensure_binaries,
         fleet_binaries,
         karmada_binaries,
+        monitoring_binaries,
     )
     from kurator.local.binaries.catalog import KARMADA_VERSION, helm_binary
     from kurator.local.binaries.fetch import asset_path
@@ -33,6 +35,7 @@ def fetch_binaries(
     try:
         specs = fleet_binaries(version, mirror) + (karmada_binaries() if karmada else [])
         specs += [helm_binary(mirror)] if tools else []
+        specs += monitoring_binaries(mirror) if monitoring else []
         report = ensure_binaries(specs, source, reporter)
     finally:
         reporter.close()

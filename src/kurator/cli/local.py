@@ -51,12 +51,19 @@ def fetch(
     mirror: str = typer.Option(
         None, "--mirror", envvar="KURATOR_RELEASE_MIRROR", help="Release mirror base URL."
     ),
+    monitoring: bool = typer.Option(
+        True,
+        "--monitoring/--no-monitoring",
+        help="Also Prometheus and Thanos, which the fleet monitors with.",
+    ),
 ) -> None:
     """Fill the binary cache for the local fleet (and helm, which renders component charts) and say which
     way each binary came."""
     from kurator.cli.fetching import fetch_binaries
 
-    fetch_binaries(kubernetes_version, source.value, mirror, always_show=True, tools=True)
+    fetch_binaries(
+        kubernetes_version, source.value, mirror, always_show=True, tools=True, monitoring=monitoring
+    )
 
 
 @app.command()

@@ -7,6 +7,7 @@ from kurator.local.binaries.catalog import (
     BinarySpec,
     fleet_binaries,
     karmada_binaries,
+    monitoring_binaries,
 )
 from kurator.local.binaries.fetch import FetchReport, binary_path, ensure_binaries, missing, resolve
 
@@ -21,5 +22,6 @@ __all__ = [
     "fleet_binaries",
     "karmada_binaries",
     "missing",
+    "monitoring_binaries",
     "resolve",
 ]

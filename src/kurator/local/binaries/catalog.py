@@ -18,6 +18,20 @@ KARMADA_CRDS = "karmada-crds"
 KARMADA_DEPLOY = "karmada-deploy"
 # Helm renders the charts of fleet components; 3.20 is built on the same Kubernetes 0.35 libraries.
 HELM_VERSION = "3.20.2"
+# Thanos 0.42.5 differs from 0.42.4 in go.mod only by `go 1.26.10`, newer than this machine's Go 1.26.8, and
+# builds never download a toolchain (GOTOOLCHAIN=local); 0.42.4 needs Go 1.26.0.
+THANOS_VERSION = "0.42.4"
+# The Prometheus Thanos 0.42 is built against (its go.mod requires module v0.309.1, i.e. release 3.9.1).
+PROMETHEUS_VERSION = "3.9.1"
+# Thanos' go.mod replaces, which `go build` ignores in a dependency's go.mod; pinned module versions.
+THANOS_REPLACES = (
+    "capnproto.org/go/capnp/v3=capnproto.org/go/capnp/v3@v3.0.0-alpha.30",
+    "github.com/bradfitz/gomemcache=github.com/themihai/gomemcache@v0.0.0-20180902122335-24332e2d58ab",
+    "github.com/sercand/kuberesolver/v4=github.com/sercand/kuberesolver/v5@v5.1.1",
+    "github.com/vimeo/galaxycache=github.com/thanos-community/galaxycache@v0.0.0-20211122094458-3a32041a1f1e",
+    "gopkg.in/alecthomas/kingpin.v2=github.com/alecthomas/kingpin@v1.3.8-0.20210301060133-17f40c25f497",
+    "zenhack.net/go/util=github.com/zenhack/go-util@v0.0.0-20231005031245-66f5419c2aea",
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +59,13 @@ class GoBuildSpec:
     version: str
     packages: tuple[tuple[str, str], ...]
     replaces: tuple[str, ...] = ()  # "old=new@version", as `go mod edit -replace` takes them
+    # "path@version" of packages from other modules, given to `go get` with the module's own packages
+    requires: tuple[str, ...] = ()
     kubernetes_staging: bool = False  # derive replaces for k8s.io/kubernetes' staging modules
     tags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ("-s", "-w")
+    # (main package, flags added to ``ldflags`` for that binary only): version stamps that differ
+    package_ldflags: tuple[tuple[str, tuple[str, ...]], ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=())
     # Folders of the module's source kept as data beside the binaries (CRDs, manifests of the release):
     # (folder in the module, asset name) -> <cache>/<asset name>/<version>/
@@ -199,3 +217,60 @@ def helm_binary(mirror: str | None = None) -> BinarySpec:
             ldflags=("-s", "-w", f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}"),
         ),
     )
+
+
+def prometheus_module_version(release: str) -> str:
+    """Prometheus 3.x releases are tagged v0.3xx.y in the Go module: 3.9.1 -> v0.309.1."""
+    major, minor, patch = (int(part) for part in release.split("."))
+    return f"v0.{major * 100 + minor}.{patch}"
+
+
+def _version_stamp(version: str) -> tuple[str, ...]:
+    # BuildUser tells a binary built here from an official release in `--version`.
+    return (
+        f"-X github.com/prometheus/common/version.Version={version}",
+        "-X github.com/prometheus/common/version.BuildUser=kurator",
+    )
+
+
+def monitoring_build() -> GoBuildSpec:
+    """One ``go build`` for thanos and the prometheus it is built against, so shared packages compile once.
+    Thanos needs the ``slicelabels`` tag (as its release build sets), which then applies to prometheus
+    too: upstream builds prometheus with the default ``stringlabels``; both are supported layouts."""
+    thanos = "github.com/thanos-io/thanos/cmd/thanos"
+    prometheus = "github.com/prometheus/prometheus/cmd/prometheus"
+    return GoBuildSpec(
+        key=f"thanos-{THANOS_VERSION}",
+        module="github.com/thanos-io/thanos",
+        version=f"v{THANOS_VERSION}",
+        packages=((thanos, "thanos"), (prometheus, "prometheus")),
+        requires=(f"{prometheus}@{prometheus_module_version(PROMETHEUS_VERSION)}",),
+        replaces=THANOS_REPLACES,
+        tags=("netgo", "slicelabels"),
+        package_ldflags=(
+            (thanos, _version_stamp(THANOS_VERSION)),
+            (prometheus, _version_stamp(PROMETHEUS_VERSION)),
+        ),
+    )
+
+
+def monitoring_binaries(mirror: str | None = None) -> list[BinarySpec]:
+    """Prometheus and Thanos (sidecar, query, store gateway, compactor are subcommands of one binary),
+    which the fleet runs for its monitoring. Official releases ship a sha256sums.txt beside the tarballs."""
+    a = arch()
+    gh = _mirror(mirror, "https://github.com")
+    build = monitoring_build()
+    specs = []
+    for name, repo, version in (
+        ("prometheus", "prometheus/prometheus", PROMETHEUS_VERSION),
+        ("thanos", "thanos-io/thanos", THANOS_VERSION),
+    ):
+        release = f"{gh}/{repo}/releases/download/v{version}"
+        folder = f"{name}-{version}.linux-{a}"
+        download = DownloadSpec(
+            url=f"{release}/{folder}.tar.gz",
+            sha256_url=f"{release}/sha256sums.txt",
+            archive_member=f"{folder}/{name}",
+        )
+        specs.append(BinarySpec(name, version, download, build))
+    return specs

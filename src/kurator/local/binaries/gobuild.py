@@ -2,8 +2,8 @@
 
 ``go install pkg@version`` refuses modules whose go.mod has ``replace`` directives (Kubernetes, etcd,
 Thanos), so each build gets a tiny helper module outside the repository that requires the upstream module
-and carries the replaces the upstream go.mod needs. All packages of one module are built by one
-``go build`` so shared packages compile once.
+and carries the replaces the upstream go.mod needs. All packages of one module, and those of other modules
+it pins (``requires``), are built by one ``go build`` so shared packages compile once.
 """
 
 from __future__ import annotations
@@ -100,6 +100,26 @@ def _staging_replaces(
     return replaces
 
 
+def get_args(spec: GoBuildSpec) -> list[str]:
+    """``go get`` of the module's packages at its version, and of other modules' at theirs."""
+    own = [p for p, _ in spec.packages if p == spec.module or p.startswith(f"{spec.module}/")]
+    return ["go", "get", *(f"{p}@{spec.version}" for p in own), *spec.requires]
+
+
+def build_args(spec: GoBuildSpec, out: Path) -> list[str]:
+    """One ``go build`` of every package of ``spec`` into the folder ``out``."""
+    pkgs = [pkg for pkg, _ in spec.packages]
+    ldflags = " ".join(spec.ldflags)
+    args = ["go", "build", "-v", "-trimpath", f"-ldflags={ldflags}"]
+    # A later `-ldflags=<package>=…` wins for that package, so each one repeats the common flags.
+    args += [f"-ldflags={pkg}={ldflags} {' '.join(extra)}" for pkg, extra in spec.package_ldflags]
+    if spec.tags:
+        args.append(f"-tags={','.join(spec.tags)}")
+    if len(pkgs) == 1:
+        return [*args, "-o", str(out / spec.packages[0][1]), pkgs[0]]
+    return [*args, "-o", f"{out}/", *pkgs]  # one binary per package, named after its folder
+
+
 def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None) -> BuildResult:
     """Build every package of ``spec`` into ``out_dir``; reuses the helper module on re-runs."""
     if not go_available():
@@ -119,19 +139,12 @@ def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None)
         replaces += _staging_replaces(workdir, env, log, spec, Path(info["GoMod"]))
     for r in replaces:
         _run(["go", "mod", "edit", f"-replace={r}"], workdir, env, log, "go mod edit")
-    pkgs = [pkg for pkg, _ in spec.packages]
-    _run(["go", "get", *(f"{p}@{spec.version}" for p in pkgs)], workdir, env, log, "go get")
+    _run(get_args(spec), workdir, env, log, "go get")
     steps["go get"] = time.monotonic() - t
     t = time.monotonic()
     tmp = Path(tempfile.mkdtemp(dir=workdir, prefix=".out-"))
-    args = ["go", "build", "-v", "-trimpath", f"-ldflags={' '.join(spec.ldflags)}"]
-    if spec.tags:
-        args.append(f"-tags={','.join(spec.tags)}")
-    if len(pkgs) == 1:
-        args += ["-o", str(tmp / spec.packages[0][1]), pkgs[0]]
-    else:
-        args += ["-o", f"{tmp}/", *pkgs]  # one binary per package, named after its folder
-    _run_counting(args, workdir, env, log, "go build", on_line or (lambda _n: None))
+    pkgs = [pkg for pkg, _ in spec.packages]
+    _run_counting(build_args(spec, tmp), workdir, env, log, "go build", on_line or (lambda _n: None))
     steps["go build"] = time.monotonic() - t
     built = {}
     for pkg, name in spec.packages:
