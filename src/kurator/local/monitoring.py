@@ -129,9 +129,10 @@ def object_store(cfg: FleetConfig) -> objstore.ObjectStore:
 
 
 def scrape_jobs(cfg: FleetConfig, layout: FleetLayout, member: str) -> list[prometheus.Job]:
-    """The jobs a member's Prometheus runs in a pod (its API servers, found through the API), reaching the
-    API server with the fleet's admin certificate instead of a service account; plus kwok, the member's
-    stand-in kubelets, at its server address."""
+    """The jobs a member's Prometheus runs in a pod, pointed at the local fleet: its API server at its
+    address (the fleet's API servers publish no ``kubernetes`` endpoints, as they share one address) with
+    the fleet's admin certificate instead of a service account; kwok, the member's stand-in kubelets, at
+    its server address."""
     pki = ClusterPKI(layout.pki(member))
     access = prometheus.KubeAccess(
         api_server=cfg.server(member),
@@ -140,7 +141,11 @@ def scrape_jobs(cfg: FleetConfig, layout: FleetLayout, member: str) -> list[prom
         cert_file=str(pki.crt(ADMIN.file_stem)),
         key_file=str(pki.key(ADMIN.file_stem)),
     )
-    return [prometheus.apiserver_job(access), prometheus.static_job("kwok", [_addr(cfg, f"{member}/kwok")])]
+    apiserver = cfg.server(member).removeprefix("https://")
+    return [
+        prometheus.static_job("kube-apiserver", [apiserver], scheme="https", tls=access.tls()),
+        prometheus.static_job("kwok", [_addr(cfg, f"{member}/kwok")]),
+    ]
 
 
 def config_text(cfg: FleetConfig, layout: FleetLayout, member: str) -> str:

@@ -21,6 +21,7 @@ from kurator.local.binaries.catalog import (
     GoBuildSpec,
     fleet_binaries,
     karmada_binaries,
+    monitoring_binaries,
 )
 
 Source = Literal["auto", "download", "build"]
