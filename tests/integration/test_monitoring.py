@@ -105,7 +105,16 @@ def test_processes_run_the_config_the_charts_carry(fleet: UpResult) -> None:
     ran_config = yaml.safe_load(Path(monitoring.paths(layout).config_file("member1")).read_text())
 
     store = monitoring.object_store(cfg)
-    values = manifests.prometheus_values("member1", store, block_duration=cfg.monitoring.block_duration)  # type: ignore[union-attr]
+    mon = cfg.monitoring
+    assert mon is not None
+    # The fleet's parameters, given to the builders the charts take their values from.
+    values = manifests.prometheus_values(
+        "member1",
+        store,
+        scrape_interval=mon.scrape_interval,
+        retention=mon.retention,
+        block_duration=mon.block_duration,
+    )
     chart = Path(__file__).parents[2] / "src/kurator/components/charts/prometheus"
     component = Component(
         name="prometheus",
