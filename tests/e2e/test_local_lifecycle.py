@@ -49,6 +49,7 @@ def test_up_down_resume_purge(tmp_path: Path) -> None:
         "--api-port",
         "16443",
         "--no-karmada",
+        "--no-monitoring",
         check=True,
     )
     kubeconfig = home / "clusters" / "member1" / "admin.kubeconfig"
