@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightkube import ApiError, Client
-from lightkube.resources.core_v1 import ConfigMap, Namespace
+from lightkube.resources.core_v1 import Namespace
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.paths import kurator_home
@@ -26,6 +26,7 @@ from kurator.fleet.membership import TRANSIENT
 from kurator.kube.apply import apply_all
 from kurator.kube.client import Access, client
 from kurator.kube.karmada import HOST_RECORD_NAME, HOST_RECORD_NAMESPACE, Cluster, host_record
+from kurator.kube.records import read_data
 from kurator.local.binaries.catalog import KARMADA_CRDS, KARMADA_VERSION
 
 NAMESPACE = "karmada-system"
@@ -65,14 +66,11 @@ def default_data_dir(host: Access) -> Path:
 
 def find(host: Client) -> dict[str, str] | None:
     try:
-        cm = host.get(ConfigMap, HOST_RECORD_NAME, namespace=HOST_RECORD_NAMESPACE)
+        return read_data(host, HOST_RECORD_NAMESPACE, HOST_RECORD_NAME)
     except ApiError as exc:
-        if exc.status.code == 404:
-            return None
         raise KuratorError(f"the host cluster refused to answer: {exc.status.message}") from None
     except TRANSIENT as exc:
         raise KuratorError(f"the host cluster does not answer: {exc}") from None
-    return dict(cm.data or {})
 
 
 def _namespace_exists(host: Client) -> bool:

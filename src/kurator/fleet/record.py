@@ -12,6 +12,7 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from kurator.fleet.desired import MANAGED_BY, Ref
+from kurator.kube.records import read_data
 
 NAMESPACE = "kube-system"
 RECORD_LABEL = "kurator.dev/record-of"
@@ -37,13 +38,9 @@ def name_of(component: str) -> str:
 
 
 def load(api: Client, component: str) -> Record | None:
-    try:
-        cm = api.get(ConfigMap, name_of(component), namespace=NAMESPACE)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise
-    data = cm.data or {}
+    data = read_data(api, NAMESPACE, name_of(component))
+    if data is None:
+        return None
     return Record(
         component,
         data.get("version", ""),

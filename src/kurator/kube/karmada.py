@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
 
+from kurator.kube.records import record_doc
+
 Cluster = create_global_resource("cluster.karmada.io", "v1alpha1", "Cluster", "clusters")
 PropagationPolicy = create_namespaced_resource(
     "policy.karmada.io", "v1alpha1", "PropagationPolicy", "propagationpolicies"
@@ -35,13 +37,4 @@ def host_record(mode: str, version: str, kubeconfig: str, fleet: str = "") -> di
     data = {"mode": mode, "version": version, "kubeconfig": kubeconfig}
     if fleet:
         data["fleet"] = fleet
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": HOST_RECORD_NAME,
-            "namespace": HOST_RECORD_NAMESPACE,
-            "labels": {"app.kubernetes.io/managed-by": "kurator"},
-        },
-        "data": data,
-    }
+    return record_doc(HOST_RECORD_NAMESPACE, HOST_RECORD_NAME, data)

@@ -50,16 +50,9 @@ class Series:
 
 def record(url: str) -> dict[str, Any]:
     """The ConfigMap that tells fleet commands where Thanos Query serves."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": RECORD_NAME,
-            "namespace": RECORD_NAMESPACE,
-            "labels": {"app.kubernetes.io/managed-by": "kurator"},
-        },
-        "data": {RECORD_KEY: url},
-    }
+    from kurator.kube.records import record_doc
+
+    return record_doc(RECORD_NAMESPACE, RECORD_NAME, {RECORD_KEY: url})
 
 
 def _series(result_type: str, result: Any) -> list[Series]:
@@ -127,12 +120,11 @@ def reporting(url: str, window: str = "2m", timeout: float = 5.0) -> set[str]:
 def find_url(api: Client) -> str | None:
     """Where the fleet's Thanos Query serves, as recorded on the Karmada API server; ``None`` if unknown."""
     from lightkube import ApiError
-    from lightkube.resources.core_v1 import ConfigMap
+
+    from kurator.kube.records import read_data
 
     try:
-        cm = api.get(ConfigMap, RECORD_NAME, namespace=RECORD_NAMESPACE)
+        data = read_data(api, RECORD_NAMESPACE, RECORD_NAME)
     except ApiError as exc:
-        if exc.status.code == 404:
-            return None
         raise KuratorError(f"cannot read {RECORD_NAMESPACE}/{RECORD_NAME}: {exc.status.message}") from None
-    return (cm.data or {}).get(RECORD_KEY) or None
+    return (data or {}).get(RECORD_KEY) or None
