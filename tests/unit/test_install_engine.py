@@ -13,8 +13,9 @@ from kurator.fleet import artifacts, desired, objects
 from kurator.fleet.component import Artifact
 
 
-def test_pinned_digest_of_the_standin_chart_matches_the_chart_in_the_package() -> None:
-    comp = COMPONENTS["standin"]
+@pytest.mark.parametrize("name", sorted(COMPONENTS))
+def test_pinned_digest_of_each_packaged_chart_matches_the_chart_in_the_package(name: str) -> None:
+    comp = COMPONENTS[name]
     folder = artifacts._package_folder(comp.artifact)
     assert artifacts.digest(folder) == comp.artifact.sha256, "chart changed: update its pinned sha256"
 

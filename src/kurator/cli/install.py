@@ -11,11 +11,13 @@ import typer
 
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit, err_console
-from kurator.components import COMPONENTS
+from kurator.components import COMPONENTS, WITH_OPTIONS
 from kurator.core.errors import InvalidInput, KuratorError
 
 if TYPE_CHECKING:
+    from kurator.fleet.component import Component
     from kurator.fleet.engine import MemberState, Outcome
+    from kurator.kube.client import Access
 
 install_app = typer.Typer(help="Install a component on every member of the fleet.", no_args_is_help=True)
 uninstall_app = typer.Typer(
@@ -81,6 +83,79 @@ def _fail_members(outcome: Outcome, component: str, verb: str) -> None:
     )
 
 
+def run_install(
+    access: Access,
+    comp: Component,
+    *,
+    dry_run: bool,
+    output: Output,
+    clusters: list[str] | None = None,
+    values: dict[str, Any] | None = None,
+    artifacts_dir: Path | None = None,
+    wait_timeout: float = 300.0,
+) -> Outcome | None:
+    """Plan (``dry_run``: print it and stop) or install ``comp`` with live progress; ``None`` after a dry
+    run. A member that did not finish ends the command with an error naming it."""
+    from kurator.cli.plans import show_plan
+    from kurator.cli.render import ConsoleReporter
+    from kurator.fleet import engine
+
+    req = engine.Request(
+        access=access,
+        component=comp,
+        values=values or {},
+        clusters=clusters,
+        artifacts_dir=artifacts_dir,
+        wait_timeout=wait_timeout,
+    )
+    if dry_run:
+        plan = engine.make_plan(req)
+        if output is Output.table:
+            show_plan(plan)
+        else:
+            emit(plan.to_json(), output)
+        return None
+    reporter = ConsoleReporter()
+    update, stop = None, None
+    try:
+
+        def progress(states: list[MemberState]) -> None:
+            nonlocal update, stop
+            if update is None:
+                reporter.close()
+                update, stop = _live("READY")
+            update(states)
+
+        outcome = engine.install(req, reporter, progress)
+    finally:
+        reporter.close()
+        if stop:
+            stop()
+    _fail_members(outcome, comp.name, "installed")
+    where = ", ".join(m.member for m in outcome.members)
+    if outcome.writes == 0:
+        console.print(
+            f"{comp.name} {comp.version} is installed and unchanged on {where}: nothing was written"
+        )
+    else:
+        api = "the host" if comp.placement == "host" else "Karmada"
+        console.print(
+            f"{comp.name} {comp.version} installed on {where} "
+            f"({outcome.writes} objects written on {api}, {outcome.seconds:.1f}s)"
+        )
+    return outcome
+
+
+def split_clusters(clusters: str | None) -> list[str] | None:
+    return [c.strip() for c in clusters.split(",") if c.strip()] if clusters else None
+
+
+CLUSTERS = typer.Option(None, "--clusters", help="Comma-separated members (default: all joined).")
+ARTIFACTS_DIR = typer.Option(
+    None, "--artifacts-dir", help="Offline bundle made by `kurator artifacts pull` (no network)."
+)
+
+
 def _install_command(name: str) -> Callable[..., None]:
     comp = COMPONENTS[name]
 
@@ -88,64 +163,51 @@ def _install_command(name: str) -> Callable[..., None]:
         ctx: typer.Context,
         dry_run: bool = DRY_RUN,
         output: Output = OUTPUT_OPTION,
-        clusters: str = typer.Option(
-            None, "--clusters", help="Comma-separated members (default: all joined)."
-        ),
+        clusters: str = CLUSTERS,
         set_values: list[str] = typer.Option([], "--set", help="Chart value key=value (repeatable)."),
-        artifacts_dir: Path = typer.Option(
-            None, "--artifacts-dir", help="Offline bundle made by `kurator artifacts pull` (no network)."
-        ),
+        artifacts_dir: Path = ARTIFACTS_DIR,
         wait_timeout: float = WAIT_TIMEOUT,
     ) -> None:
-        from kurator.cli.plans import show_plan
-        from kurator.cli.render import ConsoleReporter
-        from kurator.fleet import engine
-
-        req = engine.Request(
-            karmada=api_access(ctx),
-            component=comp,
+        run_install(
+            api_access(ctx),
+            comp,
+            dry_run=dry_run,
+            output=output,
+            clusters=split_clusters(clusters),
             values=parse_sets(set_values),
-            clusters=[c.strip() for c in clusters.split(",") if c.strip()] if clusters else None,
             artifacts_dir=artifacts_dir,
             wait_timeout=wait_timeout,
         )
-        if dry_run:
-            plan = engine.make_plan(req)
-            if output is Output.table:
-                show_plan(plan)
-            else:
-                emit(plan.to_json(), output)
-            return
-        reporter = ConsoleReporter()
-        update, stop = None, None
-        try:
-
-            def progress(states: list[MemberState]) -> None:
-                nonlocal update, stop
-                if update is None:
-                    reporter.close()
-                    update, stop = _live("READY")
-                update(states)
-
-            outcome = engine.install(req, reporter, progress)
-        finally:
-            reporter.close()
-            if stop:
-                stop()
-        _fail_members(outcome, name, "installed")
-        members = ", ".join(m.member for m in outcome.members)
-        if outcome.writes == 0:
-            console.print(
-                f"{name} {comp.version} is installed and unchanged on {members}: nothing was written"
-            )
-        else:
-            console.print(
-                f"{name} {comp.version} installed on {members} "
-                f"({outcome.writes} objects written on Karmada, {outcome.seconds:.1f}s)"
-            )
 
     command.__doc__ = f"Install {name}: {comp.description}."
     return command
+
+
+def run_uninstall(access: Access, name: str, *, dry_run: bool, output: Output, wait_timeout: float) -> None:
+    """Plan (``dry_run``) or remove what the record of ``name`` on ``access`` lists."""
+    from kurator.cli.plans import show_plan
+    from kurator.fleet import engine
+
+    if dry_run:
+        plan = engine.uninstall_plan(access, name)
+        if plan is None:
+            console.print(f"{name} is not installed: nothing to remove")
+        elif output is Output.table:
+            show_plan(plan, "uninstall")
+        else:
+            emit(plan.to_json(), output)
+        return
+    update, stop = _live("REMOVED")
+    try:
+        outcome = engine.uninstall(access, name, wait_timeout, update)
+    finally:
+        stop()
+    if outcome is None:
+        console.print(f"{name} is not installed: nothing to remove")
+        return
+    _fail_members(outcome, name, "removed")
+    where = ", ".join(m.member for m in outcome.members)
+    console.print(f"{name} uninstalled from {where}")
 
 
 def _uninstall_command(name: str) -> Callable[..., None]:
@@ -155,29 +217,7 @@ def _uninstall_command(name: str) -> Callable[..., None]:
         output: Output = OUTPUT_OPTION,
         wait_timeout: float = WAIT_TIMEOUT,
     ) -> None:
-        from kurator.cli.plans import show_plan
-        from kurator.fleet import engine
-
-        access = api_access(ctx)
-        if dry_run:
-            plan = engine.uninstall_plan(access, name)
-            if plan is None:
-                console.print(f"{name} is not installed: nothing to remove")
-            elif output is Output.table:
-                show_plan(plan, "uninstall")
-            else:
-                emit(plan.to_json(), output)
-            return
-        update, stop = _live("REMOVED")
-        try:
-            outcome = engine.uninstall(access, name, wait_timeout, update)
-        finally:
-            stop()
-        if outcome is None:
-            console.print(f"{name} is not installed: nothing to remove")
-            return
-        _fail_members(outcome, name, "removed")
-        console.print(f"{name} uninstalled from Karmada and {len(outcome.members)} members")
+        run_uninstall(api_access(ctx), name, dry_run=dry_run, output=output, wait_timeout=wait_timeout)
 
     command.__doc__ = f"Remove {name} from Karmada and every member it was installed on."
     return command
@@ -262,7 +302,12 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
 
 
 def register(app: typer.Typer, get_app: typer.Typer) -> None:
+    from kurator.cli import monitoring_install
+
+    monitoring_install.register(install_app, uninstall_app)
     for name, comp in COMPONENTS.items():
+        if name in WITH_OPTIONS:
+            continue
         install_app.command(name, help=f"Install {name}: {comp.description}.")(_install_command(name))
         uninstall_app.command(name)(_uninstall_command(name))
     install_app.command("karmada")(install_karmada)

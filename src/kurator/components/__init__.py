@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from kurator.components import standin
+from kurator.components import prometheus, standin, thanos
 from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Component
 
-COMPONENTS: dict[str, Component] = {c.name: c for c in (standin.COMPONENT,)}
+COMPONENTS: dict[str, Component] = {
+    c.name: c for c in (standin.COMPONENT, prometheus.COMPONENT, thanos.COMPONENT)
+}
+# Components whose install takes options of their own (an object store, labels): their commands are
+# written out in kurator.cli, not made from the generic one.
+WITH_OPTIONS = frozenset({prometheus.COMPONENT.name, thanos.COMPONENT.name})
 
 
 def get(name: str) -> Component:

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ArtifactKind = Literal["helm-chart", "manifests"]
+# "members": applied to Karmada, which propagates it to every target member. "host": applied straight to
+# one cluster (the fleet's host, where Karmada runs), for what serves the whole fleet from one place.
+Placement = Literal["members", "host"]
+HOST = "host"  # the name a host-placed component's single target goes by in plans and progress
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Component:
     values: dict[str, Any] = field(default_factory=dict)
     per_cluster: tuple[PerCluster, ...] = ()
     release: str | None = None  # Helm release name (default: the component's name)
+    placement: Placement = "members"
 
     @property
     def version(self) -> str:

@@ -150,6 +150,11 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
     cluster_scoped.sort(key=lambda d: (d["kind"] != "Namespace", d["kind"] != "CustomResourceDefinition"))
 
     desired = Desired(component=name, crd_apis=crd_apis, templates=cluster_scoped + namespaced)
+    if component.placement == "host":  # applied where it runs: no policies, nothing propagated
+        desired.first = cluster_scoped
+        desired.second = [d for d in namespaced if _group_kind(d) not in crd_scopes]
+        desired.third = [d for d in namespaced if _group_kind(d) in crd_scopes]
+        return desired
     desired.first = [
         *cluster_scoped,
         _policy(

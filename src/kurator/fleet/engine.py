@@ -17,10 +17,10 @@ import httpx2
 from lightkube import ApiError, AsyncClient, Client, codecs
 from lightkube.resources.core_v1 import Namespace
 
-from kurator.core.errors import KuratorError
+from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.fleet import artifacts, desired, objects, plan, record, render, targets
-from kurator.fleet.component import Component
+from kurator.fleet.component import HOST, Component
 from kurator.fleet.desired import Desired, Ref
 from kurator.fleet.membership import TRANSIENT
 from kurator.kube.client import FIELD_MANAGER, Access
@@ -61,7 +61,7 @@ class Outcome:
 
 @dataclass
 class Request:
-    karmada: Access
+    access: Access  # Karmada's API server; for a component placed on the host, the host cluster's
     component: Component
     values: dict[str, Any] = field(default_factory=dict)
     clusters: list[str] | None = None
@@ -93,16 +93,19 @@ def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepar
     comp = req.component
     payload = artifacts.obtain(comp.artifact, req.artifacts_dir)
     rendered = render.render(comp, payload, _merge(comp.values, req.values), reporter)
-    api = req.karmada.client()
-    members = targets.choose(api, req.clusters)
+    api = req.access.client()
+    on_host = comp.placement == "host"
+    if on_host and req.clusters:
+        raise InvalidInput(f"{comp.name} runs on the host cluster only: --clusters does not apply to it")
+    members = [] if on_host else targets.choose(api, req.clusters)
     want = desired.build(comp, rendered, members)
     objects.register_crds(want.all)
     rec = record.load(api, comp.name)
     installed = rec.refs if rec else []
-    kplan = plan.on_karmada(req.karmada, api, want.all, installed)
+    kplan = plan.on_karmada(req.access, api, want.all, installed, HOST if on_host else plan.KARMADA)
     mplans: dict[str, plan.TargetPlan] = {}
-    if on_members:
-        with targets.Members(req.karmada, members) as pool:
+    if on_members and members:
+        with targets.Members(req.access, members) as pool:
             mplans = pool.run(
                 lambda m, client: plan.on_member(m, client, desired.for_member(comp, want, m), installed)
             )
@@ -125,20 +128,29 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     comp = req.component
     # Record the union first: whatever this run creates is known to the next one even if it is cut short.
     union = sorted(set(want.refs()) | set(prep.installed.refs if prep.installed else []))
-    out.writes += record.save(api, record.Record(comp.name, comp.version, union, members))
+    out.writes += record.save(api, record.Record(comp.name, comp.version, union, members, comp.placement))
     pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
 
     out.writes += _apply(api, [d for d in want.first if Ref.of(d) in pending])
     out.writes += _apply(api, [d for d in want.second if Ref.of(d) in pending])
     if any(Ref.of(d) in pending for d in want.third):
-        _wait_apis(req.karmada, api, members, want.crd_apis, req.wait_timeout)
+        if comp.placement == "host":
+            _wait_served(api, want.crd_apis, req.wait_timeout)
+        else:
+            _wait_apis(req.access, api, members, want.crd_apis, req.wait_timeout)
         out.writes += _apply(api, [d for d in want.third if Ref.of(d) in pending])
     stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
     out.writes += _delete(api, stale)
-    out.writes += record.save(api, record.Record(comp.name, comp.version, want.refs(), members))
+    out.writes += record.save(
+        api, record.Record(comp.name, comp.version, want.refs(), members, comp.placement)
+    )
 
-    expected = {m: desired.for_member(comp, want, m) for m in members}
-    out.members = _wait_members(req.karmada, expected, req.wait_timeout, progress)
+    if comp.placement == "host":  # the objects themselves, where they were applied
+        expected = {HOST: want.all}
+    else:
+        expected = {m: desired.for_member(comp, want, m) for m in members}
+    direct = comp.placement == "host"
+    out.members = _wait_members(req.access, expected, req.wait_timeout, progress, direct)
     out.seconds = time.monotonic() - began
     return out
 
@@ -190,6 +202,16 @@ def _lacking(api: Client, members: list[str], apis: list[tuple[str, str]]) -> se
     want = set(apis)
     clusters = {c.metadata.name: objects.to_dict(c) for c in api.list(Cluster) if c.metadata}
     return {m for m in members if m not in clusters or not want <= _served(clusters[m])}
+
+
+def _wait_served(api: Client, apis: list[tuple[str, str]], timeout: float) -> None:
+    """Until the cluster's discovery serves every kind of ``apis`` (its own CRDs, just applied)."""
+    deadline = time.monotonic() + timeout
+    todo = list(apis)
+    while todo and time.monotonic() < deadline:
+        todo = [(gv, kind) for gv, kind in todo if not plan.known(api, Ref(gv, kind, "", ""))]
+        if todo:
+            time.sleep(POLL)
 
 
 def _wait_apis(
@@ -247,13 +269,14 @@ def _poll(
     timeout: float,
     progress: Progress | None,
     late: str,
+    direct: bool = False,
 ) -> list[MemberState]:
     """``check`` every member until each is done or failed for good, or ``timeout``; a member still
     waiting then gets the error ``late`` (formatted with ``timeout`` and what it waits for)."""
     deadline = time.monotonic() + timeout
     states: dict[str, MemberState] = {}
     todo = sorted(members)
-    with targets.Members(karmada, todo) as pool:
+    with targets.Members(karmada, todo, direct) as pool:
         while True:
             states.update(pool.run(check, only=todo))
             if progress:
@@ -270,7 +293,11 @@ def _poll(
 
 
 def _wait_members(
-    karmada: Access, expected: dict[str, list[desired.Doc]], timeout: float, progress: Progress | None
+    karmada: Access,
+    expected: dict[str, list[desired.Doc]],
+    timeout: float,
+    progress: Progress | None,
+    direct: bool = False,
 ) -> list[MemberState]:
     settled: dict[str, set[Ref]] = {m: set() for m in expected}
     return _poll(
@@ -280,6 +307,7 @@ def _wait_members(
         timeout,
         progress,
         "not ready after {timeout:.0f}s: waiting for {waiting}",
+        direct,
     )
 
 
@@ -291,14 +319,19 @@ def _failed_for_good(state: MemberState) -> bool:
 
 
 def _recorded_members(api: Client, rec: record.Record) -> list[str]:
-    """The members an install reached that are still joined."""
+    """The members an install reached that are still joined (the host, for a component placed there)."""
+    if rec.placement == "host":
+        return [HOST]
     joined = set(targets.joined_clusters(api))
     return [m for m in rec.targets if m in joined]
 
 
 def _plan_removal(karmada: Access, api: Client, rec: record.Record, members: list[str]) -> plan.Plan:
-    kplan = plan.TargetPlan(plan.KARMADA)
+    on_host = rec.placement == "host"
+    kplan = plan.TargetPlan(HOST if on_host else plan.KARMADA)
     kplan.changes = plan.deletions(api, [], rec.refs)
+    if on_host:
+        return plan.Plan(rec.component, rec.version, kplan, [])
     templates = [r for r in rec.refs if not r.is_policy]
     with targets.Members(karmada, members) as pool:
         mplans = pool.run(lambda m, client: plan.on_member(m, client, [], templates))
@@ -335,7 +368,7 @@ def uninstall(
         key=lambda r: (r.namespace == "", r.kind == "CustomResourceDefinition", r.kind == "Namespace")
     )
     out.writes += _delete(api, templates)
-    out.members = _wait_gone(karmada, members, templates, wait_timeout, progress)
+    out.members = _wait_gone(karmada, members, templates, wait_timeout, progress, rec.placement == "host")
     if out.failed:
         return out  # policies and record stay, so running uninstall again finishes the job
     out.writes += _delete(api, policies)
@@ -361,7 +394,12 @@ async def _gone_state(member: str, client: AsyncClient, refs: list[Ref], gone: s
 
 
 def _wait_gone(
-    karmada: Access, members: list[str], refs: list[Ref], timeout: float, progress: Progress | None
+    karmada: Access,
+    members: list[str],
+    refs: list[Ref],
+    timeout: float,
+    progress: Progress | None,
+    direct: bool = False,
 ) -> list[MemberState]:
     gone: dict[str, set[Ref]] = {m: set() for m in members}
     return _poll(
@@ -371,4 +409,5 @@ def _wait_gone(
         timeout,
         progress,
         "objects left after {timeout:.0f}s: {waiting}",
+        direct,
     )

@@ -126,9 +126,12 @@ async def _on_karmada_one(api: AsyncClient, doc: Doc) -> Change:
     return Change("change", ref, objects.diff(live, after, str(ref)))
 
 
-def on_karmada(karmada: Access, api: Client, desired: list[Doc], installed: list[Ref]) -> TargetPlan:
-    """Every object at once (a server-side dry-run apply for those that exist), in the order given."""
-    plan = TargetPlan(KARMADA)
+def on_karmada(
+    karmada: Access, api: Client, desired: list[Doc], installed: list[Ref], target: str = KARMADA
+) -> TargetPlan:
+    """Every object at once (a server-side dry-run apply for those that exist), in the order given. The
+    API server is Karmada's, or the host's for a component placed there (``target`` names it)."""
+    plan = TargetPlan(target)
     for doc in desired:  # a kind lightkube does not ship is looked up once, before the requests fly
         known(api, Ref.of(doc))
 

@@ -24,10 +24,12 @@ class Record:
     version: str
     refs: list[Ref] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
+    placement: str = "members"  # "host": applied straight to the cluster that holds this record
 
     def data(self) -> dict[str, str]:
         return {
             "version": self.version,
+            "placement": self.placement,
             "objects": json.dumps([r.to_json() for r in sorted(set(self.refs))], indent=1),
             "targets": json.dumps(sorted(self.targets)),
         }
@@ -46,6 +48,7 @@ def load(api: Client, component: str) -> Record | None:
         data.get("version", ""),
         [Ref.from_json(r) for r in json.loads(data.get("objects", "[]"))],
         json.loads(data.get("targets", "[]")),
+        data.get("placement", "members"),
     )
 
 

@@ -57,13 +57,15 @@ def unreachable_reason(exc: BaseException) -> str:
 class Members:
     """Clients for a set of members through Karmada's cluster proxy, used together on one event loop:
     asynchronous requests, one thread, so a slow member never holds the others up (and lightkube's
-    decoder is never entered from several threads at once)."""
+    decoder is never entered from several threads at once). With ``direct``, ``access`` is the one
+    cluster itself (a component placed on the host), reached without Karmada."""
 
-    def __init__(self, karmada: Access, members: list[str]) -> None:
+    def __init__(self, access: Access, members: list[str], direct: bool = False) -> None:
         self.members = list(members)
         self._runner = asyncio.Runner()
         self._clients = {
-            m: karmada.async_client(timeout=MEMBER_TIMEOUT, server_suffix=proxy_path(m)) for m in self.members
+            m: access.async_client(timeout=MEMBER_TIMEOUT, server_suffix="" if direct else proxy_path(m))
+            for m in self.members
         }
 
     def run(

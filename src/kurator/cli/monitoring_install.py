@@ -1,0 +1,219 @@
+"""``kurator install prometheus`` / ``thanos`` and their uninstall: the fleet's monitoring through the
+install engine. Every check (the object-store file, a real request to its bucket, unique cluster labels,
+reachable sidecars) runs before the first write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from kurator.cli.install import (
+    ARTIFACTS_DIR,
+    CLUSTERS,
+    DRY_RUN,
+    WAIT_TIMEOUT,
+    run_install,
+    run_uninstall,
+    split_clusters,
+)
+from kurator.cli.options import OUTPUT_OPTION, Output, api_access, global_options
+from kurator.cli.render import console
+from kurator.core.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from kurator.kube.client import Access
+    from kurator.monitoring.objstore import ObjectStore
+
+OBJECT_STORE = typer.Option(
+    ...,
+    "--object-store-config",
+    help="Thanos object-store config (type: S3, config: bucket, endpoint, access_key, secret_key, ...).",
+)
+HOST_KUBECONFIG = typer.Option(
+    None, "--host-kubeconfig", help="Kubeconfig of the host cluster (default: the global --kubeconfig)."
+)
+HOST_CONTEXT = typer.Option(
+    None,
+    "--host-context",
+    help="Context of the host cluster, where Karmada runs (a local fleet's: <fleet>-host).",
+)
+SERVICE_TYPES = "ClusterIP, NodePort or LoadBalancer"
+
+
+def load_store(path: Path) -> ObjectStore:
+    """The object-store file parsed and its bucket asked for (a real request); errors never show a
+    credential."""
+    from kurator.monitoring import objstore
+
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InvalidInput(f"object-store config {path} does not exist") from None
+    except OSError as exc:
+        raise InvalidInput(f"object-store config {path} cannot be read: {exc.strerror}") from None
+    store = objstore.parse(text, str(path))
+    objstore.check_bucket(store)
+    return store
+
+
+def host_access(ctx: typer.Context, kubeconfig_path: str | None, context: str | None) -> Access:
+    from kurator.kube import kubeconfig
+    from kurator.kube.client import Access
+
+    if not kubeconfig_path and not context:
+        raise InvalidInput(
+            "Thanos runs on the fleet's host cluster: name it with --host-context (and --host-kubeconfig)",
+            "the global --kubeconfig/--context point at Karmada's API server, which runs no pods; "
+            "for a local fleet: --host-context <fleet>-host",
+        )
+    opts = global_options(ctx)
+    return Access(kubeconfig.default_path(kubeconfig_path or opts.kubeconfig), context)
+
+
+def install_prometheus(
+    ctx: typer.Context,
+    object_store_config: Path = OBJECT_STORE,
+    replicas: int = typer.Option(
+        1, "--replicas", min=1, max=5, help="Prometheus per member (2: an HA pair)."
+    ),
+    cluster_labels: list[str] = typer.Option(
+        [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
+    ),
+    scrape_interval: str = typer.Option("30s", "--scrape-interval", help="How often targets are scraped."),
+    retention: str = typer.Option("24h", "--retention", help="How long each Prometheus keeps samples."),
+    block_duration: str = typer.Option(
+        "2h", "--block-duration", help="Length of a TSDB block: how often the sidecar uploads one."
+    ),
+    sidecar_service_type: str = typer.Option(
+        "LoadBalancer", "--sidecar-service-type", help=f"How the host reaches the sidecars: {SERVICE_TYPES}."
+    ),
+    clusters: str = CLUSTERS,
+    dry_run: bool = DRY_RUN,
+    output: Output = OUTPUT_OPTION,
+    artifacts_dir: Path = ARTIFACTS_DIR,
+    wait_timeout: float = WAIT_TIMEOUT,
+) -> None:
+    """Install Prometheus with a Thanos sidecar on every member: external labels cluster and replica, blocks
+    uploaded to the object store."""
+    from kurator.components import prometheus
+    from kurator.fleet import targets
+
+    access = api_access(ctx)
+    labels = prometheus.parse_labels(cluster_labels)
+    members = targets.choose(access.client(), split_clusters(clusters))
+    store = load_store(object_store_config)
+    opts = prometheus.Options(
+        store,
+        replicas=replicas,
+        labels=labels,
+        scrape_interval=scrape_interval,
+        retention=retention,
+        block_duration=block_duration,
+        sidecar_service_type=sidecar_service_type,
+    )
+    comp = prometheus.component(opts, members)
+    run_install(
+        access,
+        comp,
+        dry_run=dry_run,
+        output=output,
+        clusters=members,
+        artifacts_dir=artifacts_dir,
+        wait_timeout=wait_timeout,
+    )
+    if not dry_run:
+        console.print("next: `kurator install thanos` gives the fleet one query view over these members")
+
+
+def install_thanos(
+    ctx: typer.Context,
+    object_store_config: Path = OBJECT_STORE,
+    host_kubeconfig: str = HOST_KUBECONFIG,
+    host_context: str = HOST_CONTEXT,
+    sidecar_endpoints: list[str] = typer.Option(
+        [],
+        "--sidecar-endpoint",
+        help="MEMBER=HOST:PORT where the host reaches a member's sidecar (default: read from its Service).",
+    ),
+    query_replicas: int = typer.Option(1, "--query-replicas", min=1, max=5, help="Thanos Query pods."),
+    query_service_type: str = typer.Option(
+        "ClusterIP", "--query-service-type", help=f"Service type of Thanos Query: {SERVICE_TYPES}."
+    ),
+    store_sync_interval: str = typer.Option(
+        "15m", "--store-sync-interval", help="How often the Store Gateway looks for new blocks."
+    ),
+    dry_run: bool = DRY_RUN,
+    output: Output = OUTPUT_OPTION,
+    artifacts_dir: Path = ARTIFACTS_DIR,
+    wait_timeout: float = WAIT_TIMEOUT,
+) -> None:
+    """Install Thanos Query, Store Gateway and Compactor on the host cluster, wired to every member's
+    sidecar (where `kurator install prometheus` put them) and to the object store."""
+    from kurator.components import thanos
+    from kurator.fleet import record, targets
+
+    karmada = api_access(ctx)
+    host = host_access(ctx, host_kubeconfig, host_context)
+    given = thanos.parse_endpoints(sidecar_endpoints)
+    store = load_store(object_store_config)
+    installed = record.load(karmada.client(), "prometheus")
+    members = installed.targets if installed else []
+    if not members and not given:
+        raise InvalidInput(
+            "prometheus is not installed in the fleet, so there is no sidecar for Thanos Query to read",
+            "run `kurator install prometheus --object-store-config FILE` first",
+        )
+    if unknown := sorted(set(given) - set(targets.joined_clusters(karmada.client()))):
+        raise InvalidInput(f"--sidecar-endpoint names {', '.join(unknown)}, not joined to the fleet")
+    endpoints = thanos.discover(karmada, members, given, timeout=min(wait_timeout, 120.0))
+    opts = thanos.Options(
+        store,
+        sidecars=endpoints,
+        query_replicas=query_replicas,
+        query_service_type=query_service_type,
+        store_sync_interval=store_sync_interval,
+    )
+    comp = thanos.component(opts)
+    outcome = run_install(
+        host, comp, dry_run=dry_run, output=output, artifacts_dir=artifacts_dir, wait_timeout=wait_timeout
+    )
+    if outcome is not None and output is Output.table:
+        for member in sorted(endpoints):
+            console.print(f"  sidecar of {member}: {endpoints[member]}", highlight=False)
+        console.print(
+            "query it: `kubectl -n kurator-monitoring port-forward svc/thanos-query 9090` on the host, then "
+            "`kurator query --url http://127.0.0.1:9090 up`",
+            highlight=False,
+        )
+
+
+def uninstall_prometheus(
+    ctx: typer.Context,
+    dry_run: bool = DRY_RUN,
+    output: Output = OUTPUT_OPTION,
+    wait_timeout: float = WAIT_TIMEOUT,
+) -> None:
+    """Remove Prometheus and its sidecars (and the object-store Secret) from every member."""
+    run_uninstall(api_access(ctx), "prometheus", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+
+
+def uninstall_thanos(
+    ctx: typer.Context,
+    host_kubeconfig: str = HOST_KUBECONFIG,
+    host_context: str = HOST_CONTEXT,
+    dry_run: bool = DRY_RUN,
+    output: Output = OUTPUT_OPTION,
+    wait_timeout: float = WAIT_TIMEOUT,
+) -> None:
+    """Remove Thanos Query, Store Gateway and Compactor from the host (the bucket's data stays)."""
+    host = host_access(ctx, host_kubeconfig, host_context)
+    run_uninstall(host, "thanos", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+
+
+def register(install_app: typer.Typer, uninstall_app: typer.Typer) -> None:
+    install_app.command("prometheus")(install_prometheus)
+    install_app.command("thanos")(install_thanos)
+    uninstall_app.command("prometheus")(uninstall_prometheus)
+    uninstall_app.command("thanos")(uninstall_thanos)

@@ -1,0 +1,88 @@
+"""The prometheus and thanos components: option checks, per-member values, and host placement."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from kurator.components import prometheus, thanos
+from kurator.core.errors import InvalidInput
+from kurator.fleet import desired
+from kurator.monitoring import manifests, objstore
+
+STORE = objstore.parse(
+    "type: S3\nconfig:\n  bucket: metrics\n  endpoint: 127.0.0.1:9000\n  access_key: AK\n  secret_key: SK\n"
+    "  insecure: true\n",
+    "test",
+)
+
+
+def test_cluster_labels_default_to_member_names_and_must_be_unique() -> None:
+    assert prometheus.cluster_labels(["m1", "m2"], {}) == {"m1": "m1", "m2": "m2"}
+    assert prometheus.cluster_labels(["m1", "m2"], {"m1": "prod"}) == {"m1": "prod", "m2": "m2"}
+    with pytest.raises(InvalidInput, match="m1, m2 would all be cluster=prod"):
+        prometheus.cluster_labels(["m1", "m2"], {"m1": "prod", "m2": "prod"})
+    with pytest.raises(InvalidInput, match="m1, m2 would all be cluster=m2"):
+        prometheus.cluster_labels(["m1", "m2"], {"m1": "m2"})
+    with pytest.raises(InvalidInput, match="not a target"):
+        prometheus.cluster_labels(["m1"], {"m9": "x"})
+
+
+@pytest.mark.parametrize("item", ["m1", "=x", "m1=", "m1"])
+def test_cluster_label_flags_must_be_member_equals_label(item: str) -> None:
+    with pytest.raises(InvalidInput, match="MEMBER=LABEL"):
+        prometheus.parse_labels([item])
+
+
+def test_a_label_prometheus_cannot_carry_is_refused_before_install() -> None:
+    with pytest.raises(InvalidInput, match="external label"):
+        prometheus.component(prometheus.Options(STORE, labels={"m1": "Bad$Label"}), ["m1"])
+
+
+def test_each_member_gets_its_own_config_text_and_the_checksum_that_rolls_its_pods() -> None:
+    comp = prometheus.component(prometheus.Options(STORE, labels={"m2": "eu"}, replicas=2), ["m1", "m2"])
+    assert comp.values["replicas"] == 2
+    by_kind = {pc.kind: pc for pc in comp.per_cluster}
+    text = by_kind["ConfigMap"].value("m2")
+    assert text == manifests.prometheus_config_text("eu")
+    assert by_kind["StatefulSet"].value("m2") == hashlib.sha256(text.encode()).hexdigest()
+    assert by_kind["StatefulSet"].path == "/spec/template/metadata/annotations/checksum~1config"
+    doc = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "prometheus", "namespace": "x"},
+    }
+    want = desired.Desired("prometheus", templates=[doc])
+    held = desired.for_member(comp, want, "m1")[0]
+    assert held["spec"]["template"]["metadata"]["annotations"]["checksum/config"] == by_kind[
+        "StatefulSet"
+    ].value("m1")
+
+
+@pytest.mark.parametrize("item", ["m1", "m1=nohost", "m1=host:0", "=h:1"])
+def test_sidecar_endpoint_flags_are_checked(item: str) -> None:
+    with pytest.raises(InvalidInput):
+        thanos.parse_endpoints([item])
+
+
+def test_members_may_not_share_a_sidecar_endpoint() -> None:
+    with pytest.raises(InvalidInput, match=re.escape("share a sidecar endpoint: 10.0.0.1:1 for m1, m2")):
+        thanos.component(thanos.Options(STORE, sidecars={"m1": "10.0.0.1:1", "m2": "10.0.0.1:1"}))
+    with pytest.raises(InvalidInput, match="install prometheus first"):
+        thanos.component(thanos.Options(STORE))
+
+
+def test_thanos_is_placed_on_the_host_without_karmada_policies() -> None:
+    comp = thanos.component(thanos.Options(STORE, sidecars={"m2": "h2:10901", "m1": "h1:10901"}))
+    assert comp.placement == "host"
+    assert thanos.describe(comp.values) == [manifests.store_endpoint(), "h1:10901", "h2:10901"]
+    rendered = [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "thanos-query"}},
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "thanos-objstore"}},
+    ]
+    want = desired.build(comp, rendered, [])
+    assert not [r for r in want.refs() if r.is_policy]
+    assert {r.kind for r in want.refs()} == {"Namespace", "Deployment", "Secret"}
+    assert all(d["metadata"].get("namespace") == manifests.NAMESPACE for d in want.second)
