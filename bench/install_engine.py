@@ -75,13 +75,13 @@ def reset(access: Access, members: list[str]) -> None:
 
 def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
     name = f"bench{size}"
-    up = fleet.up(
-        # Without monitoring: what is measured here is propagation, and nothing else shares the CPU.
-        fleet.UpOptions(name=name, home=home / name, members=size, nodes=2, monitoring=False),
-        lambda v, k, m: resolve(v, source="build", karmada=k, monitoring=m),
-        SUPPORTED_KUBERNETES_VERSIONS,
-    )
     try:
+        up = fleet.up(
+            # Without monitoring: what is measured here is propagation, and nothing else shares the CPU.
+            fleet.UpOptions(name=name, home=home / name, members=size, nodes=2, monitoring=False),
+            lambda v, k, m: resolve(v, source="build", karmada=k, monitoring=m),
+            SUPPORTED_KUBERNETES_VERSIONS,
+        )
         access = Access(up.layout.kubeconfig("karmada"))
         api = access.client()
         members = [f"member{i}" for i in range(1, size + 1)]

@@ -45,12 +45,14 @@ def timed(url: str, promql: str) -> float:
 
 def one_size(size: int, repeat: int, home: Path) -> dict[str, float]:
     name = f"mon{size}"
-    up = fleet.up(
-        fleet.UpOptions(name=name, home=home / name, members=size, nodes=1, karmada=False, monitoring=True),
-        lambda v, k, m: resolve(v, source="build", karmada=k, monitoring=m),
-        SUPPORTED_KUBERNETES_VERSIONS,
-    )
     try:
+        up = fleet.up(
+            fleet.UpOptions(
+                name=name, home=home / name, members=size, nodes=1, karmada=False, monitoring=True
+            ),
+            lambda v, k, m: resolve(v, source="build", karmada=k, monitoring=m),
+            SUPPORTED_KUBERNETES_VERSIONS,
+        )
         cfg = up.config
         assert cfg.monitoring is not None
         members = [f"member{i}" for i in range(1, size + 1)]

@@ -15,6 +15,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   timed bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${need_apt[*]} >/dev/null"
 fi
 
+# Each API server, Karmada component and Prometheus watches its files with inotify; a fleet of ten
+# members with monitoring needs more instances than the kernel's default 128 per user.
+if [ "$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)" -lt 1024 ] && [ "$(id -u)" = 0 ]; then
+  step "raise fs.inotify.max_user_instances to 1024"
+  sysctl -q -w fs.inotify.max_user_instances=1024 || echo "    (could not: a large local fleet may run out of inotify instances)"
+fi
+
 if [ ! -x .venv/bin/python ]; then
   step "python virtualenv"
   timed python3 -m venv .venv

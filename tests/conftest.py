@@ -34,14 +34,14 @@ def local_fleet(fleet_home: Path) -> Iterator[object]:
     from kurator.local import fleet
     from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS
 
-    result = fleet.up(
-        fleet.UpOptions(
-            name=FLEET, home=fleet_home, members=2, nodes=3, prometheus_replicas=2, block_duration=BLOCK
-        ),
-        _resolver,
-        SUPPORTED_KUBERNETES_VERSIONS,
-    )
     try:
+        result = fleet.up(
+            fleet.UpOptions(
+                name=FLEET, home=fleet_home, members=2, nodes=3, prometheus_replicas=2, block_duration=BLOCK
+            ),
+            _resolver,
+            SUPPORTED_KUBERNETES_VERSIONS,
+        )
         yield result
     finally:
         fleet.down(FLEET, fleet_home, purge=True)

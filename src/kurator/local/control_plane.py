@@ -14,7 +14,13 @@ from kurator.local.processes import ProcessSpec
 SERVICE_CIDR = "10.96.0.0/16"
 SERVICE_IP = "10.96.0.1"  # first address of SERVICE_CIDR: the `kubernetes` Service
 POD_CIDR = "10.244.0.0/16"  # fake pod IPs handed out by kwok; unreachable by design (netns)
-FAKE_NODE_IP = "10.200.0.1"
+
+
+def fake_node_ip(cfg: FleetConfig, cluster: str) -> str:
+    """The address kwok gives a cluster's fake nodes: its own per cluster, as nodes of separate clusters
+    have (a NodePort is then told apart by address). Never connected to: nothing listens there."""
+    return f"10.200.{cfg.clusters.index(cluster)}.1"
+
 
 ETCD = "etcd"
 APISERVER = "kube-apiserver"
@@ -143,7 +149,12 @@ def scheduler_spec(layout: FleetLayout, cluster: str, bins: Binaries, netns: str
 
 
 def kwok_spec(
-    layout: FleetLayout, cluster: str, bins: Binaries, netns: str | None, server_address: str | None = None
+    layout: FleetLayout,
+    cluster: str,
+    bins: Binaries,
+    netns: str | None,
+    node_ip: str,
+    server_address: str | None = None,
 ) -> ProcessSpec:
     """kwok plays every node's kubelet; with ``server_address`` it also serves its metrics there."""
     served = [f"--server-address={server_address}"] if server_address else []
@@ -155,7 +166,7 @@ def kwok_spec(
             f"--config={layout.kwok_stages}",
             "--manage-all-nodes=true",
             f"--cidr={POD_CIDR}",
-            f"--node-ip={FAKE_NODE_IP}",
+            f"--node-ip={node_ip}",
             "--node-lease-duration-seconds=40",
             *served,
         ],
@@ -179,5 +190,7 @@ def cluster_specs(
         APISERVER: apiserver_spec(cfg, layout, cluster, bins, netns),
         CONTROLLER_MANAGER_BIN: controller_manager_spec(layout, cluster, bins, netns),
         SCHEDULER_BIN: scheduler_spec(layout, cluster, bins, netns),
-        KWOK_BIN: kwok_spec(layout, cluster, bins, netns, kwok_address(cfg, cluster)),
+        KWOK_BIN: kwok_spec(
+            layout, cluster, bins, netns, fake_node_ip(cfg, cluster), kwok_address(cfg, cluster)
+        ),
     }
