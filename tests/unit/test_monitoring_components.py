@@ -86,3 +86,15 @@ def test_thanos_is_placed_on_the_host_without_karmada_policies() -> None:
     assert not [r for r in want.refs() if r.is_policy]
     assert {r.kind for r in want.refs()} == {"Namespace", "Deployment", "Secret"}
     assert all(d["metadata"].get("namespace") == manifests.NAMESPACE for d in want.second)
+
+
+def test_the_cli_starts_without_loading_the_heavy_libraries() -> None:
+    """Every command is registered at start (components included); the libraries they use load only when
+    one runs, which keeps `kurator --help` fast."""
+    import subprocess
+    import sys
+
+    heavy = ("lightkube", "pydantic", "httpx", "yaml", "botocore")
+    code = f"import sys, kurator.cli.main; print(*[m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []

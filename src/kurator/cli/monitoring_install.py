@@ -151,7 +151,7 @@ def install_thanos(
 ) -> None:
     """Install Thanos Query, Store Gateway and Compactor on the host cluster, wired to every member's
     sidecar (where `kurator install prometheus` put them) and to the object store."""
-    from kurator.components import thanos
+    from kurator.components import sidecars, thanos
     from kurator.fleet import record, targets
 
     karmada = api_access(ctx)
@@ -167,7 +167,7 @@ def install_thanos(
         )
     if unknown := sorted(set(given) - set(targets.joined_clusters(karmada.client()))):
         raise InvalidInput(f"--sidecar-endpoint names {', '.join(unknown)}, not joined to the fleet")
-    endpoints = thanos.discover(karmada, members, given, timeout=min(wait_timeout, 120.0))
+    endpoints = sidecars.discover(karmada, members, given, timeout=min(wait_timeout, 120.0))
     opts = thanos.Options(
         store,
         sidecars=endpoints,

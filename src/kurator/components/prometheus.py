@@ -8,10 +8,14 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Artifact, Component, PerCluster
-from kurator.monitoring import checks, manifests, objstore
+from kurator.monitoring.names import CONFIG_KEY, CONFIGMAP, NAMESPACE
+
+if TYPE_CHECKING:
+    from kurator.monitoring.objstore import ObjectStore
 
 COMPONENT = Component(
     name="prometheus",
@@ -24,13 +28,13 @@ COMPONENT = Component(
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
         sha256="06182ff229468b2926b2afa4016504e64b266ff52360c4569764f685bd6b7ee4",
     ),
-    namespace=manifests.NAMESPACE,
+    namespace=NAMESPACE,
 )
 
 
 @dataclass(frozen=True)
 class Options:
-    store: objstore.ObjectStore
+    store: ObjectStore
     replicas: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)  # member -> `cluster` label (default: its name)
     scrape_interval: str = "30s"
@@ -80,6 +84,8 @@ def cluster_labels(members: list[str], labels: Mapping[str, str]) -> dict[str, s
 def component(opts: Options, members: list[str]) -> Component:
     """The component for these targets: values rendered for the first member's label; per member, its own
     config text (its `cluster` label) and the pod annotation that rolls the pods when that text changes."""
+    from kurator.monitoring import checks, manifests
+
     labels = cluster_labels(members, opts.labels)
     checks.duration(opts.block_duration, "block duration")
 
@@ -98,7 +104,7 @@ def component(opts: Options, members: list[str]) -> Component:
         sidecar_service_type=opts.sidecar_service_type,
     )
     per_cluster = (
-        PerCluster("v1", "ConfigMap", manifests.CONFIGMAP, f"/data/{manifests.CONFIG_KEY}", text),
+        PerCluster("v1", "ConfigMap", CONFIGMAP, f"/data/{CONFIG_KEY}", text),
         PerCluster(
             "apps/v1",
             "StatefulSet",

@@ -12,12 +12,10 @@ from typing import Any
 
 from kurator.core.errors import InvalidInput
 from kurator.monitoring import objstore, prometheus, thanos
+from kurator.monitoring.names import CONFIG_KEY, CONFIGMAP, NAMESPACE, OBJSTORE_KEY, OBJSTORE_SECRET
 
-NAMESPACE = "kurator-monitoring"
-CONFIGMAP = "prometheus-config"  # names and keys as the charts spell them
-CONFIG_KEY = "prometheus.yml"
-OBJSTORE_SECRET = "thanos-objstore"  # noqa: S105 (a Secret's name, not a password)
-OBJSTORE_KEY = "objstore.yml"
+__all__ = ["CONFIGMAP", "CONFIG_KEY", "NAMESPACE", "OBJSTORE_KEY", "OBJSTORE_SECRET"]
+
 
 PROMETHEUS_PORT = 9090
 GRPC_PORT = 10901  # every Thanos StoreAPI: sidecar, store gateway, query

@@ -1,0 +1,91 @@
+"""Where the host's Thanos Query reaches each member's Thanos sidecar: read from the member's
+``thanos-sidecar`` Service through Karmada's cluster proxy (a load balancer's address, or a node's address
+and the NodePort), unless the user named it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from lightkube import ApiError, AsyncClient
+from lightkube.resources.core_v1 import Node, Service
+
+from kurator.core.errors import KuratorError
+from kurator.fleet import targets
+from kurator.fleet.membership import TRANSIENT
+from kurator.kube.client import Access
+from kurator.monitoring.names import NAMESPACE, SIDECAR_SERVICE
+
+POLL = 1.0
+
+
+def _grpc_port(svc: Service, node_port: bool) -> int | None:
+    for port in (svc.spec.ports or []) if svc.spec else []:
+        if port.name == "grpc":
+            return port.nodePort if node_port else port.port
+    return None
+
+
+async def _node_address(client: AsyncClient) -> str | None:
+    """A node's external address, else its internal one (where a NodePort answers)."""
+    preferred: dict[str, str] = {}
+    async for node in client.list(Node):
+        for addr in (node.status.addresses or []) if node.status else []:
+            preferred.setdefault(addr.type, addr.address)
+    return preferred.get("ExternalIP") or preferred.get("InternalIP")
+
+
+async def _sidecar_endpoint(member: str, client: AsyncClient) -> tuple[str | None, str]:
+    """(endpoint, why not): the address of ``member``'s sidecar Service as the host reaches it."""
+    try:
+        svc = await client.get(Service, SIDECAR_SERVICE, namespace=NAMESPACE)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None, "has no Thanos sidecar (install prometheus first)"
+        return None, f"cannot be read: {targets.unreachable_reason(exc)}"
+    except TRANSIENT as exc:  # an unreachable member is reported, not raised
+        return None, f"cannot be read: {targets.unreachable_reason(exc)}"
+    kind = svc.spec.type if svc.spec else "ClusterIP"
+    if kind == "LoadBalancer":
+        ingress = (svc.status.loadBalancer.ingress or []) if svc.status and svc.status.loadBalancer else []
+        port = _grpc_port(svc, node_port=False)
+        for entry in ingress:
+            if (host := entry.ip or entry.hostname) and port:
+                return f"{host}:{port}", ""
+        return None, "has no load-balancer address yet"
+    if kind == "NodePort":
+        port, node = _grpc_port(svc, node_port=True), await _node_address(client)
+        if port and node:
+            return f"{node}:{port}", ""
+        return None, "has a NodePort sidecar Service but no node address"
+    return None, f"exposes its sidecar only inside the cluster (Service type {kind})"
+
+
+def discover(karmada: Access, members: list[str], given: Mapping[str, str], timeout: float) -> dict[str, str]:
+    """Each member's sidecar endpoint: ``given`` ones as they are, the others read from the member's
+    ``thanos-sidecar`` Service through Karmada (a load balancer's address may take a while to appear)."""
+    found = dict(given)
+    todo = [m for m in members if m not in found]
+    why: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    with targets.Members(karmada, todo) as pool:
+        while todo:
+            results = pool.run(_sidecar_endpoint, only=todo)
+            for member, (endpoint, reason) in results.items():
+                if endpoint:
+                    found[member] = endpoint
+                else:
+                    why[member] = reason
+            todo = [m for m in todo if m not in found]
+            waiting = [m for m in todo if why[m].endswith("yet")]
+            if len(waiting) < len(todo) or not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(POLL)
+    if todo:
+        said = "; ".join(f"{m} {why[m]}" for m in todo)
+        raise KuratorError(
+            f"Thanos Query cannot reach every member's sidecar: {said}",
+            "install prometheus with --sidecar-service-type LoadBalancer (or NodePort), "
+            "or name the address with --sidecar-endpoint MEMBER=HOST:PORT",
+        )
+    return found
