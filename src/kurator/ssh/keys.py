@@ -42,19 +42,23 @@ class PrivateKey:
         return f"PrivateKey({self.key.get_algorithm()}, {self.fingerprint})"
 
 
-def load_private_key(material: bytes | str, passphrase: str | None = None) -> PrivateKey:
-    """``material`` as stored in the Secret (OpenSSH, PEM or PKCS#8); InvalidInput that never quotes it."""
+def load_private_key(material: bytes | str) -> PrivateKey:
+    """``material`` as stored in the Secret (OpenSSH, PEM or PKCS#8, unencrypted: the operator has nobody
+    to ask for a passphrase); InvalidInput that never quotes it."""
     text = material.decode("utf-8", "replace") if isinstance(material, bytes) else material
     problem = ""
     try:
-        key = asyncssh.import_private_key(material, passphrase)
-    except asyncssh.KeyEncryptionError:
-        problem = "its passphrase is wrong"
-    except asyncssh.KeyImportError as exc:
-        # asyncssh's messages name the format problem, never the key; only the passphrase case is singled out.
-        problem = "it is encrypted and no passphrase was given" if "assphrase" in str(exc) else "bad format"
+        key = asyncssh.import_private_key(material)
+    except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
+        # asyncssh's messages name the format problem, never the key material.
+        encrypted = (
+            isinstance(exc, asyncssh.KeyEncryptionError) or "ncrypt" in str(exc) or "assphrase" in str(exc)
+        )
+        problem = (
+            "it is protected by a passphrase" if encrypted else "it is not a private key asyncssh can read"
+        )
     if problem:
-        # Raised outside the except block, so no exception chain carries the material along.
+        # Raised outside the except block, so no exception chain carries anything of the material along.
         raise InvalidInput(
             f"the SSH private key cannot be read: {problem}",
             "store an unencrypted OpenSSH or PEM private key in the Secret (`ssh-keygen -t ed25519 -N ''`)",
