@@ -42,6 +42,16 @@ class PrivateKey:
         return f"PrivateKey({self.key.get_algorithm()}, {self.fingerprint})"
 
 
+def _problem(exc: Exception, text: str) -> str:
+    """Why the import failed, from asyncssh's message (which names the format problem, never the key)."""
+    reason = str(exc)
+    if isinstance(exc, asyncssh.KeyEncryptionError) or "ncrypt" in reason or "assphrase" in reason:
+        return "it is protected by a passphrase"
+    if text.lstrip().startswith(("ssh-", "ecdsa-", "sk-", "-----BEGIN PUBLIC", "---- BEGIN SSH2 PUBLIC")):
+        return "it is a public key; the Secret must hold the private one"
+    return "it is not an OpenSSH, PEM or PKCS#8 private key"
+
+
 def load_private_key(material: bytes | str) -> PrivateKey:
     """``material`` as stored in the Secret (OpenSSH, PEM or PKCS#8, unencrypted: the operator has nobody
     to ask for a passphrase); InvalidInput that never quotes it."""
@@ -50,13 +60,7 @@ def load_private_key(material: bytes | str) -> PrivateKey:
     try:
         key = asyncssh.import_private_key(material)
     except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
-        # asyncssh's messages name the format problem, never the key material.
-        encrypted = (
-            isinstance(exc, asyncssh.KeyEncryptionError) or "ncrypt" in str(exc) or "assphrase" in str(exc)
-        )
-        problem = (
-            "it is protected by a passphrase" if encrypted else "it is not a private key asyncssh can read"
-        )
+        problem = _problem(exc, text)
     if problem:
         # Raised outside the except block, so no exception chain carries anything of the material along.
         raise InvalidInput(
