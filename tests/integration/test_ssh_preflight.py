@@ -151,6 +151,7 @@ def _fragments(key: str) -> list[str]:
 def test_private_key_never_appears_in_results_or_logs(
     testbed: SshTestbed, caplog: pytest.LogCaptureFixture
 ) -> None:
+    previous = logging.getLogger("asyncssh").level
     asyncssh.set_debug_level(2)
     caplog.set_level(logging.DEBUG)
     asyncssh.set_log_level(logging.DEBUG)
@@ -168,7 +169,7 @@ def test_private_key_never_appears_in_results_or_logs(
         log = caplog.text
     finally:
         asyncssh.set_debug_level(1)
-        asyncssh.set_log_level(logging.WARNING)
+        asyncssh.set_log_level(previous)
     assert "Auth for user root succeeded" in log  # asyncssh's own log was captured, at debug level
     for fragment in _fragments(testbed.private_key) + _fragments(testbed.wrong_key):
         assert fragment not in log
