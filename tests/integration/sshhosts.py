@@ -6,7 +6,10 @@ What makes each namespace look like a fresh machine, and how it differs from one
   in a private mount namespace where every python3 executable is covered by an empty, non-executable file,
   so nothing on that host (the preflight's probe included) can start a python3;
 - root's home is an empty tmpfs on every host (private mount namespace), so this machine's ``~/.bashrc``
-  (pyenv) and ``~/.ssh`` play no part; the authorized key is in a file of the testbed's own.
+  (pyenv) and ``~/.ssh`` play no part; the authorized key is in a file of the testbed's own;
+- every host also has a user ``deploy`` (NON_ROOT_USER) who is not root and cannot sudo (sudo is not even
+  installed): it is in a copy of /etc/passwd and in a shadow file of the testbed's own (root and it, no
+  passwords), both bind-mounted in the sshd's mount namespace, so this machine's accounts never change.
 
 Addresses: /30 links carved from 10.254.0.0/16 (the local fleet uses 10.255.0.0/16), skipping any range
 this machine already routes. Tests only ever connect to the namespace end of links this testbed created.
@@ -21,9 +24,11 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +44,8 @@ PRIVSEP_DIR = Path("/run/sshd")  # compiled into Debian's sshd; the ssh service 
 # Where a login shell on the host would look for python3 (sshd's default PATH, and Ansible's extra paths).
 PYTHON_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/libexec")
 START_TIMEOUT = 10.0
+NON_ROOT_USER = "deploy"
+NON_ROOT_UID = 4242
 
 SSHD_CONFIG = """\
 ListenAddress {address}:22
@@ -144,12 +151,26 @@ class SshTestbed:
         stranger = asyncssh.generate_private_key("ssh-ed25519", comment="not-authorized")
         self.private_key = _openssh_private(client)  # authorized on every host
         self.wrong_key = _openssh_private(stranger)  # authorized nowhere
-        self.authorized_keys = self.workdir / "authorized_keys"
+        # sshd reads authorized keys as the user logging in: pytest's temporary directories are root's
+        # only, so the (public) key lives in a directory anyone may read, removed by close().
+        self._public_dir = Path(tempfile.mkdtemp(prefix=f"kurator-ssh-{self.tag}-"))
+        self._public_dir.chmod(0o755)
+        self.authorized_keys = self._public_dir / "authorized_keys"
         self.authorized_keys.write_bytes(client.export_public_key("openssh"))
+        self.authorized_keys.chmod(0o644)
         # An empty, non-executable file to cover python3 with on hosts made without it.
         self._no_exec = self.workdir / "no-python"
         self._no_exec.write_text("")
         self._no_exec.chmod(0o644)
+        # Accounts files with that user; shadow holds only root and it ('*': no password, but not locked,
+        # which sshd would refuse even for a key login).
+        self._passwd = self.workdir / "passwd"
+        self._passwd.write_text(
+            Path("/etc/passwd").read_text()
+            + f"{NON_ROOT_USER}:x:{NON_ROOT_UID}:65534:kurator test user:/nonexistent:/bin/sh\n"
+        )
+        self._shadow = self.workdir / "shadow"
+        _write_private(self._shadow, f"root:*:19000:0:99999:7:::\n{NON_ROOT_USER}:*:19000:0:99999:7:::\n")
         self._subnets = self._free_subnets()
 
     def _free_subnets(self) -> list[ipaddress.IPv4Network]:
@@ -210,7 +231,11 @@ class SshTestbed:
         check = subprocess.run([str(SSHD), "-t", "-f", str(config)], capture_output=True, text=True)
         if check.returncode != 0:
             raise SshTestbedError(f"sshd refuses its test configuration {config}: {check.stderr.strip()}")
-        mounts = ["mount -t tmpfs -o mode=0700 kurator-test-root /root"]
+        mounts = [
+            "mount -t tmpfs -o mode=0700 kurator-test-root /root",
+            f"mount --bind {self._passwd} /etc/passwd",
+            f"mount --bind {self._shadow} /etc/shadow",
+        ]
         if not host.python:
             mounts += [f"mount --bind {self._no_exec} {exe}" for exe in _python_executables()]
         script = " && ".join(mounts) + ' && exec "$@"'
@@ -270,5 +295,6 @@ class SshTestbed:
             except Exception as exc:
                 problems.append(f"{host.link.netns}: {exc}")
         self.hosts.clear()
+        shutil.rmtree(self._public_dir, ignore_errors=True)
         if problems:
             raise SshTestbedError("SSH testbed teardown left things behind: " + "; ".join(problems))

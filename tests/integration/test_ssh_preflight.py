@@ -22,7 +22,7 @@ from kurator.ssh import fetch
 from kurator.ssh.keys import load_private_key
 from kurator.ssh.preflight import Host, HostResult, check_hosts
 
-from .sshhosts import SshHost, SshTestbed, SshTestbedError
+from .sshhosts import NON_ROOT_USER, SshHost, SshTestbed, SshTestbedError
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +117,18 @@ def test_host_without_python_fails_at_python(testbed: SshTestbed) -> None:
     assert not results[0].ok
     assert results[0].stage == "python"
     assert results[0].message == f"{bare.address}:22: no python3 on the host (Kubespray needs it)"
+
+
+def test_user_without_passwordless_sudo_fails_at_sudo(testbed: SshTestbed) -> None:
+    hosts = _as_hosts(_good(testbed)[:1])
+    results, _ = _check(hosts, testbed.private_key, user=NON_ROOT_USER)
+    assert (results[0].ok, results[0].stage) == (False, "sudo")
+    assert results[0].message == (
+        f"{hosts[0].address}:22: {NON_ROOT_USER} cannot run sudo without a password "
+        "(Kubespray needs it to become root: log in as root, or allow NOPASSWD sudo)"
+    )
+    results, _ = _check(hosts, testbed.private_key, user=NON_ROOT_USER, need_sudo=False)
+    assert (results[0].ok, results[0].stage) == (True, "python")
 
 
 def test_mixed_cluster_reports_each_host_in_order_within_one_timeout(testbed: SshTestbed) -> None:
