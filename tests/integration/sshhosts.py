@@ -7,9 +7,10 @@ What makes each namespace look like a fresh machine, and how it differs from one
   so nothing on that host (the preflight's probe included) can start a python3;
 - root's home is an empty tmpfs on every host (private mount namespace), so this machine's ``~/.bashrc``
   (pyenv) and ``~/.ssh`` play no part; the authorized key is in a file of the testbed's own;
-- every host also has a user ``deploy`` (NON_ROOT_USER) who is not root and cannot sudo (sudo is not even
-  installed): it is in a copy of /etc/passwd and in a shadow file of the testbed's own (root and it, no
-  passwords), both bind-mounted in the sshd's mount namespace, so this machine's accounts never change.
+- every host also has a user ``deploy`` (NON_ROOT_USER) who is not root and has no passwordless sudo
+  (no sudoers entry), and a user ``svc`` (NOLOGIN_USER) whose shell is nologin: both are in a copy of
+  /etc/passwd and in a shadow file of the testbed's own (root and them, no passwords), bind-mounted in
+  the sshd's mount namespace, so this machine's accounts never change.
 
 Addresses: /30 links carved from 10.254.0.0/16 (the local fleet uses 10.255.0.0/16), skipping any range
 this machine already routes. Tests only ever connect to the namespace end of links this testbed created.
@@ -45,7 +46,7 @@ PRIVSEP_DIR = Path("/run/sshd")  # compiled into Debian's sshd; the ssh service 
 PYTHON_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/libexec")
 START_TIMEOUT = 10.0
 NON_ROOT_USER = "deploy"
-NON_ROOT_UID = 4242
+NOLOGIN_USER = "svc"  # a service account whose shell is nologin: it accepts the key, then runs nothing
 
 SSHD_CONFIG = """\
 ListenAddress {address}:22
@@ -167,10 +168,14 @@ class SshTestbed:
         self._passwd = self.workdir / "passwd"
         self._passwd.write_text(
             Path("/etc/passwd").read_text()
-            + f"{NON_ROOT_USER}:x:{NON_ROOT_UID}:65534:kurator test user:/nonexistent:/bin/sh\n"
+            + f"{NON_ROOT_USER}:x:4242:65534:kurator test user:/:/bin/sh\n"
+            + f"{NOLOGIN_USER}:x:4243:65534:kurator test service:/:/usr/sbin/nologin\n"
         )
         self._shadow = self.workdir / "shadow"
-        _write_private(self._shadow, f"root:*:19000:0:99999:7:::\n{NON_ROOT_USER}:*:19000:0:99999:7:::\n")
+        _write_private(
+            self._shadow,
+            "".join(f"{u}:*:19000:0:99999:7:::\n" for u in ("root", NON_ROOT_USER, NOLOGIN_USER)),
+        )
         self._subnets = self._free_subnets()
 
     def _free_subnets(self) -> list[ipaddress.IPv4Network]:

@@ -22,7 +22,7 @@ from kurator.ssh import fetch
 from kurator.ssh.keys import load_private_key
 from kurator.ssh.preflight import Host, HostResult, check_hosts
 
-from .sshhosts import NON_ROOT_USER, SshHost, SshTestbed, SshTestbedError
+from .sshhosts import NOLOGIN_USER, NON_ROOT_USER, SshHost, SshTestbed, SshTestbedError
 
 pytestmark = pytest.mark.integration
 
@@ -129,6 +129,16 @@ def test_user_without_passwordless_sudo_fails_at_sudo(testbed: SshTestbed) -> No
     )
     results, _ = _check(hosts, testbed.private_key, user=NON_ROOT_USER, need_sudo=False)
     assert (results[0].ok, results[0].stage) == (True, "python")
+
+
+def test_user_whose_shell_runs_nothing_fails_at_python_with_the_shells_words(testbed: SshTestbed) -> None:
+    hosts = _as_hosts(_good(testbed)[:1])
+    results, _ = _check(hosts, testbed.private_key, user=NOLOGIN_USER)
+    assert (results[0].ok, results[0].stage) == (False, "python")
+    assert results[0].message == (
+        f"{hosts[0].address}:22: the check for python3 could not run "
+        "(This account is currently not available.)"
+    )
 
 
 def test_mixed_cluster_reports_each_host_in_order_within_one_timeout(testbed: SshTestbed) -> None:

@@ -180,6 +180,20 @@ def test_probe_answers_are_judged_for_kubespray(
     assert judge(probe, Target("10.0.0.5", 22, user), need_sudo) == verdict
 
 
+def test_a_probe_the_shell_did_not_run_says_so() -> None:
+    target = Target("10.0.0.5", 22, "svc")
+    assert judge(Probe(None, None), target, True, "\nThis account is currently not available.\n") == (
+        False,
+        "python",
+        "10.0.0.5:22: the check for python3 could not run (This account is currently not available.)",
+    )
+    assert judge(Probe(None, None), target, True) == (
+        False,
+        "python",
+        "10.0.0.5:22: the check for python3 could not run (no output)",
+    )
+
+
 def test_results_serialise_for_a_status() -> None:
     result = HostResult(Host("node1", "10.0.0.5"), True, "python", "ok", "3.11", "SHA256:abc", 0.12345)
     assert json.loads(json.dumps(result.as_dict())) == {

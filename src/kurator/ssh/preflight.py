@@ -83,8 +83,13 @@ def parse_probe(stdout: str) -> Probe:
     return Probe(python, _SUDO.get(values.get("sudo", "")))
 
 
-def judge(probe: Probe, target: Target, need_sudo: bool) -> tuple[bool, Stage, str]:
-    """Whether the probe's answer lets Kubespray run, as (ok, stage, message)."""
+def judge(probe: Probe, target: Target, need_sudo: bool, output: str = "") -> tuple[bool, Stage, str]:
+    """Whether the probe's answer lets Kubespray run, as (ok, stage, message). ``output`` is what the
+    host printed (stderr, then stdout), quoted when the probe did not run."""
+    if probe.sudo is None:  # its last line never came: the login shell did not run the probe
+        # The shell's own words come last (after, say, sshd's "Could not chdir to home directory").
+        detail = next((line.strip() for line in reversed(output.splitlines()) if line.strip()), "no output")
+        return False, "python", f"{target}: the check for python3 could not run ({detail[:200]})"
     if probe.python is None:
         return False, "python", f"{target}: no python3 on the host (Kubespray needs it)"
     if not probe.python.startswith("3."):
@@ -115,9 +120,10 @@ async def _check(
                 fingerprint = server_key.get_fingerprint() if server_key else None
                 stage = "python"
                 proc = await conn.run(PROBE, check=False)
-        probe = parse_probe(proc.stdout if isinstance(proc.stdout, str) else "")
+        stdout, stderr = (out if isinstance(out, str) else "" for out in (proc.stdout, proc.stderr))
+        probe = parse_probe(stdout)
         python = probe.python
-        ok, stage, message = judge(probe, target, need_sudo)
+        ok, stage, message = judge(probe, target, need_sudo, key.redact(f"{stderr}\n{stdout}"))
     except Exception as exc:  # every way of failing becomes this host's result, never the whole check's
         ok = False
         stage, message = explain(exc, target, stage, timeout, key)
