@@ -24,16 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.integration.sshhosts import SshTestbed
 
-from kurator.ssh.keys import load_private_key
+from kurator.ssh.keys import PrivateKey, load_private_key
 from kurator.ssh.preflight import Host, check_hosts
 
 TARGET_SECONDS = 5.0
 TIMEOUT = 10.0
 
 
-def timed(hosts: list[Host], key: object, expect_ok: bool) -> float:
+def timed(hosts: list[Host], key: PrivateKey, expect_ok: bool) -> float:
     started = time.monotonic()
-    results = asyncio.run(check_hosts(hosts, key, timeout_per_host=TIMEOUT))  # type: ignore[arg-type]
+    results = asyncio.run(check_hosts(hosts, key, timeout_per_host=TIMEOUT))
     seconds = time.monotonic() - started
     assert all(r.ok == expect_ok for r in results), [r.message for r in results]
     return seconds

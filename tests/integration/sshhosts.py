@@ -163,8 +163,8 @@ class SshTestbed:
         self._no_exec = self.workdir / "no-python"
         self._no_exec.write_text("")
         self._no_exec.chmod(0o644)
-        # Accounts files with that user; shadow holds only root and it ('*': no password, but not locked,
-        # which sshd would refuse even for a key login).
+        # Accounts files with the two test users; shadow holds only root and them ('*': no password, but
+        # not locked, which sshd would refuse even for a key login).
         self._passwd = self.workdir / "passwd"
         self._passwd.write_text(
             Path("/etc/passwd").read_text()
