@@ -187,10 +187,11 @@ class CustomClusterSpec(Spec):
     """The fleet (a Karmada control plane) the cluster joins once it is provisioned; remove it to leave."""
 
 
-def _present_as_before(field: str, attr: str, what: str) -> TransitionRule:
+def _present_as_before(field: str, attr: str) -> TransitionRule:
+    """An immutable optional field may not appear or disappear either (its own rule sees only changes)."""
     return TransitionRule(
         cel=f"has(self.{field}) == has(oldSelf.{field})",
-        message=f"{field} cannot be {what} once the cluster exists",
+        message=f"{field} cannot be added or removed once the cluster exists",
         check=lambda old, new: (getattr(old, attr) is None) == (getattr(new, attr) is None),
         field_path=f".{field}",
     )
@@ -209,9 +210,9 @@ SPEC_RULES = (
             or not overlap(spec.pod_cidr, spec.service_cidr)
         ),
     ),
-    _present_as_before("podCIDR", "pod_cidr", "added or removed"),
-    _present_as_before("serviceCIDR", "service_cidr", "added or removed"),
-    _present_as_before("controlPlaneConfig", "control_plane_config", "added or removed"),
+    _present_as_before("podCIDR", "pod_cidr"),
+    _present_as_before("serviceCIDR", "service_cidr"),
+    _present_as_before("controlPlaneConfig", "control_plane_config"),
     TransitionRule(
         cel="has(self.kubernetesVersion) || !has(oldSelf.kubernetesVersion)",
         message="kubernetesVersion cannot be removed once set",

@@ -31,23 +31,25 @@ def _model(doc: dict[str, Any]) -> type[Resource]:
     return KINDS[kind]
 
 
+def _check(doc: dict[str, Any]) -> tuple[Resource | None, list[str]]:
+    try:
+        return _model(doc).model_validate(doc), []
+    except ValidationError as exc:
+        return None, [f"{_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+
+
 def problems(doc: dict[str, Any]) -> list[str]:
     """What is wrong with ``doc`` (a CustomCluster or CustomMachine); empty when nothing is."""
-    try:
-        _model(doc).model_validate(doc)
-    except ValidationError as exc:
-        return [f"{_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
-    return []
+    return _check(doc)[1]
 
 
 def parse(doc: dict[str, Any]) -> Resource:
     """``doc`` as its model; a bad one raises InvalidInput naming every problem."""
-    model = _model(doc)
-    found = problems(doc)
-    if found:
+    resource, found = _check(doc)
+    if resource is None:
         name = (doc.get("metadata") or {}).get("name", "<unnamed>")
-        raise InvalidInput(f"{model.__name__} {name} is invalid: " + "; ".join(found))
-    return model.model_validate(doc)
+        raise InvalidInput(f"{doc['kind']} {name} is invalid: " + "; ".join(found))
+    return resource
 
 
 def update_problems(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
