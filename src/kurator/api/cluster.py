@@ -38,6 +38,7 @@ _CHOICES = kubespray.describe_versions()
 _PLUGINS = ", ".join(kubespray.NETWORK_PLUGINS)
 # Transition rules on versions read minor and patch numbers; a malformed version is another rule's matter.
 _BOTH_WELL_FORMED = f"!self.matches('{VERSION_PATTERN}') || !oldSelf.matches('{VERSION_PATTERN}') || "
+_NEW_MINOR, _OLD_MINOR = "int(self.split('.')[1])", "int(oldSelf.split('.')[1])"
 
 
 def _minor(version: str) -> int:
@@ -67,8 +68,8 @@ VERSION_RULES = (
         ),
     ),
     TransitionRule(
-        cel=_BOTH_WELL_FORMED + "cel.bind(n, self.split('.'), cel.bind(o, oldSelf.split('.'), "
-        "int(n[1]) > int(o[1]) || (int(n[1]) == int(o[1]) && int(n[2]) >= int(o[2]))))",
+        cel=_BOTH_WELL_FORMED + f"{_NEW_MINOR} > {_OLD_MINOR} "
+        f"|| ({_NEW_MINOR} == {_OLD_MINOR} && int(self.split('.')[2]) >= int(oldSelf.split('.')[2]))",
         message="kubernetesVersion cannot go down: a cluster can only be upgraded",
         check=lambda old, new: not _well_formed(old, new) or _minor_patch(new) >= _minor_patch(old),
         say=says_of_update(
@@ -76,13 +77,11 @@ VERSION_RULES = (
         ),
     ),
     TransitionRule(
-        cel=_BOTH_WELL_FORMED + "int(self.split('.')[1]) <= int(oldSelf.split('.')[1]) + 1",
+        cel=_BOTH_WELL_FORMED + f"{_NEW_MINOR} <= {_OLD_MINOR} + 1",
         message="kubernetesVersion can move up one minor version at a time",
         check=lambda old, new: not _well_formed(old, new) or _minor(new) <= _minor(old) + 1,
         say=says_of_update(
-            "kubernetesVersion cannot go from {old} to {new} in one step: "
-            "upgrade one minor version at a time, to v1.{next} first",
-            next=("int(oldSelf.split('.')[1]) + 1", lambda old, new: _minor(old) + 1),
+            "kubernetesVersion cannot go from {old} to {new} in one step: upgrade one minor version at a time"
         ),
     ),
 )

@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kurator.api.common import NAME_MAX, Conditions, Reference, Resource, Spec, Status, reference_rules
-from kurator.api.rules import IP_MAX, LABEL_VALUE, Cel, Rule, dns_subdomain, ip_address, says
+from kurator.api.rules import IP_MAX, LABEL_VALUE, Cel, Rule, dns_subdomain, ip_address
 
 MASTERS_MAX = 7  # etcd beyond 7 members writes slower and gains little
-NODES_MAX = 500  # bounds the cost of the uniqueness rules (CEL cost grows with the square of the list)
+NODES_MAX = 250  # CEL cost of the uniqueness rules grows with its square; the API server allows 300 at most
+LABELS_MAX = 64  # rules inside list items cost once per item: NODES_MAX x LABELS_MAX stays within budget
 
 
 LabelValue = Annotated[str, Field(max_length=63)]
@@ -39,7 +40,7 @@ class Machine(Spec):
     """The address Kubernetes binds to and the other hosts use (Kubespray's ip)."""
     ssh_key: Annotated[Reference, Field(alias="sshKey"), reference_rules("sshKey", "Secret", "v1")]
     """The Secret whose key ssh-privatekey logs in to the host."""
-    labels: Annotated[dict[str, LabelValue], Field(max_length=64), Cel(LABEL_VALUES)] | None = None
+    labels: Annotated[dict[str, LabelValue], Field(max_length=LABELS_MAX), Cel(LABEL_VALUES)] | None = None
     """Labels for the host's Kubernetes node."""
     region: Annotated[str | None, Field(max_length=63)] = None
     """The region the host is in (kept from Kurator; not used yet)."""
@@ -61,53 +62,63 @@ class CustomMachineSpec(Spec):
     node: Annotated[list[Machine], Field(max_length=NODES_MAX)] = Field(default_factory=list)
     """Worker hosts."""
 
-    def machines(self) -> list[Machine]:
-        return [*self.master, *self.node]
 
-
-def _first_duplicate(values: list[str]) -> str | None:
+def _repeated(values: list[str]) -> str | None:
+    """The first value that appears more than once."""
     counts = Counter(values)
     return next((v for v in values if counts[v] > 1), None)
 
 
-def _unique(field: str, attr: str, why: str) -> Rule:
-    every = f"(self.?master.orValue([]) + self.?node.orValue([])).map(m, m.{field})"
-    return Rule(
-        cel=f"cel.bind(values, {every}, values.all(v, values.exists_one(w, w == v)))",
-        message=f"every machine in spec.master and spec.node needs its own {field}: {why}",
-        check=lambda spec: _first_duplicate([getattr(m, attr) for m in spec.machines()]) is None,
-        say=says(
-            f"{field} '{{duplicate}}' is given to more than one machine: {why}",
-            duplicate=(
-                f"cel.bind(values, {every}, values.filter(v, values.filter(w, w == v).size() > 1)[0])",
-                lambda spec: _first_duplicate([getattr(m, attr) for m in spec.machines()]),
-            ),
-        ),
+def _shared(masters: list[str], nodes: list[str]) -> str | None:
+    """The first master's value that a node has too."""
+    return next((v for v in masters if v in set(nodes)), None)
+
+
+def _unique(field: str, attr: str, why: str) -> tuple[Rule, Rule, Rule]:
+    """No two machines share ``field``: among masters, among nodes, between the two. Masters and nodes are
+    lists of different CEL types, which cannot be joined; CEL has no sets, so each rule costs the square
+    of its list, which bounds NODES_MAX. The messages cannot name the value: the API server cannot bound
+    the length of a string picked from a list, and refuses such a message as too costly."""
+    same = f"b.{field} == a.{field}"
+    message = f"every machine in spec.master and spec.node needs its own {field}: {why}"
+
+    def values(spec: CustomMachineSpec, role: str) -> list[str]:
+        return [getattr(m, attr) for m in getattr(spec, role)]
+
+    def within(role: str) -> Rule:
+        return Rule(
+            cel=f"!has(self.{role}) || self.{role}.all(a, self.{role}.exists_one(b, {same}))",
+            message=message,
+            check=lambda spec: _repeated(values(spec, role)) is None,
+            field_path=f".{role}",
+        )
+
+    between = Rule(
+        cel=f"!has(self.master) || !has(self.node) || self.master.all(a, !self.node.exists(b, {same}))",
+        message=message,
+        check=lambda spec: _shared(values(spec, "master"), values(spec, "node")) is None,
     )
+    return within("master"), within("node"), between
 
 
 _ODD = "etcd runs on the masters and works only while a majority of them is up"
 
 SPEC_RULES = (
     Rule(
-        cel="size(self.?master.orValue([])) > 0",
+        cel="has(self.master) && size(self.master) > 0",
         message="spec.master must list at least one machine: the control plane and etcd run on the masters",
         check=lambda spec: len(spec.master) > 0,
         field_path=".master",
     ),
     Rule(
-        cel="size(self.?master.orValue([])) % 2 == 1 || size(self.?master.orValue([])) == 0",
+        cel="!has(self.master) || size(self.master) % 2 == 1 || size(self.master) == 0",
         message=f"spec.master must have an odd number of machines (1, 3, 5 or 7): {_ODD}",
         check=lambda spec: len(spec.master) % 2 == 1 or not spec.master,
-        say=says(
-            f"spec.master has {{count}} machines; it needs an odd number (1, 3, 5 or 7): {_ODD}",
-            count=("size(self.master)", lambda spec: len(spec.master)),
-        ),
         field_path=".master",
     ),
-    _unique("hostName", "host_name", "it is the host's node name"),
-    _unique("publicIP", "public_ip", "kurator reaches each host at its own publicIP"),
-    _unique("privateIP", "private_ip", "Kubernetes tells hosts apart by their privateIP"),
+    *_unique("hostName", "host_name", "it is the host's node name"),
+    *_unique("publicIP", "public_ip", "kurator reaches each host at its own publicIP"),
+    *_unique("privateIP", "private_ip", "Kubernetes tells hosts apart by their privateIP"),
 )
 
 

@@ -34,7 +34,10 @@ CIDR_MAX = IP_MAX + 4
 @dataclass(frozen=True)
 class Say:
     """A message that names values, written once: each ``{placeholder}`` of ``template`` is a CEL expression
-    for the API server (``messageExpression``) and a Python function of the checked value(s) for kurator."""
+    for the API server (``messageExpression``) and a Python function of the checked value(s) for kurator.
+
+    The API server estimates a message's cost from the longest string it can produce, so a placeholder must
+    be a string field with a maxLength: a converted value (``string(...)``) has no bound and is refused."""
 
     template: str
     values: dict[str, tuple[str, Callable[..., Any]]]
@@ -44,7 +47,7 @@ class Say:
         out = []
         for i, part in enumerate(parts):
             if i % 2:
-                out.append(f"string({self.values[part][0]})")
+                out.append(self.values[part][0])
             elif part:
                 out.append('"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"')
         return " + ".join(out)
@@ -199,11 +202,6 @@ def is_reachable_ip(value: str) -> bool:
     return not (addr.is_loopback or addr.is_unspecified)
 
 
-def masked(value: str) -> str:
-    """The network of a CIDR (host bits cleared), as CEL's ``string(cidr(v).masked())`` writes it."""
-    return str(ipaddress.ip_network(value, strict=False))
-
-
 def host_bits_clear(value: str) -> bool:
     """CEL ``cidr(v) == cidr(v).masked()``."""
     network = ipaddress.ip_network(value, strict=False)
@@ -273,8 +271,8 @@ def cidr(field: str, example: str) -> tuple[Rule, Rule]:
             message=f"{field} must not have bits set after its prefix length",
             check=lambda v: not is_cidr(v) or host_bits_clear(v),
             say=says(
-                f"{field} {{self}} has bits set after its prefix length: write {{masked}}",
-                masked=("cidr(self).masked()", masked),
+                f"{field} {{self}} has bits set after its prefix length: start the range at its network "
+                f"address, as {example} does"
             ),
         ),
     )
