@@ -234,6 +234,21 @@ Phase = Literal[
 ]
 
 
+Role = Literal["master", "node"]
+
+
+class ProvisionedHost(Status):
+    """A host Kubespray last installed successfully: kept with its addresses and key, because removing it
+    later needs them after it has left the CustomMachine."""
+
+    host_name: Annotated[str, Field(alias="hostName", max_length=NAME_MAX)]
+    role: Role
+    public_ip: Annotated[str, Field(alias="publicIP", max_length=IP_MAX)]
+    private_ip: Annotated[str, Field(alias="privateIP", max_length=IP_MAX)]
+    ssh_key_secret: Annotated[str, Field(alias="sshKeySecret", max_length=NAME_MAX)]
+    """The name of the Secret holding the host's SSH key (never the key)."""
+
+
 class CustomClusterStatus(Status):
     """What the operator last saw of the cluster."""
 
@@ -255,6 +270,13 @@ class CustomClusterStatus(Status):
     """How many worker nodes the cluster has."""
     observed_generation: Annotated[int | None, Field(alias="observedGeneration", ge=0)] = None
     """The metadata.generation this status was computed from."""
+    provisioned_hosts: Annotated[
+        list[ProvisionedHost] | None, Field(alias="provisionedHosts", max_length=257)
+    ] = None
+    """The hosts the last successful Kubespray run left in the cluster: what scale-up and scale-down are
+    computed against."""
+    hosts_checked_generation: Annotated[int | None, Field(alias="hostsCheckedGeneration", ge=0)] = None
+    """The CustomMachine generation whose hosts last passed the SSH preflight."""
 
 
 class CustomCluster(Resource):

@@ -9,6 +9,7 @@ weave, which Kubespray no longer ships.
 """
 
 KUBESPRAY_VERSION = "v2.31.0"
+KUBESPRAY_IMAGE_REPOSITORY = "quay.io/kubespray/kubespray"
 
 KUBERNETES_VERSIONS: tuple[str, ...] = (
     *(f"v1.33.{p}" for p in range(12)),
@@ -17,6 +18,22 @@ KUBERNETES_VERSIONS: tuple[str, ...] = (
 )
 
 NETWORK_PLUGINS: tuple[str, ...] = ("calico", "cilium", "flannel", "kube-ovn", "kube-router")
+
+# The Kubespray release that installs (and upgrades to) each Kubernetes minor version. One release covers
+# every version the API accepts today; when a newer pin is added, older minors keep the release that
+# installed them, as Kurator did (v2.20.0 below 1.24, v2.22.1 from 1.24).
+RELEASE_FOR_MINOR: dict[str, str] = {
+    "v1.33": KUBESPRAY_VERSION,
+    "v1.34": KUBESPRAY_VERSION,
+    "v1.35": KUBESPRAY_VERSION,
+}
+
+
+def image_for(kubernetes_version: str) -> str:
+    """The Kubespray image that installs ``kubernetes_version`` (``v1.35.4``); KeyError for a minor no
+    pinned release installs (the API refuses those before they get here)."""
+    minor = kubernetes_version.rsplit(".", 1)[0]
+    return f"{KUBESPRAY_IMAGE_REPOSITORY}:{RELEASE_FOR_MINOR[minor]}"
 
 
 def describe_versions(versions: tuple[str, ...] = KUBERNETES_VERSIONS) -> str:
