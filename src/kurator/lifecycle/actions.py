@@ -288,7 +288,8 @@ def next_action(
     if removed:
         return run(Kind.SCALE_DOWN, "NodesRemoved", hosts=tuple(removed))
     if installed_version != version:
-        if not _ready(status):
+        retrying = any(j.action == Kind.UPGRADE and j.generation == generation for j in observed)
+        if not _ready(status) and not retrying:
             return Action(Kind.NONE, "WaitingForReady", f"upgrading to {version} once the cluster is Ready")
         step = _upgrade_step(installed_version, version) if installed_version else version
         return run(Kind.UPGRADE, "VersionChanged", version=step)

@@ -1,0 +1,234 @@
+"""The Kubernetes objects of one Kubespray run: two ConfigMaps (the inventory, with the wrapper that
+summarises a failure, and the ``k8s_cluster`` group vars) and a ``batch/v1`` Job running the pinned
+Kubespray image on them, all owned by the CustomCluster so that they go with it.
+
+The Job only names the Secrets holding SSH keys; their content is mounted by the kubelet (mode 0400) and
+never passes through the operator. ``backoffLimit`` is 0: retries are the operator's decision (with
+backoff and a limit, see :mod:`kurator.lifecycle.actions`), each a Job of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kurator.api import kubespray
+from kurator.api.cluster import CustomCluster, CustomClusterStatus
+from kurator.api.machine import CustomMachine
+from kurator.lifecycle import hosts as h
+from kurator.lifecycle.actions import Action, Kind, current
+from kurator.lifecycle.group_vars import group_vars
+from kurator.lifecycle.hosts import Host
+from kurator.lifecycle.inventory import KEY_FILE, OTHER_KEYS_DIR, dump, render
+from kurator.lifecycle.observed import (
+    ACTION_LABEL,
+    ATTEMPT_LABEL,
+    CLUSTER_LABEL,
+    GENERATION_LABEL,
+    TARGET_ANNOTATION,
+    ObservedJobs,
+    Target,
+    encode_target,
+)
+
+PLAYBOOKS: dict[Kind, str] = {
+    Kind.CREATE: "cluster.yml",
+    Kind.SCALE_UP: "scale.yml",
+    Kind.SCALE_DOWN: "remove-node.yml",
+    Kind.UPGRADE: "upgrade-cluster.yml",
+    Kind.DELETE: "reset.yml",
+}
+INVENTORY_DIR = "/inventory"
+WRAPPER = "run-playbook.py"
+KUBESPRAY_DIR = "/kubespray"  # the image's working directory, where the playbooks are
+DEADLINE_SECONDS = 4 * 3600  # a run that hangs (a host that stops answering mid-task) fails after this
+SSH_KEY = "ssh-privatekey"  # the key of the Secret, as kubectl create secret generic --from-file names it
+
+
+def extra_vars(action: Action) -> list[str]:
+    """What each playbook needs to run unattended, as Kubespray v2.31.0 reads it: ``reset.yml`` and
+    ``remove-node.yml`` ask for confirmation unless told; ``remove-node.yml`` needs ``node``
+    (``upgrade-cluster.yml`` sets ``upgrade_cluster_setup`` itself and takes the version from the vars)."""
+    if action.kind == Kind.SCALE_DOWN:
+        return ["-e", f"node={','.join(action.hosts)}", "-e", "skip_confirmation=true"]
+    if action.kind == Kind.DELETE:
+        return ["-e", "reset_confirmation=yes"]
+    return []
+
+
+def _hosts_and_target(
+    action: Action, machine: CustomMachine, installed: tuple[Host, ...], version: str | None
+) -> tuple[tuple[Host, ...], Target]:
+    """The hosts in the run's inventory, and the cluster once it succeeds. Hosts still in the CustomMachine
+    are taken from it (their labels are there); removed ones from what was installed."""
+    wanted = h.by_name(h.desired(machine))
+    known = {n: wanted.get(n, x) for n, x in h.by_name(installed).items()}
+    if action.kind == Kind.CREATE:
+        hosts = tuple(wanted.values())
+        return hosts, Target(hosts, action.version)
+    if action.kind == Kind.SCALE_UP:
+        hosts = tuple(known.values()) + tuple(wanted[n] for n in action.hosts)
+        return hosts, Target(hosts, version)
+    if action.kind == Kind.SCALE_DOWN:
+        hosts = tuple(known.values())
+        return hosts, Target(tuple(x for x in hosts if x.name not in action.hosts), version)
+    if action.kind == Kind.UPGRADE:
+        hosts = tuple(known.values())
+        return hosts, Target(hosts, action.version)
+    if action.kind == Kind.DELETE:
+        pool = {**wanted, **known}
+        return tuple(pool[n] for n in action.hosts), Target((), None)
+    raise ValueError(f"{action.kind} runs no Job")
+
+
+def _owner(cluster: CustomCluster) -> dict[str, Any]:
+    return {
+        "apiVersion": cluster.api_version,
+        "kind": cluster.kind,
+        "name": cluster.metadata["name"],
+        "uid": cluster.metadata["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _metadata(name: str, cluster: CustomCluster, action: Action, **extra: Any) -> dict[str, Any]:
+    labels = {
+        "app.kubernetes.io/managed-by": "kurator",
+        CLUSTER_LABEL: cluster.metadata["name"],
+        ACTION_LABEL: str(action.kind),
+        GENERATION_LABEL: str(action.generation),
+        ATTEMPT_LABEL: str(action.attempt),
+    }
+    return {
+        "name": name,
+        "namespace": cluster.metadata["namespace"],
+        "labels": labels,
+        "ownerReferences": [_owner(cluster)],
+        **extra,
+    }
+
+
+def _key_volumes(hosts: tuple[Host, ...], default: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A Secret volume per distinct key, the default one at ``/auth``, the others under ``/auth-keys``."""
+    secrets = [default, *sorted({x.ssh_key_secret for x in hosts} - {default})]
+    volumes, mounts = [], []
+    for i, secret in enumerate(secrets):
+        volume = f"ssh-key-{i}"
+        volumes.append(
+            {
+                "name": volume,
+                "secret": {
+                    "secretName": secret,
+                    "items": [{"key": SSH_KEY, "path": SSH_KEY}],
+                    "defaultMode": 0o400,
+                },
+            }
+        )
+        path = str(Path(KEY_FILE).parent) if i == 0 else f"{OTHER_KEYS_DIR}/{secret}"
+        mounts.append({"name": volume, "mountPath": path, "readOnly": True})
+    return volumes, mounts
+
+
+def manifests(
+    action: Action,
+    cluster: CustomCluster,
+    machine: CustomMachine,
+    status: CustomClusterStatus | None,
+    observed: ObservedJobs,
+) -> list[dict[str, Any]]:
+    """The ConfigMaps and Job that carry out ``action`` (one that runs a Job), in the order to apply them."""
+    if action.kind not in PLAYBOOKS or action.job is None:
+        raise ValueError(f"action {action.kind} ({action.reason}) runs no Job")
+    installed, installed_version = current(status, observed)
+    hosts, target = _hosts_and_target(action, machine, installed, installed_version)
+    version = target.version or installed_version or cluster.spec.kubernetes_version
+    if version is None:
+        raise ValueError("no Kubernetes version to run Kubespray for")
+    default = h.primary_key_secret(hosts)
+    name = action.job
+    inventory_cm, vars_cm = f"{name}-inventory", f"{name}-vars"
+    wrapper = Path(__file__).with_name("run_playbook.py").read_text(encoding="utf-8")
+    configmaps = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _metadata(inventory_cm, cluster, action),
+            "data": {"hosts.yaml": render(hosts, default), WRAPPER: wrapper},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _metadata(vars_cm, cluster, action),
+            "data": {"k8s_cluster.yml": dump(group_vars(cluster, version, hosts))},
+        },
+    ]
+    key_volumes, key_mounts = _key_volumes(hosts, default)
+    inventory_volume = {
+        "name": "inventory",
+        "projected": {
+            "sources": [
+                {
+                    "configMap": {
+                        "name": inventory_cm,
+                        "items": [
+                            {"key": "hosts.yaml", "path": "hosts.yaml"},
+                            {"key": WRAPPER, "path": WRAPPER},
+                        ],
+                    }
+                },
+                {
+                    "configMap": {
+                        "name": vars_cm,
+                        "items": [{"key": "k8s_cluster.yml", "path": "group_vars/k8s_cluster/kurator.yml"}],
+                    }
+                },
+            ],
+            "defaultMode": 0o444,
+        },
+    }
+    command = [
+        "python3",
+        f"{INVENTORY_DIR}/{WRAPPER}",
+        "--",
+        "ansible-playbook",
+        "-i",
+        f"{INVENTORY_DIR}/hosts.yaml",
+        PLAYBOOKS[action.kind],
+        "-b",
+        "--private-key",
+        KEY_FILE,
+        *extra_vars(action),
+    ]
+    container = {
+        "name": "kubespray",
+        "image": kubespray.image_for(version),
+        "workingDir": KUBESPRAY_DIR,
+        "command": command,
+        # Hosts are met for the first time here; the SSH preflight reports their key fingerprints.
+        "env": [{"name": "ANSIBLE_HOST_KEY_CHECKING", "value": "False"}],
+        "volumeMounts": [{"name": "inventory", "mountPath": INVENTORY_DIR, "readOnly": True}, *key_mounts],
+        "terminationMessagePolicy": "File",
+        "terminationMessagePath": "/dev/termination-log",
+    }
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _metadata(name, cluster, action, annotations={TARGET_ANNOTATION: encode_target(target)}),
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": DEADLINE_SECONDS,
+            "template": {
+                "metadata": {
+                    "labels": {CLUSTER_LABEL: cluster.metadata["name"], ACTION_LABEL: str(action.kind)}
+                },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,  # Kubespray talks to hosts, not to this API
+                    "containers": [container],
+                    "volumes": [inventory_volume, *key_volumes],
+                },
+            },
+        },
+    }
+    return [*configmaps, job]
