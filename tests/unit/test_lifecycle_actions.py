@@ -153,21 +153,30 @@ def test_upgrade_only_after_ready() -> None:
         Kind.UPGRADE,
         "VersionChanged",
         "v1.35.4",
-        "cc-upgrade-2-1-0",
+        "cc-upgrade-v1.35.4-2-1-0",
     )
 
 
 def test_a_failed_upgrade_is_retried_although_not_ready() -> None:
     c = lc.cluster(version="v1.35.4", generation=2)
-    failed = (lc.job("upgrade", "failed", generation="2-1"),)
+    failed = (lc.job("upgrade", "failed", generation="2-1", target=Target(desired(lc.machine()), "v1.35.4")),)
     a = next_action(c, lc.machine(), lc.installed(ready=False), failed, NOW)
     assert (a.kind, a.attempt) == (Kind.UPGRADE, 1)
 
 
 def test_upgrade_moves_one_minor_at_a_time() -> None:
-    c = lc.cluster(version="v1.35.4", generation=3)
-    a = next_action(c, lc.machine(), lc.installed(version="v1.33.2"), (), NOW)
-    assert a.version == "v1.34.7"
+    c, m = lc.cluster(version="v1.35.4", generation=3), lc.machine()
+    st = lc.installed(version="v1.33.2")
+    a = next_action(c, m, st, (), NOW)
+    assert (a.version, a.job) == ("v1.34.7", "cc-upgrade-v1.34.7-3-1-0")
+    step = (lc.job("upgrade", "succeeded", generation="3-1", target=Target(desired(m), "v1.34.7")),)
+    a = next_action(c, m, st, step, NOW)
+    assert (a.kind, a.version, a.job) == (Kind.UPGRADE, "v1.35.4", "cc-upgrade-v1.35.4-3-1-0")
+    done = (
+        *step,
+        lc.job("upgrade", "succeeded", generation="3-1", created=NOW, target=Target(desired(m), "v1.35.4")),
+    )
+    assert next_action(c, m, st, done, NOW).reason == "UpToDate"
 
 
 def test_up_to_date_and_unknown_version() -> None:

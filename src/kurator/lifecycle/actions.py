@@ -105,11 +105,8 @@ def current(
 
 
 def _ready(status: CustomClusterStatus | None) -> bool:
-    return (
-        any(c.type == "Ready" and c.status == "True" for c in (status.conditions or ()) if status)
-        if status
-        else False
-    )
+    conditions = (status.conditions or []) if status else []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 def _run(
@@ -124,6 +121,8 @@ def _run(
 ) -> Action:
     """Run ``kind`` for ``generation``: its next attempt, or wait for a retry, or stop at the limit."""
     mine = [j for j in observed if j.action == kind and j.generation == generation]
+    if kind == Kind.UPGRADE:  # a spec two minors ahead is reached in two upgrades within one generation
+        mine = [j for j in mine if j.target is not None and j.target.version == version]
     if any(j.state == "succeeded" for j in mine):
         return Action(Kind.NONE, "AlreadyDone", f"{kind} for generation {generation} already succeeded")
     failed = sorted((j for j in mine if j.state == "failed"), key=lambda j: (j.created, j.attempt))
@@ -145,11 +144,10 @@ def _run(
                 "BackingOff",
                 f"{kind} failed in Job {last.name}; attempt {len(failed) + 1} of {policy.retries + 1} at "
                 f"{due.isoformat()}",
-                job=last.name,
                 retry_at=due,
             )
     attempt = max((j.attempt for j in mine), default=-1) + 1
-    job = job_name(cluster, kind, generation, attempt)
+    job = job_name(cluster, f"{kind}-{version}" if kind == Kind.UPGRADE else kind, generation, attempt)
     return Action(kind, "", hosts=hosts, version=version, job=job, generation=generation, attempt=attempt)
 
 

@@ -69,7 +69,8 @@ def nodes(hosts: Iterable[Host]) -> tuple[Host, ...]:
 
 
 def primary_key_secret(hosts: Iterable[Host]) -> str:
-    """The Secret whose key is Ansible's default (``--private-key``): the first master's, as in Kurator."""
+    """The Secret whose key is Ansible's default (``--private-key``): the first master's by name (Kurator
+    used the first master's too); hosts with another Secret get theirs in the inventory."""
     ordered = sorted(hosts, key=lambda h: (h.role != "master", h.name))
     if not ordered:
         raise ValueError("a cluster without hosts has no SSH key")

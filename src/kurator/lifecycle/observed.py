@@ -34,16 +34,14 @@ class Summary:
     message: str | None = None
 
     def describe(self) -> str:
-        where = " ".join(
-            p
-            for p in (
-                f"on {self.failed_host}" if self.failed_host else "",
-                f"in task '{self.task}'" if self.task else "",
-            )
-            if p
-        )
+        """``on node1 in task 'x': message`` (the parts that are known)."""
+        where = []
+        if self.failed_host:
+            where.append(f"on {self.failed_host}")
+        if self.task:
+            where.append(f"in task '{self.task}'")
         what = self.message or "no message"
-        return f"{where}: {what}" if where else what
+        return f"{' '.join(where)}: {what}" if where else what
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class _Conditions:
     """Conditions being built: each keeps its transition time from ``old`` while its status is unchanged."""
 
     def __init__(self, old: CustomClusterStatus | None, generation: int | None, now: datetime) -> None:
-        self.old = {c.type: c for c in (old.conditions or ()) if old} if old else {}
+        self.old = {c.type: c for c in ((old.conditions or []) if old else [])}
         self.new: dict[str, Condition] = {}
         self.generation, self.now = generation, now
 
