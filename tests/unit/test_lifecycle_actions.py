@@ -153,7 +153,7 @@ def test_upgrade_only_after_ready() -> None:
         Kind.UPGRADE,
         "VersionChanged",
         "v1.35.4",
-        "cc-upgrade-v1.35.4-2-1-0",
+        "cc-upgrade-v1-35-4-2-1-0",
     )
 
 
@@ -168,10 +168,10 @@ def test_upgrade_moves_one_minor_at_a_time() -> None:
     c, m = lc.cluster(version="v1.35.4", generation=3), lc.machine()
     st = lc.installed(version="v1.33.2")
     a = next_action(c, m, st, (), NOW)
-    assert (a.version, a.job) == ("v1.34.7", "cc-upgrade-v1.34.7-3-1-0")
+    assert (a.version, a.job) == ("v1.34.7", "cc-upgrade-v1-34-7-3-1-0")
     step = (lc.job("upgrade", "succeeded", generation="3-1", target=Target(desired(m), "v1.34.7")),)
     a = next_action(c, m, st, step, NOW)
-    assert (a.kind, a.version, a.job) == (Kind.UPGRADE, "v1.35.4", "cc-upgrade-v1.35.4-3-1-0")
+    assert (a.kind, a.version, a.job) == (Kind.UPGRADE, "v1.35.4", "cc-upgrade-v1-35-4-3-1-0")
     done = (
         *step,
         lc.job("upgrade", "succeeded", generation="3-1", created=NOW, target=Target(desired(m), "v1.35.4")),

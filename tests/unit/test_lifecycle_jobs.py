@@ -156,3 +156,9 @@ def test_no_secret_content_in_any_manifest(kind: Kind) -> None:
 def test_actions_without_a_job_have_no_manifests() -> None:
     with pytest.raises(ValueError, match="runs no Job"):
         jobs.manifests(Action(Kind.WAIT, "JobRunning", job="x"), lc.cluster(), lc.machine(), None, ())
+
+
+def test_reset_of_a_cluster_without_a_version_uses_a_pinned_image() -> None:
+    action = Action(Kind.DELETE, "r", hosts=("master1",), job="cc-delete-1-1-0", generation="1-1")
+    *_, job = jobs.manifests(action, lc.cluster(version=None), lc.machine(), None, ())
+    assert _container(job)["image"].startswith("quay.io/kubespray/kubespray:")

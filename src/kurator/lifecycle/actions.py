@@ -147,7 +147,8 @@ def _run(
                 retry_at=due,
             )
     attempt = max((j.attempt for j in mine), default=-1) + 1
-    job = job_name(cluster, f"{kind}-{version}" if kind == Kind.UPGRADE else kind, generation, attempt)
+    step = f"{kind}-{str(version).replace('.', '-')}" if kind == Kind.UPGRADE else str(kind)
+    job = job_name(cluster, step, generation, attempt)
     return Action(kind, "", hosts=hosts, version=version, job=job, generation=generation, attempt=attempt)
 
 

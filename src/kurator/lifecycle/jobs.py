@@ -143,6 +143,8 @@ def manifests(
     installed, installed_version = current(status, observed)
     hosts, target = _hosts_and_target(action, machine, installed, installed_version)
     version = target.version or installed_version or cluster.spec.kubernetes_version
+    if version is None and action.kind == Kind.DELETE:  # reset.yml needs no version; any pinned image does
+        version = kubespray.KUBERNETES_VERSIONS[-1]
     if version is None:
         raise ValueError("no Kubernetes version to run Kubespray for")
     default = h.primary_key_secret(hosts)
