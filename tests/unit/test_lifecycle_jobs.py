@@ -43,7 +43,7 @@ def test_create_job() -> None:
     assert job["spec"]["backoffLimit"] == 0
     c = _container(job)
     assert c["image"] == "quay.io/kubespray/kubespray:v2.31.0"
-    assert c["command"][3:] == [
+    assert c["command"][5:] == [
         "ansible-playbook",
         "-i",
         "/inventory/hosts.yaml",
@@ -96,8 +96,8 @@ def test_create_job() -> None:
 def test_playbook_and_extra_vars_per_action(kind: Kind, playbook: str, extra: list[str]) -> None:
     action = Action(kind, "r", hosts=("node2",), version="v1.35.0", job=f"cc-{kind}-1-1-0", generation="1-1")
     _, var, job = _objects(action, status=lc.installed())
-    assert _container(job)["command"][6] == playbook
-    assert _container(job)["command"][10:] == extra
+    assert _container(job)["command"][8] == playbook
+    assert _container(job)["command"][12:] == extra
     if kind == Kind.UPGRADE:
         assert yaml.safe_load(var["data"]["k8s_cluster.yml"])["kube_version"] == "1.35.0"
 

@@ -197,10 +197,11 @@ def test_wrapper_summarizes_the_first_unignored_failure() -> None:
     assert run_playbook.summarize([], 4)["message"] == "ansible-playbook exited with code 4"
 
 
-def test_wrapper_runs_the_command_and_writes_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrapper_runs_the_command_and_writes_the_log(tmp_path: Path) -> None:
     log = tmp_path / "termination-log"
-    monkeypatch.setattr(run_playbook, "TERMINATION_LOG", str(log))
     script = "print('TASK [t] ***'); print('fatal: [h]: FAILED! => {\"msg\": \"m\"}'); raise SystemExit(2)"
-    assert run_playbook.main(["--", sys.executable, "-c", script]) == 2
+    assert run_playbook.main(["--termination-log", str(log), "--", sys.executable, "-c", script]) == 2
     assert json.loads(log.read_text()) == {"failed_host": "h", "task": "t", "message": "m"}
-    assert run_playbook.main([sys.executable, "-c", "pass"]) == 0
+    log.unlink()
+    assert run_playbook.main(["--termination-log", str(log), sys.executable, "-c", "pass"]) == 0
+    assert not log.exists()

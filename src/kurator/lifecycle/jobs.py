@@ -42,6 +42,7 @@ INVENTORY_DIR = "/inventory"
 WRAPPER = "run-playbook.py"
 KUBESPRAY_DIR = "/kubespray"  # the image's working directory, where the playbooks are
 DEADLINE_SECONDS = 4 * 3600  # a run that hangs (a host that stops answering mid-task) fails after this
+TERMINATION_LOG = "/dev/termination-log"  # where the wrapper writes its summary and the kubelet reads it
 SSH_KEY = "ssh-privatekey"  # the key of the Secret, as kubectl create secret generic --from-file names it
 
 
@@ -192,6 +193,8 @@ def manifests(
     command = [
         "python3",
         f"{INVENTORY_DIR}/{WRAPPER}",
+        "--termination-log",
+        TERMINATION_LOG,
         "--",
         "ansible-playbook",
         "-i",
@@ -211,7 +214,7 @@ def manifests(
         "env": [{"name": "ANSIBLE_HOST_KEY_CHECKING", "value": "False"}],
         "volumeMounts": [{"name": "inventory", "mountPath": INVENTORY_DIR, "readOnly": True}, *key_mounts],
         "terminationMessagePolicy": "File",
-        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePath": TERMINATION_LOG,
     }
     job = {
         "apiVersion": "batch/v1",

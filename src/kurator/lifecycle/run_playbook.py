@@ -26,11 +26,11 @@ def _message(rest: str) -> str:
         doc = json.loads(rest)
     except ValueError:
         return rest.strip()
-    if isinstance(doc, dict):
-        for key in ("msg", "stderr", "reason"):
-            if doc.get(key):
-                return str(doc[key]).strip()
-    return rest.strip()
+    if not isinstance(doc, dict):
+        return rest.strip()
+    said = [str(doc[k]).strip() for k in ("msg", "reason", "stderr") if doc.get(k)]
+    # A failed command says only "non-zero return code"; what it wrote to stderr says why.
+    return ": ".join(dict.fromkeys(said)) or rest.strip()
 
 
 class Summary:
@@ -67,6 +67,10 @@ def summarize(lines: Iterable[str], returncode: int = 2) -> dict[str, str | None
 
 
 def main(argv: list[str]) -> int:
+    """``[--termination-log PATH] [--] COMMAND...``: run COMMAND; on failure write its summary to PATH."""
+    log = TERMINATION_LOG
+    if argv[:1] == ["--termination-log"]:
+        log, argv = argv[1], argv[2:]
     command = argv[1:] if argv[:1] == ["--"] else argv
     summary = Summary()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
@@ -76,7 +80,7 @@ def main(argv: list[str]) -> int:
             sys.stdout.flush()
             summary.feed(line)
     if proc.returncode != 0:
-        with open(TERMINATION_LOG, "w", encoding="utf-8") as out:  # noqa: PTH123
+        with open(log, "w", encoding="utf-8") as out:  # noqa: PTH123
             json.dump(summary.result(proc.returncode), out)
     return proc.returncode
 
