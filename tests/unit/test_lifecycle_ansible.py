@@ -1,0 +1,120 @@
+"""The Kubespray Job's files as Ansible itself reads them (ansible-core 2.18, the Ansible of Kubespray
+v2.31.0): the inventory's groups, the group vars found where the Job mounts them, and the wrapper's summary
+of a real ansible-playbook failure. Everything runs locally (``ansible_connection: local``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from kurator.api.machine import CustomMachine
+from kurator.lifecycle import jobs
+from kurator.lifecycle.actions import next_action
+from tests import lifecycle_cases as lc
+
+BIN = Path(sys.executable).parent
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert path, f"{name} is missing: install the dev extras (pip install -e '.[dev]')"
+    return path
+
+
+def _layout(objects: list[dict[str, Any]], root: Path) -> None:
+    """Write the ConfigMaps' keys where the Job's projected volume puts them."""
+    *cms, job = objects
+    data = {cm["metadata"]["name"]: cm["data"] for cm in cms}
+    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "inventory"]
+    for source in volume["projected"]["sources"]:
+        for item in source["configMap"]["items"]:
+            path = root / item["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(data[source["configMap"]["name"]][item["key"]])
+
+
+def _inventory(root: Path, *args: str) -> Any:
+    out = subprocess.run(
+        [_tool("ansible-inventory"), "-i", str(root / "hosts.yaml"), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    )
+    return json.loads(out.stdout)
+
+
+def test_ansible_reads_the_jobs_inventory_and_group_vars(tmp_path: Path) -> None:
+    doc = lc.machine_doc(masters=3, nodes=(1, 2))
+    doc["spec"]["node"][1]["sshKey"] = {"name": "other-key"}
+    m = CustomMachine.model_validate(doc)
+    c = lc.cluster(controlPlaneConfig={"address": "192.0.2.100"}, podCIDR="10.244.0.0/16")
+    action = next_action(c, m, lc.status(), (), lc.T0)
+    _layout(jobs.manifests(action, c, m, None, ()), tmp_path)
+    listed = _inventory(tmp_path, "--list")
+    assert listed["kube_control_plane"]["hosts"] == ["master1", "master2", "master3"]
+    assert listed["etcd"]["hosts"] == ["master1", "master2", "master3"]
+    assert listed["kube_node"]["hosts"] == ["node1", "node2"]
+    assert set(listed["k8s_cluster"]["children"]) == {"kube_control_plane", "kube_node", "calico_rr"}
+    node2 = listed["_meta"]["hostvars"]["node2"]  # group vars included, as playbooks see them
+    assert node2["kube_version"] == "1.34.3" and node2["kube_pods_subnet"] == "10.244.0.0/16"
+    assert node2["loadbalancer_apiserver"] == {"address": "192.0.2.100", "port": 6443}
+    assert node2["ansible_ssh_private_key_file"] == "/auth-keys/other-key/ssh-privatekey"
+    assert (node2["ansible_host"], node2["ip"], node2["access_ip"]) == (
+        "192.0.2.22",
+        "10.0.0.22",
+        "10.0.0.22",
+    )
+
+
+PLAYBOOK = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: A failure that is ignored
+      ansible.builtin.command: /bin/false
+      ignore_errors: true
+    - name: kubeadm | Initialize first control plane node
+      ansible.builtin.command: /bin/sh -c "echo 'port 6443 is in use' >&2; exit 3"
+    - name: Never reached
+      ansible.builtin.command: /bin/true
+"""
+
+
+def test_wrapper_summarizes_a_real_ansible_failure(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text(
+        f"all:\n  hosts:\n    master1:\n      ansible_connection: local\n"
+        f"      ansible_python_interpreter: {sys.executable}\n"
+    )
+    (tmp_path / "play.yml").write_text(PLAYBOOK)
+    log = tmp_path / "termination-log"
+    wrapper = Path(jobs.__file__).with_name("run_playbook.py")
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(wrapper),
+            "--termination-log",
+            str(log),
+            "--",
+            _tool("ansible-playbook"),
+            "-i",
+            "hosts.yaml",
+            "play.yml",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(tmp_path)},
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "PLAY RECAP" in run.stdout  # the output is passed through
+    assert json.loads(log.read_text()) == {
+        "failed_host": "master1",
+        "task": "kubeadm | Initialize first control plane node",
+        "message": "non-zero return code: port 6443 is in use",
+    }
