@@ -162,3 +162,14 @@ def test_reset_of_a_cluster_without_a_version_uses_a_pinned_image() -> None:
     action = Action(Kind.DELETE, "r", hosts=("master1",), job="cc-delete-1-1-0", generation="1-1")
     *_, job = jobs.manifests(action, lc.cluster(version=None), lc.machine(), None, ())
     assert _container(job)["image"].startswith("quay.io/kubespray/kubespray:")
+
+
+@pytest.mark.parametrize("kind", [Kind.CREATE, Kind.SCALE_UP, Kind.SCALE_DOWN, Kind.UPGRADE, Kind.DELETE])
+def test_manifests_hold_only_fields_kubernetes_knows(kind: Kind) -> None:
+    """lightkube's models of ConfigMap and batch/v1 Job drop unknown fields: a misspelt one would not
+    survive the round trip."""
+    from lightkube.codecs import from_dict
+
+    action = Action(kind, "r", hosts=("node2",), version=lc.VERSION, job="cc-x-1-1-0", generation="1-1")
+    for obj in jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ()):
+        assert from_dict(obj).to_dict() == obj
