@@ -118,3 +118,28 @@ def test_wrapper_summarizes_a_real_ansible_failure(tmp_path: Path) -> None:
         "task": "kubeadm | Initialize first control plane node",
         "message": "non-zero return code: port 6443 is in use",
     }
+
+
+def test_wrapper_summarizes_ansible_stopping_before_any_task(tmp_path: Path) -> None:
+    log = tmp_path / "termination-log"
+    wrapper = Path(jobs.__file__).with_name("run_playbook.py")
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(wrapper),
+            "--termination-log",
+            str(log),
+            "--",
+            _tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            "missing.yml",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(tmp_path)},
+    )
+    assert run.returncode != 0
+    assert json.loads(log.read_text())["message"] == "the playbook: missing.yml could not be found"

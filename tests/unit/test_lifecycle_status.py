@@ -195,6 +195,16 @@ def test_wrapper_summarizes_the_first_unignored_failure() -> None:
     last = run_playbook.summarize(["TASK [x] ***\n", "fatal: [h]: UNREACHABLE! => not json\n"])
     assert last == {"failed_host": "h", "task": "x", "message": "not json"}
     assert run_playbook.summarize([], 4)["message"] == "ansible-playbook exited with code 4"
+    delegated = run_playbook.summarize(
+        ["TASK [t] *\n", 'fatal: [node1 -> master1]: FAILED! => {"msg": "m"}\n']
+    )
+    assert delegated["failed_host"] == "node1"
+    early = run_playbook.summarize(["ERROR! the playbook: cluster.yml could not be found\n"])
+    assert early == {
+        "failed_host": None,
+        "task": None,
+        "message": "the playbook: cluster.yml could not be found",
+    }
 
 
 def test_wrapper_runs_the_command_and_writes_the_log(tmp_path: Path) -> None:

@@ -51,7 +51,10 @@ class Summary:
         if m := _TASK.match(line):
             self.task = m["task"]
         elif m := _FATAL.match(line):
-            self._pending = {"failed_host": m["host"], "task": self.task, "message": _message(m["rest"])}
+            host = m["host"].split(" -> ")[0]  # "node1 -> master1": the task ran for node1, delegated
+            self._pending = {"failed_host": host, "task": self.task, "message": _message(m["rest"])}
+        elif line.startswith("ERROR! ") and self.failure is None:  # ansible stopped before any task
+            self.failure = {"failed_host": None, "task": self.task, "message": line.removeprefix("ERROR! ")}
 
     def result(self, returncode: int) -> dict[str, str | None]:
         found = self.failure or self._pending or {"failed_host": None, "task": self.task, "message": None}
