@@ -14,6 +14,7 @@ from pydantic import Field
 
 from kurator.api import kubespray
 from kurator.api.common import NAME_MAX, Conditions, Reference, Resource, Spec, Status, reference_rules
+from kurator.api.machine import MASTERS_MAX, NODES_MAX
 from kurator.api.names import API_VERSION
 from kurator.api.rules import (
     CIDR_MAX,
@@ -271,7 +272,7 @@ class CustomClusterStatus(Status):
     observed_generation: Annotated[int | None, Field(alias="observedGeneration", ge=0)] = None
     """The metadata.generation this status was computed from."""
     provisioned_hosts: Annotated[
-        list[ProvisionedHost] | None, Field(alias="provisionedHosts", max_length=257)
+        list[ProvisionedHost] | None, Field(alias="provisionedHosts", max_length=MASTERS_MAX + NODES_MAX)
     ] = None
     """The hosts the last successful Kubespray run left in the cluster: what scale-up and scale-down are
     computed against."""
