@@ -215,3 +215,12 @@ def test_wrapper_runs_the_command_and_writes_the_log(tmp_path: Path) -> None:
     log.unlink()
     assert run_playbook.main(["--termination-log", str(log), sys.executable, "-c", "pass"]) == 0
     assert not log.exists()
+
+
+def test_conditions_fold_does_not_compute_are_kept() -> None:
+    from kurator.api.common import Condition
+
+    hosts_ready = Condition(type="HostsReady", status="False", reason="Unreachable", lastTransitionTime=lc.T0)
+    old = lc.status().model_copy(update={"conditions": [hosts_ready]})
+    st = fold(lc.cluster(), lc.machine(), old, (), NOW)
+    assert _conds(st)["HostsReady"] == ("False", "Unreachable") and _conds(st)["Ready"][0] == "False"

@@ -42,6 +42,9 @@ WORDS: dict[str, _Words] = {
     Kind.DELETE: _Words("Deleting", "ResettingHosts", "ResetFailed", "HostsReset", "Deleting"),
 }
 
+MANAGED = frozenset({w.condition for w in WORDS.values()} | {"Ready", "KubeconfigReady"})
+"""The conditions :func:`fold` computes; others (e.g. the operator's preflight result) are kept."""
+
 BLOCKING = ("RetryLimitReached", "ControlPlaneChangeUnsupported", "HostAddressChanged", "VersionUnknown")
 """Decisions to do nothing that need a person: Ready says so."""
 
@@ -90,7 +93,8 @@ class _Conditions:
         )
 
     def listed(self) -> list[Condition]:
-        return sorted(self.new.values(), key=lambda c: c.type)
+        kept = {t: c for t, c in self.old.items() if t not in MANAGED}
+        return sorted({**kept, **self.new}.values(), key=lambda c: c.type)
 
 
 def fold(
