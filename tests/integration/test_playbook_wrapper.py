@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +73,12 @@ class Workspace:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def run(self, playbook: str, hosts: list[SshHost], *extra: str, env: dict[str, str] | None = None) -> Run:
-        termination = self.root / "termination-log"
-        termination.unlink(missing_ok=True)
-        environ = {
+    @property
+    def termination_log(self) -> Path:
+        return self.root / "termination-log"
+
+    def environ(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        return {
             "PATH": os.environ["PATH"],
             "HOME": str(self.root),
             "LANG": "C.UTF-8",
@@ -93,23 +97,30 @@ class Workspace:
             "ANSIBLE_RETRY_FILES_ENABLED": "false",
             **(env or {}),
         }
-        command = [
-            sys.executable, "-m", "kurator.worker", "--termination-log", str(termination),
+
+    def command(self, playbook: str, hosts: list[SshHost], *extra: str) -> list[str]:
+        self.termination_log.unlink(missing_ok=True)
+        return [
+            sys.executable, "-m", "kurator.worker", "--termination-log", str(self.termination_log),
             str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory(hosts)), "--private-key", str(self.key_file),
             *extra, str(PLAYBOOKS / playbook),
         ]  # fmt: skip
+
+    def result(self, exit_code: int, output: str) -> Run:
+        raw = self.termination_log.read_text() if self.termination_log.exists() else ""
+        assert raw, f"no summary written; output:\n{output}"
+        return Run(exit_code, output, json.loads(raw), raw)
+
+    def run(self, playbook: str, hosts: list[SshHost], *extra: str, env: dict[str, str] | None = None) -> Run:
         done = subprocess.run(
-            command,
+            self.command(playbook, hosts, *extra),
             capture_output=True,
             text=True,
-            env=environ,
+            env=self.environ(env),
             cwd=self.root,
             timeout=RUN_TIMEOUT,
         )
-        output = done.stdout + done.stderr
-        raw = termination.read_text() if termination.exists() else ""
-        assert raw, f"no summary written; output:\n{output}"
-        return Run(done.returncode, output, json.loads(raw), raw)
+        return self.result(done.returncode, done.stdout + done.stderr)
 
 
 @pytest.fixture
@@ -149,7 +160,9 @@ def _assert_no_key(bed: SshTestbed, *texts: str) -> None:
             assert line not in text
 
 
-def test_a_passing_playbook_is_ok_with_stats_for_both_hosts(testbed: SshTestbed, workspace: Workspace) -> None:
+def test_a_passing_playbook_is_ok_with_stats_for_both_hosts(
+    testbed: SshTestbed, workspace: Workspace
+) -> None:
     good = _good(testbed)
     # The hosts share this machine's filesystem: a fresh directory makes the copy a change on each run.
     run = workspace.run("passes.yml", good, "-e", f"mark_dir={workspace.root}")
@@ -237,6 +250,40 @@ def test_secrets_a_playbook_prints_stay_out_of_output_and_summary(
     assert password not in run.output + run.raw
     assert "[private key redacted]" in run.output
     _assert_no_key(testbed, run.raw, run.output)
+
+
+def test_a_stopped_run_still_leaves_a_summary_naming_the_running_task(
+    testbed: SshTestbed, workspace: Workspace
+) -> None:
+    """The Pod deleted or past its deadline: the kubelet sends SIGTERM to the wrapper (PID 1 in the
+    container), which passes it on to ansible-playbook and still writes the summary."""
+    process = subprocess.Popen(
+        workspace.command("waits.yml", _good(testbed)[:1]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=workspace.environ(),
+        cwd=workspace.root,
+    )
+    try:
+        assert process.stdout is not None
+        seen: list[str] = []
+        for line in process.stdout:  # until the long task has started on the host
+            seen.append(line)
+            if line.startswith("TASK [Wait on purpose]"):
+                break
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    run = workspace.result(process.returncode, "".join(seen) + rest)
+    assert run.exit_code == 128 + signal.SIGTERM, run.output
+    assert run.summary["ok"] is False
+    assert run.summary["task"] == "Wait on purpose"
+    assert run.summary["message"] == "ansible-playbook was stopped by SIGTERM during task 'Wait on purpose'"
 
 
 def test_a_playbook_ansible_cannot_parse_is_explained_by_its_error(

@@ -122,9 +122,13 @@ def test_a_key_block_over_many_lines_of_a_stream_is_dropped() -> None:
     out = [lines(line) for line in stream]
     assert out[0] == "ok: [node0]\n"
     assert out[1] == f"msg: {REDACTED_KEY}\n"
-    assert all(o == "" for o in out[2:-2])
-    assert out[-2] == REDACTED_KEY + "\n"
+    assert all(o == "" for o in out[2:-1])  # the END line too: nothing follows it
+    assert lines("x -----END OPENSSH PRIVATE KEY----- tail\n") == "x -----END OPENSSH PRIVATE KEY----- tail\n"
     assert out[-1] == f"{REDACTED} done\n"
+    # What follows the END on its line is kept.
+    lines = Scrubber().lines()
+    assert lines("a " + KEY.splitlines()[0] + "\n") == f"a {REDACTED_KEY}\n"
+    assert lines("zzz -----END OPENSSH PRIVATE KEY----- rest\n") == " rest\n"
 
 
 def test_every_text_of_a_summary_is_scrubbed() -> None:

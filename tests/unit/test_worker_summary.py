@@ -117,6 +117,12 @@ def test_without_events_the_last_lines_of_output_explain_the_failure() -> None:
     )
 
 
+def test_a_stopped_run_names_the_task_that_was_running() -> None:
+    events = [{"event": "task", "task": "ping"}, {"event": "task", "task": "download images"}]
+    result = summary.build(events, 143, output_tail=["TASK [download images] ***"])
+    assert (result["failed_host"], result["task"]) == (None, "download images")
+
+
 def test_an_exit_code_with_nothing_printed_still_says_what_it_means() -> None:
     assert summary.build([], 250)["message"] == "ansible-playbook hit an unexpected error"
     assert summary.build([], 42)["message"] == "ansible-playbook exited with 42"

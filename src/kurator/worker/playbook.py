@@ -149,7 +149,8 @@ def run(
         name = (
             signal.Signals(exit_code - 128).name if exit_code - 128 in signal.valid_signals() else "a signal"
         )
-        built["message"] = f"ansible-playbook was stopped by {name}"
+        during = f" during task {built['task']!r}" if built.get("task") else ""
+        built["message"] = f"ansible-playbook was stopped by {name}{during}"
     clean = summaries.scrubbed(built, scrub)
     text = summaries.bounded(clean)
     sink.write(f"kurator-worker summary: {text}\n")

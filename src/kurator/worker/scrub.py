@@ -111,7 +111,9 @@ class LineScrubber:
             if end is None:
                 return ""
             self._in_key = False
-            line = REDACTED_KEY + line[end.end() :]
+            line = line[end.end() :]  # the marker was written where the block began
+            if not line.strip():
+                return ""
         line = KEY_BLOCK.sub(REDACTED_KEY, line)
         if (start := KEY_START.search(line)) is not None:
             self._in_key = True

@@ -76,11 +76,13 @@ def build(
     """The summary of one run. The failure named is the first fatal one: for each host that ended with
     failures, its last unignored failure (an earlier one may have been rescued), and of those the one that
     happened first. With no such failure, the first unreachable host; with neither and a non-zero exit
-    (a syntax error, a missing inventory), the last lines ansible-playbook printed."""
+    (a syntax error, a missing inventory, a stopped run), the last task started and the last lines
+    ansible-playbook printed."""
     failures: list[tuple[int, Mapping[str, Any]]] = []
     unreachable: list[tuple[int, Mapping[str, Any]]] = []
     stats: dict[str, dict[str, int]] = {}
     playbooks: list[tuple[int, str]] = []
+    last_task: str | None = None
     for index, event in enumerate(events):
         kind = event.get("event")
         if kind == "failed" and not event.get("ignore_errors"):
@@ -89,6 +91,8 @@ def build(
             unreachable.append((index, event))
         elif kind == "stats" and isinstance(event.get("hosts"), Mapping):
             stats = _stats(event["hosts"])
+        elif kind == "task" and event.get("task"):
+            last_task = str(event["task"])
         elif kind == "playbook" and event.get("file"):
             playbooks.append((index, str(event["file"])))
 
@@ -121,6 +125,7 @@ def build(
             failed_host=str(event.get("host")), task=str(event.get("task")), message=failure_message(event)
         )
     elif exit_code != 0:
+        summary["task"] = last_task  # the task that was running when the run stopped, if one had started
         tail = _lines_tail("\n".join(output_tail), 5)
         meaning = EXIT_MEANING.get(exit_code, f"ansible-playbook exited with {exit_code}")
         summary["message"] = f"{meaning}: {tail}" if tail else meaning

@@ -89,6 +89,13 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
     def v2_playbook_on_play_start(self, play: Any) -> None:
         self._play = str(play.get_name())
 
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+        # Names the task that was running when a run is stopped (a deadline, a deleted Pod).
+        self._emit({"event": "task", "task": str(task.get_name())})
+
+    def v2_playbook_on_handler_task_start(self, task: Any) -> None:
+        self._emit({"event": "task", "task": str(task.get_name())})
+
     def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
         host, task, data = _parts(result)
         self._emit(
