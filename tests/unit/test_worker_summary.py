@@ -165,6 +165,11 @@ def test_playbook_of_a_command_line() -> None:
         == "cluster.yml"
     )
     assert playbook_of(["ansible-playbook", "-e", "@vars.yml", "reset.yml", "-vvv"]) == "reset.yml"
+    assert (
+        playbook_of(["ansible-playbook", "-i", "hosts.yaml", "-vvv", "--check", "cluster.yml", "-vv"])
+        == "cluster.yml"
+    )
+    assert playbook_of(["ansible-playbook", "--extra-vars=@v.yml", "-e@w.yml", "scale.yml"]) == "scale.yml"
     assert playbook_of(["ansible-playbook", "--version"]) is None
 
 

@@ -39,15 +39,57 @@ class Outcome:
     message: str  # the JSON text written to the termination log
 
 
+# ansible-playbook's options that take a value (the next argument is never a playbook).
+VALUE_OPTIONS = frozenset(
+    {
+        "-i",
+        "--inventory",
+        "--inventory-file",
+        "-e",
+        "--extra-vars",
+        "-l",
+        "--limit",
+        "-t",
+        "--tags",
+        "--skip-tags",
+        "-u",
+        "--user",
+        "--private-key",
+        "--key-file",
+        "-c",
+        "--connection",
+        "-T",
+        "--timeout",
+        "-f",
+        "--forks",
+        "-M",
+        "--module-path",
+        "--vault-id",
+        "--vault-password-file",
+        "--vault-pass-file",
+        "--become-user",
+        "--become-method",
+        "--become-password-file",
+        "--connection-password-file",
+        "--start-at-task",
+        "--ssh-common-args",
+        "--ssh-extra-args",
+        "--sftp-extra-args",
+        "--scp-extra-args",
+    }
+)
+
+
 def playbook_of(argv: Sequence[str]) -> str | None:
     """The playbook a command line names (its last ``.yml``/``.yaml`` argument that is no option's value),
     for when Ansible stops before it says which one it started."""
     found = None
-    previous = ""
-    for arg in argv[1:]:
-        if arg.endswith((".yml", ".yaml")) and not (previous.startswith("-") and "=" not in previous):
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in VALUE_OPTIONS:
+            next(args, None)
+        elif arg.endswith((".yml", ".yaml")) and not arg.startswith("-"):
             found = arg
-        previous = arg
     return found
 
 
