@@ -89,8 +89,9 @@ class Workspace:
             "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={self.known_hosts} -o ControlMaster=auto "
             "-o ControlPersist=10s -o BatchMode=yes",
             "ANSIBLE_REMOTE_USER": "root",
-            # root's home on the hosts is a tmpfs of the sshd's mount namespace: writable, but say where.
-            "ANSIBLE_REMOTE_TMP": "/tmp/kurator-worker-ansible",
+            # The hosts share this machine's filesystem (root's home is a tmpfs of each sshd's own): what
+            # Ansible leaves on them, a stopped run's temporary files too, stays in the test's directory.
+            "ANSIBLE_REMOTE_TMP": str(self.root / "remote-tmp"),
             "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
             "ANSIBLE_TIMEOUT": "5",
             "ANSIBLE_NOCOLOR": "1",
