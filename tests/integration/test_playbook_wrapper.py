@@ -315,3 +315,39 @@ def test_a_missing_ansible_playbook_is_reported(tmp_path: Path) -> None:
     assert summary["ok"] is False
     assert summary["playbook"] == "site.yml"
     assert summary["message"].startswith("ansible-playbook exited with 127: cannot run ")
+
+
+@pytest.mark.parametrize(
+    ("script", "exit_code", "message"),
+    [
+        ("echo 'ERROR! Unexpected Exception: boom'; exit 250", 250,
+         "ansible-playbook hit an unexpected error: ERROR! Unexpected Exception: boom"),
+        ("kill -KILL $$", 128 + 9, "ansible-playbook was stopped by SIGKILL"),
+    ],
+)  # fmt: skip
+def test_exit_codes_and_signals_are_told_apart(
+    tmp_path: Path, script: str, exit_code: int, message: str
+) -> None:
+    """A stand-in for ansible-playbook (a shell script) that exits 250, Ansible's code for an unexpected
+    error, or is killed: only the second was stopped by a signal."""
+    fake = tmp_path / "ansible-playbook"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+    termination = tmp_path / "termination-log"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kurator.worker",
+            "--termination-log",
+            str(termination),
+            str(fake),
+            "site.yml",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == exit_code
+    summary = json.loads(termination.read_text())
+    assert (summary["exit_code"], summary["message"]) == (exit_code, message)

@@ -95,7 +95,9 @@ def playbook_of(argv: Sequence[str]) -> str | None:
 
 def ansible_environment(environ: Mapping[str, str], events_file: Path) -> dict[str, str]:
     """The environment Ansible runs with: ours plus the callback plugin's directory (before any the user
-    set, after which Ansible's own default directories, which the variable would otherwise replace)."""
+    set, after which Ansible's own default directories, which the variable would otherwise replace).
+    A ``callback_plugins`` in an ansible.cfg is replaced too: Kubespray's sets none. The user's
+    ``callbacks_enabled`` is left alone (the plugin needs no enabling), so Kubespray's profile_tasks stays."""
     env = dict(environ)
     default_dirs = [
         str(Path("~/.ansible/plugins/callback").expanduser()),
@@ -139,6 +141,13 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
 def write_termination_log(path: Path, text: str) -> str | None:
     """Write the summary; a problem is returned, not raised: the playbook's exit code matters more."""
     try:
@@ -173,7 +182,7 @@ def run(
                 env=ansible_environment(environ, events_file),
             )
         except OSError as exc:
-            exit_code = NOT_FOUND
+            returncode = exit_code = NOT_FOUND
             tail.append(f"cannot run {argv[0] if argv else '(nothing)'}: {exc.strerror or exc}")
             events: list[dict[str, Any]] = []
         else:
@@ -181,18 +190,16 @@ def run(
             try:
                 assert process.stdout is not None
                 _stream(process.stdout, sink, scrub, tail)
-                exit_code = _exit_code(process.wait())
+                returncode = process.wait()
+                exit_code = _exit_code(returncode)
             finally:
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
             events = read_events(events_file)
     built = summaries.build(events, exit_code, playbook=playbook_of(argv), output_tail=list(tail))
-    if exit_code > 128 and not built.get("failed_host"):
-        name = (
-            signal.Signals(exit_code - 128).name if exit_code - 128 in signal.valid_signals() else "a signal"
-        )
+    if returncode < 0 and not built.get("failed_host"):  # killed, not exited (250 is Ansible's own code)
         during = f" during task {built['task']!r}" if built.get("task") else ""
-        built["message"] = f"ansible-playbook was stopped by {name}{during}"
+        built["message"] = f"ansible-playbook was stopped by {_signal_name(-returncode)}{during}"
     clean = summaries.scrubbed(built, scrub)
     text = summaries.bounded(clean)
     sink.write(f"kurator-worker summary: {text}\n")
