@@ -14,6 +14,8 @@ command -v nsenter >/dev/null || need_apt+=(util-linux)
 # installing openssh-server must not start a system ssh service, so a policy-rc.d forbids that meanwhile
 # (container images usually ship one; a temporary one is removed again).
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+# ansible-playbook (the worker wrapper's tests) connects with the OpenSSH client.
+command -v ssh >/dev/null || need_apt+=(openssh-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -1,6 +1,7 @@
 """The Kubespray Job's files as Ansible itself reads them (ansible-core 2.18, the Ansible of Kubespray
-v2.31.0): the inventory's groups, the group vars found where the Job mounts them, and the wrapper's summary
-of a real ansible-playbook failure. Everything runs locally (``ansible_connection: local``)."""
+v2.31.0): the inventory's groups, the group vars found where the Job mounts them, and the summary that
+the worker, run from the files the Job ships (nothing of kurator installed), writes of a real
+ansible-playbook failure. Everything runs locally (``ansible_connection: local``)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,43 @@ def _layout(objects: list[dict[str, Any]], root: Path) -> None:
     *cms, job = objects
     data = {cm["metadata"]["name"]: cm["data"] for cm in cms}
     (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "inventory"]
+    # (the worker's own volume is laid out by _shipped_worker)
     for source in volume["projected"]["sources"]:
         for item in source["configMap"]["items"]:
             path = root / item["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(data[source["configMap"]["name"]][item["key"]])
+
+
+def _shipped_worker(objects: list[dict[str, Any]], root: Path) -> Path:
+    """The worker's files where the Job's ``worker`` volume puts them; returns the PYTHONPATH entry."""
+    *cms, job = objects
+    data = {cm["metadata"]["name"]: cm["data"] for cm in cms}
+    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "worker"]
+    for item in volume["configMap"]["items"]:
+        path = root / item["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(data[volume["configMap"]["name"]][item["key"]])
+    return root
+
+
+def _run_worker(objects: list[dict[str, Any]], tmp_path: Path, log: Path, *command: str) -> Any:
+    pythonpath = _shipped_worker(objects, tmp_path / "opt")
+    return subprocess.run(
+        [sys.executable, "-m", "kurator.worker", "--termination-log", str(log), *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        # -I would drop PYTHONPATH too; a clean environment and cwd keep the installed kurator out.
+        env={
+            "PATH": f"{BIN}:/usr/bin:/bin",
+            "ANSIBLE_NOCOLOR": "1",
+            "HOME": str(tmp_path),
+            "PYTHONPATH": str(pythonpath),
+            "PYTHONNOUSERSITE": "1",
+        },
+    )
 
 
 def _inventory(root: Path, *args: str) -> Any:
@@ -85,61 +118,33 @@ PLAYBOOK = """\
 """
 
 
-def test_wrapper_summarizes_a_real_ansible_failure(tmp_path: Path) -> None:
+def _job_objects() -> list[dict[str, Any]]:
+    c, m = lc.cluster(), lc.machine()
+    return jobs.manifests(next_action(c, m, lc.status(), (), lc.T0), c, m, None, ())
+
+
+def test_the_shipped_worker_summarizes_a_real_ansible_failure(tmp_path: Path) -> None:
     (tmp_path / "hosts.yaml").write_text(
         f"all:\n  hosts:\n    master1:\n      ansible_connection: local\n"
         f"      ansible_python_interpreter: {sys.executable}\n"
     )
     (tmp_path / "play.yml").write_text(PLAYBOOK)
     log = tmp_path / "termination-log"
-    wrapper = Path(jobs.__file__).with_name("run_playbook.py")
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(wrapper),
-            "--termination-log",
-            str(log),
-            "--",
-            _tool("ansible-playbook"),
-            "-i",
-            "hosts.yaml",
-            "play.yml",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(tmp_path)},
+    run = _run_worker(
+        _job_objects(), tmp_path, log, _tool("ansible-playbook"), "-i", "hosts.yaml", "play.yml"
     )
     assert run.returncode == 2, run.stdout + run.stderr
     assert "PLAY RECAP" in run.stdout  # the output is passed through
-    assert json.loads(log.read_text()) == {
-        "failed_host": "master1",
-        "task": "kubeadm | Initialize first control plane node",
-        "message": "non-zero return code: port 6443 is in use",
-    }
+    summary = json.loads(log.read_text())
+    assert summary["failed_host"] == "master1"
+    assert summary["task"] == "kubeadm | Initialize first control plane node"
+    assert "port 6443 is in use" in summary["message"]
 
 
-def test_wrapper_summarizes_ansible_stopping_before_any_task(tmp_path: Path) -> None:
+def test_the_shipped_worker_summarizes_ansible_stopping_before_any_task(tmp_path: Path) -> None:
     log = tmp_path / "termination-log"
-    wrapper = Path(jobs.__file__).with_name("run_playbook.py")
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(wrapper),
-            "--termination-log",
-            str(log),
-            "--",
-            _tool("ansible-playbook"),
-            "-i",
-            "localhost,",
-            "missing.yml",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env={"PATH": f"{BIN}:/usr/bin:/bin", "ANSIBLE_NOCOLOR": "1", "HOME": str(tmp_path)},
+    run = _run_worker(
+        _job_objects(), tmp_path, log, _tool("ansible-playbook"), "-i", "localhost,", "missing.yml"
     )
     assert run.returncode != 0
-    assert json.loads(log.read_text())["message"] == "the playbook: missing.yml could not be found"
+    assert "missing.yml" in json.loads(log.read_text())["message"]

@@ -21,7 +21,7 @@ KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END O
 
 
 def _objects(action: Action, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    cm_inv, cm_vars, job = jobs.manifests(
+    cm_inv, cm_vars, _worker, job = jobs.manifests(
         action,
         kw.get("cluster", lc.cluster()),
         kw.get("machine", lc.machine()),
@@ -43,7 +43,7 @@ def test_create_job() -> None:
     assert job["spec"]["backoffLimit"] == 0
     c = _container(job)
     assert c["image"] == "quay.io/kubespray/kubespray:v2.31.0"
-    assert c["command"][5:] == [
+    assert c["command"][6:] == [
         "ansible-playbook",
         "-i",
         "/inventory/hosts.yaml",
@@ -81,7 +81,10 @@ def test_create_job() -> None:
         "defaultMode": 0o400,
     }
     paths = [i["path"] for s in volumes["inventory"]["projected"]["sources"] for i in s["configMap"]["items"]]
-    assert paths == ["hosts.yaml", "run-playbook.py", "group_vars/k8s_cluster/kurator.yml"]
+    assert paths == ["hosts.yaml", "group_vars/k8s_cluster/kurator.yml"]
+    shipped = [i["path"] for i in volumes["worker"]["configMap"]["items"]]
+    assert "kurator/worker/__main__.py" in shipped and "kurator/__init__.py" in shipped
+    assert {"name": "PYTHONPATH", "value": jobs.WORKER_DIR} in c["env"]
 
 
 @pytest.mark.parametrize(
@@ -96,8 +99,18 @@ def test_create_job() -> None:
 def test_playbook_and_extra_vars_per_action(kind: Kind, playbook: str, extra: list[str]) -> None:
     action = Action(kind, "r", hosts=("node2",), version="v1.35.0", job=f"cc-{kind}-1-1-0", generation="1-1")
     _, var, job = _objects(action, status=lc.installed())
-    assert _container(job)["command"][8] == playbook
-    assert _container(job)["command"][12:] == extra
+    command = _container(job)["command"]
+    at = command.index("ansible-playbook")
+    assert command[:at] == [
+        "python3",
+        "-m",
+        "kurator.worker",
+        "--termination-log",
+        jobs.TERMINATION_LOG,
+        "--",
+    ]
+    assert command[at + 3] == playbook
+    assert command[at + 7 :] == extra
     if kind == Kind.UPGRADE:
         assert yaml.safe_load(var["data"]["k8s_cluster.yml"])["kube_version"] == "1.35.0"
 
@@ -135,7 +148,7 @@ def test_hosts_with_their_own_key_get_their_own_mount() -> None:
     action = next_action(lc.cluster(), m, lc.status(), (), NOW)
     inv, _, job = _objects(action, machine=m)
     mounts = {v["mountPath"] for v in _container(job)["volumeMounts"]}
-    assert {"/auth", "/auth-keys/other-key", "/inventory"} == mounts
+    assert {"/auth", "/auth-keys/other-key", "/inventory", jobs.WORKER_DIR} == mounts
     hosts = yaml.safe_load(inv["data"]["hosts.yaml"])["all"]["hosts"]
     assert hosts["node2"]["ansible_ssh_private_key_file"] == "/auth-keys/other-key/ssh-privatekey"
 
@@ -144,8 +157,10 @@ def test_hosts_with_their_own_key_get_their_own_mount() -> None:
 def test_no_secret_content_in_any_manifest(kind: Kind) -> None:
     action = Action(kind, "r", hosts=("node2",), version=lc.VERSION, job="cc-x-1-1-0", generation="1-1")
     objects = jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
-    text = json.dumps(objects)
-    assert "PRIVATE KEY" not in text and KEY not in text
+    # The worker's own source (shipped in a ConfigMap) names key markers: it scrubs them from output.
+    data = [o for o in objects if not o["metadata"]["name"].endswith("-worker")]
+    text = json.dumps(data)
+    assert "PRIVATE KEY" not in text and KEY not in json.dumps(objects)
     assert all(o["kind"] != "Secret" for o in objects)
     for o in objects:
         assert "stringData" not in o and ("data" not in o or o["kind"] == "ConfigMap")

@@ -5,13 +5,10 @@ output."""
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from kurator.lifecycle import run_playbook
 from kurator.lifecycle.actions import Action, Kind
 from kurator.lifecycle.hosts import desired
 from kurator.lifecycle.observed import Summary, Target, observe, parse_summary
@@ -183,38 +180,6 @@ TASK [never reached] ***
 fatal: [node1]: UNREACHABLE! => {"msg": "later"}
 PLAY RECAP *********************************************************************
 """
-
-
-def test_wrapper_summarizes_the_first_unignored_failure() -> None:
-    got = run_playbook.summarize(ANSIBLE_OUTPUT.splitlines(keepends=True))
-    assert got == {
-        "failed_host": "master1",
-        "task": "kubernetes/control-plane : kubeadm | Initialize first control plane node",
-        "message": "non-zero return code",
-    }
-    last = run_playbook.summarize(["TASK [x] ***\n", "fatal: [h]: UNREACHABLE! => not json\n"])
-    assert last == {"failed_host": "h", "task": "x", "message": "not json"}
-    assert run_playbook.summarize([], 4)["message"] == "ansible-playbook exited with code 4"
-    delegated = run_playbook.summarize(
-        ["TASK [t] *\n", 'fatal: [node1 -> master1]: FAILED! => {"msg": "m"}\n']
-    )
-    assert delegated["failed_host"] == "node1"
-    early = run_playbook.summarize(["ERROR! the playbook: cluster.yml could not be found\n"])
-    assert early == {
-        "failed_host": None,
-        "task": None,
-        "message": "the playbook: cluster.yml could not be found",
-    }
-
-
-def test_wrapper_runs_the_command_and_writes_the_log(tmp_path: Path) -> None:
-    log = tmp_path / "termination-log"
-    script = "print('TASK [t] ***'); print('fatal: [h]: FAILED! => {\"msg\": \"m\"}'); raise SystemExit(2)"
-    assert run_playbook.main(["--termination-log", str(log), "--", sys.executable, "-c", script]) == 2
-    assert json.loads(log.read_text()) == {"failed_host": "h", "task": "t", "message": "m"}
-    log.unlink()
-    assert run_playbook.main(["--termination-log", str(log), sys.executable, "-c", "pass"]) == 0
-    assert not log.exists()
 
 
 def test_conditions_fold_does_not_compute_are_kept() -> None:

@@ -1,6 +1,9 @@
-"""The Kubernetes objects of one Kubespray run: two ConfigMaps (the inventory, with the wrapper that
-summarises a failure, and the ``k8s_cluster`` group vars) and a ``batch/v1`` Job running the pinned
-Kubespray image on them, all owned by the CustomCluster so that they go with it.
+"""The Kubernetes objects of one Kubespray run: three ConfigMaps (the inventory, the ``k8s_cluster`` group
+vars, and the source of :mod:`kurator.worker`, the wrapper that summarises a failure) and a ``batch/v1``
+Job running the pinned Kubespray image on them, all owned by the CustomCluster so that they go with it.
+
+The worker runs in Kubespray's image, where kurator is not installed: its files (standard library only)
+are mounted from the ConfigMap and put on ``PYTHONPATH``.
 
 The Job only names the Secrets holding SSH keys; their content is mounted by the kubelet (mode 0400) and
 never passes through the operator. ``backoffLimit`` is 0: retries are the operator's decision (with
@@ -12,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kurator import worker
 from kurator.api import kubespray
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
@@ -39,11 +43,26 @@ PLAYBOOKS: dict[Kind, str] = {
     Kind.DELETE: "reset.yml",
 }
 INVENTORY_DIR = "/inventory"
-WRAPPER = "run-playbook.py"
+WORKER_DIR = "/opt/kurator"  # on PYTHONPATH in the container: kurator/worker/... below it
 KUBESPRAY_DIR = "/kubespray"  # the image's working directory, where the playbooks are
 DEADLINE_SECONDS = 4 * 3600  # a run that hangs (a host that stops answering mid-task) fails after this
 TERMINATION_LOG = "/dev/termination-log"  # where the wrapper writes its summary and the kubelet reads it
 SSH_KEY = "ssh-privatekey"  # the key of the Secret, as kubectl create secret generic --from-file names it
+
+
+def worker_files() -> dict[str, str]:
+    """The worker's source, by path below ``WORKER_DIR`` (its package and an empty ``kurator`` package
+    above it: the worker imports nothing else)."""
+    root = Path(worker.__file__).parent
+    files = {"kurator/__init__.py": ""}
+    for f in sorted(root.rglob("*.py")):
+        files[f"kurator/worker/{f.relative_to(root).as_posix()}"] = f.read_text(encoding="utf-8")
+    return files
+
+
+def _worker_key(path: str) -> str:
+    """A ConfigMap key for a path (keys hold no '/')."""
+    return path.replace("/", "_")
 
 
 def extra_vars(action: Action) -> list[str]:
@@ -150,14 +169,14 @@ def manifests(
         raise ValueError("no Kubernetes version to run Kubespray for")
     default = h.primary_key_secret(hosts)
     name = action.job
-    inventory_cm, vars_cm = f"{name}-inventory", f"{name}-vars"
-    wrapper = Path(__file__).with_name("run_playbook.py").read_text(encoding="utf-8")
+    inventory_cm, vars_cm, worker_cm = f"{name}-inventory", f"{name}-vars", f"{name}-worker"
+    shipped = worker_files()
     configmaps = [
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": _metadata(inventory_cm, cluster, action),
-            "data": {"hosts.yaml": render(hosts, default), WRAPPER: wrapper},
+            "data": {"hosts.yaml": render(hosts, default)},
         },
         {
             "apiVersion": "v1",
@@ -165,8 +184,22 @@ def manifests(
             "metadata": _metadata(vars_cm, cluster, action),
             "data": {"k8s_cluster.yml": dump(group_vars(cluster, version, hosts))},
         },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": _metadata(worker_cm, cluster, action),
+            "data": {_worker_key(path): text for path, text in shipped.items()},
+        },
     ]
     key_volumes, key_mounts = _key_volumes(hosts, default)
+    worker_volume = {
+        "name": "worker",
+        "configMap": {
+            "name": worker_cm,
+            "items": [{"key": _worker_key(path), "path": path} for path in shipped],
+            "defaultMode": 0o444,
+        },
+    }
     inventory_volume = {
         "name": "inventory",
         "projected": {
@@ -174,10 +207,7 @@ def manifests(
                 {
                     "configMap": {
                         "name": inventory_cm,
-                        "items": [
-                            {"key": "hosts.yaml", "path": "hosts.yaml"},
-                            {"key": WRAPPER, "path": WRAPPER},
-                        ],
+                        "items": [{"key": "hosts.yaml", "path": "hosts.yaml"}],
                     }
                 },
                 {
@@ -192,7 +222,8 @@ def manifests(
     }
     command = [
         "python3",
-        f"{INVENTORY_DIR}/{WRAPPER}",
+        "-m",
+        "kurator.worker",
         "--termination-log",
         TERMINATION_LOG,
         "--",
@@ -211,8 +242,15 @@ def manifests(
         "workingDir": KUBESPRAY_DIR,
         "command": command,
         # Hosts are met for the first time here; the SSH preflight reports their key fingerprints.
-        "env": [{"name": "ANSIBLE_HOST_KEY_CHECKING", "value": "False"}],
-        "volumeMounts": [{"name": "inventory", "mountPath": INVENTORY_DIR, "readOnly": True}, *key_mounts],
+        "env": [
+            {"name": "ANSIBLE_HOST_KEY_CHECKING", "value": "False"},
+            {"name": "PYTHONPATH", "value": WORKER_DIR},
+        ],
+        "volumeMounts": [
+            {"name": "inventory", "mountPath": INVENTORY_DIR, "readOnly": True},
+            {"name": "worker", "mountPath": WORKER_DIR, "readOnly": True},
+            *key_mounts,
+        ],
         "terminationMessagePolicy": "File",
         "terminationMessagePath": TERMINATION_LOG,
     }
@@ -231,7 +269,7 @@ def manifests(
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,  # Kubespray talks to hosts, not to this API
                     "containers": [container],
-                    "volumes": [inventory_volume, *key_volumes],
+                    "volumes": [inventory_volume, worker_volume, *key_volumes],
                 },
             },
         },
