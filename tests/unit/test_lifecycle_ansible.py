@@ -26,28 +26,26 @@ def _tool(name: str) -> str:
     return path
 
 
-def _layout(objects: list[dict[str, Any]], root: Path) -> None:
-    """Write the ConfigMaps' keys where the Job's projected volume puts them."""
-    *cms, job = objects
+def _mount(objects: list[dict[str, Any]], volume_name: str, root: Path) -> None:
+    """Write a ConfigMap volume's keys where the Job mounts them (the run's objects and the shared worker
+    ConfigMap are looked up by name)."""
+    *cms, job = [*objects[:-1], jobs.worker_configmap("default"), objects[-1]]
     data = {cm["metadata"]["name"]: cm["data"] for cm in cms}
-    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "inventory"]
-    # (the worker's own volume is laid out by _shipped_worker)
-    for source in volume["projected"]["sources"]:
-        for item in source["configMap"]["items"]:
-            path = root / item["path"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(data[source["configMap"]["name"]][item["key"]])
-
-
-def _shipped_worker(objects: list[dict[str, Any]], root: Path) -> Path:
-    """The worker's files where the Job's ``worker`` volume puts them; returns the PYTHONPATH entry."""
-    *cms, job = objects
-    data = {cm["metadata"]["name"]: cm["data"] for cm in cms}
-    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "worker"]
+    (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == volume_name]
     for item in volume["configMap"]["items"]:
         path = root / item["path"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(data[volume["configMap"]["name"]][item["key"]])
+
+
+def _layout(objects: list[dict[str, Any]], root: Path) -> None:
+    """The inventory and group vars where the Job's ``inventory`` volume puts them."""
+    _mount(objects, "inventory", root)
+
+
+def _shipped_worker(objects: list[dict[str, Any]], root: Path) -> Path:
+    """The worker's files where the Job's ``worker`` volume puts them; returns the PYTHONPATH entry."""
+    _mount(objects, "worker", root)
     return root
 
 

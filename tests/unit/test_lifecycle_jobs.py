@@ -21,14 +21,15 @@ KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END O
 
 
 def _objects(action: Action, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    cm_inv, cm_vars, _worker, job = jobs.manifests(
+    """The run's ConfigMap (twice: as inventory and as vars) and its Job."""
+    cm, job = jobs.manifests(
         action,
         kw.get("cluster", lc.cluster()),
         kw.get("machine", lc.machine()),
         kw.get("status"),
         kw.get("observed", ()),
     )
-    return cm_inv, cm_vars, job
+    return cm, cm, job
 
 
 def _container(job: dict[str, Any]) -> dict[str, Any]:
@@ -80,10 +81,16 @@ def test_create_job() -> None:
         "items": [{"key": "ssh-privatekey", "path": "ssh-privatekey"}],
         "defaultMode": 0o400,
     }
-    paths = [i["path"] for s in volumes["inventory"]["projected"]["sources"] for i in s["configMap"]["items"]]
+    assert volumes["inventory"]["configMap"]["name"] == inv["metadata"]["name"] == "cc-create-1-1-0-inventory"
+    paths = [i["path"] for i in volumes["inventory"]["configMap"]["items"]]
     assert paths == ["hosts.yaml", "group_vars/k8s_cluster/kurator.yml"]
+    worker = jobs.worker_configmap("default")
+    assert (
+        volumes["worker"]["configMap"]["name"] == worker["metadata"]["name"] == jobs.worker_configmap_name()
+    )
     shipped = [i["path"] for i in volumes["worker"]["configMap"]["items"]]
     assert "kurator/worker/__main__.py" in shipped and "kurator/__init__.py" in shipped
+    assert {i["key"] for i in volumes["worker"]["configMap"]["items"]} == set(worker["data"])
     assert {"name": "PYTHONPATH", "value": jobs.WORKER_DIR} in c["env"]
 
 
@@ -157,10 +164,9 @@ def test_hosts_with_their_own_key_get_their_own_mount() -> None:
 def test_no_secret_content_in_any_manifest(kind: Kind) -> None:
     action = Action(kind, "r", hosts=("node2",), version=lc.VERSION, job="cc-x-1-1-0", generation="1-1")
     objects = jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
-    # The worker's own source (shipped in a ConfigMap) names key markers: it scrubs them from output.
-    data = [o for o in objects if not o["metadata"]["name"].endswith("-worker")]
-    text = json.dumps(data)
-    assert "PRIVATE KEY" not in text and KEY not in json.dumps(objects)
+    # The worker's own source (shipped in a ConfigMap of its own) names key markers: it scrubs them.
+    text = json.dumps(objects)
+    assert "PRIVATE KEY" not in text and KEY not in json.dumps([*objects, jobs.worker_configmap("d")])
     assert all(o["kind"] != "Secret" for o in objects)
     for o in objects:
         assert "stringData" not in o and ("data" not in o or o["kind"] == "ConfigMap")
@@ -186,5 +192,14 @@ def test_manifests_hold_only_fields_kubernetes_knows(kind: Kind) -> None:
     from lightkube.codecs import from_dict
 
     action = Action(kind, "r", hosts=("node2",), version=lc.VERSION, job="cc-x-1-1-0", generation="1-1")
-    for obj in jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ()):
+    for obj in [
+        *jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ()),
+        jobs.worker_configmap("d"),
+    ]:
         assert from_dict(obj).to_dict() == obj
+
+
+def test_the_worker_configmap_is_named_by_its_content() -> None:
+    a, b = jobs.worker_configmap("ns1"), jobs.worker_configmap("ns2")
+    assert a["metadata"]["name"] == b["metadata"]["name"] and a["data"] == b["data"] and a["immutable"]
+    assert a["metadata"]["name"].startswith("kurator-worker-")

@@ -130,6 +130,14 @@ class ControlPlaneConfig(Spec):
     """The DNS name clients reach the API server by (default: the address)."""
 
 
+class APIEndpoint(Spec):
+    """Where the cluster's API server is reached, in the shape Cluster API reads from an infrastructure
+    cluster (``spec.controlPlaneEndpoint``)."""
+
+    host: Annotated[str, Field(max_length=NAME_MAX)]
+    port: Annotated[int, Field(ge=1, le=65535)]
+
+
 class CustomClusterSpec(Spec):
     """The cluster Kubespray builds: on which hosts, with which network plugin, version and ranges."""
 
@@ -185,6 +193,9 @@ class CustomClusterSpec(Spec):
         None
     )
     """The fleet (a Karmada control plane) the cluster joins once it is provisioned; remove it to leave."""
+    control_plane_endpoint: APIEndpoint | None = Field(None, alias="controlPlaneEndpoint")
+    """Written by the operator once the cluster is provisioned: where its API server answers (the Cluster
+    API infrastructure contract; Cluster API copies it into the Cluster)."""
 
 
 def _present_as_before(field: str, attr: str) -> TransitionRule:
@@ -250,6 +261,13 @@ class ProvisionedHost(Status):
     """The name of the Secret holding the host's SSH key (never the key)."""
 
 
+class Initialization(Status):
+    """The Cluster API (v1beta2) infrastructure contract's view of provisioning."""
+
+    provisioned: bool | None = None
+    """True once the cluster's hosts run Kubernetes."""
+
+
 class CustomClusterStatus(Status):
     """What the operator last saw of the cluster."""
 
@@ -278,6 +296,11 @@ class CustomClusterStatus(Status):
     computed against."""
     hosts_checked_generation: Annotated[int | None, Field(alias="hostsCheckedGeneration", ge=0)] = None
     """The CustomMachine generation whose hosts last passed the SSH preflight."""
+    ready: bool | None = None
+    """True once the cluster is provisioned (the Cluster API v1beta1 infrastructure contract)."""
+    initialization: Initialization | None = None
+    fleet: Annotated[str | None, Field(max_length=NAME_MAX)] = None
+    """The fleet the cluster is joined to (it keeps that fleet's name until it has left)."""
 
 
 class CustomCluster(Resource):

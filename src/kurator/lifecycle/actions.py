@@ -152,6 +152,11 @@ def _run(
     return Action(kind, "", hosts=hosts, version=version, job=job, generation=generation, attempt=attempt)
 
 
+def _minor_patch(version: str) -> tuple[int, int]:
+    _, minor, patch = version.removeprefix("v").split(".")
+    return int(minor), int(patch)
+
+
 def _same_hosts(a: tuple[Host, ...], b: tuple[Host, ...]) -> bool:
     x, y = h.by_name(a), h.by_name(b)
     return x.keys() == y.keys() and all(x[n].same_place(y[n]) for n in x)
@@ -286,6 +291,12 @@ def next_action(
         return run(Kind.SCALE_UP, "NodesAdded", hosts=tuple(added))
     if removed:
         return run(Kind.SCALE_DOWN, "NodesRemoved", hosts=tuple(removed))
+    if installed_version and _minor_patch(version) < _minor_patch(installed_version):
+        return Action(
+            Kind.NONE,
+            "VersionDowngrade",
+            f"the cluster runs {installed_version}; {version} would be a downgrade, which Kubespray cannot do",
+        )
     if installed_version != version:
         retrying = any(j.action == Kind.UPGRADE and j.generation == generation for j in observed)
         if not _ready(status) and not retrying:

@@ -1,9 +1,10 @@
-"""The Kubernetes objects of one Kubespray run: three ConfigMaps (the inventory, the ``k8s_cluster`` group
-vars, and the source of :mod:`kurator.worker`, the wrapper that summarises a failure) and a ``batch/v1``
-Job running the pinned Kubespray image on them, all owned by the CustomCluster so that they go with it.
+"""The Kubernetes objects of one Kubespray run: a ConfigMap (the inventory and the ``k8s_cluster`` group
+vars) and a ``batch/v1`` Job running the pinned Kubespray image on them, both owned by the CustomCluster
+so that they go with it; and, shared by every run in a namespace, the source of :mod:`kurator.worker`
+(the wrapper that summarises a failure) in a ConfigMap of its own.
 
 The worker runs in Kubespray's image, where kurator is not installed: its files (standard library only)
-are mounted from the ConfigMap and put on ``PYTHONPATH``.
+are mounted from that ConfigMap and put on ``PYTHONPATH``.
 
 The Job only names the Secrets holding SSH keys; their content is mounted by the kubelet (mode 0400) and
 never passes through the operator. ``backoffLimit`` is 0: retries are the operator's decision (with
@@ -12,6 +13,9 @@ backoff and a limit, see :mod:`kurator.lifecycle.actions`), each a Job of its ow
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +67,36 @@ def worker_files() -> dict[str, str]:
 def _worker_key(path: str) -> str:
     """A ConfigMap key for a path (keys hold no '/')."""
     return path.replace("/", "_")
+
+
+@functools.cache
+def _worker() -> tuple[str, dict[str, str]]:
+    files = worker_files()
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:10]
+    return f"kurator-worker-{digest}", files
+
+
+def worker_configmap_name() -> str:
+    """The worker's ConfigMap is named by a digest of its files: every Job of a namespace shares the one of
+    its kurator version (the source is ~30 KiB; one copy per Job would cost etcd that per run)."""
+    return _worker()[0]
+
+
+def worker_configmap(namespace: str) -> dict[str, Any]:
+    """The worker's source for every Kubespray Job in ``namespace``; immutable, as its name is its digest.
+    It belongs to no cluster, so deleting a cluster leaves it for the others (a few KiB per version)."""
+    name, files = _worker()
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": "kurator", "app.kubernetes.io/component": "worker"},
+        },
+        "immutable": True,
+        "data": {_worker_key(path): text for path, text in files.items()},
+    }
 
 
 def extra_vars(action: Action) -> list[str]:
@@ -157,7 +191,8 @@ def manifests(
     status: CustomClusterStatus | None,
     observed: ObservedJobs,
 ) -> list[dict[str, Any]]:
-    """The ConfigMaps and Job that carry out ``action`` (one that runs a Job), in the order to apply them."""
+    """The ConfigMap (inventory and group vars) and the Job that carry out ``action`` (one that runs a
+    Job), in the order to create them; the Job also needs :func:`worker_configmap` in its namespace."""
     if action.kind not in PLAYBOOKS or action.job is None:
         raise ValueError(f"action {action.kind} ({action.reason}) runs no Job")
     installed, installed_version = current(status, observed)
@@ -169,53 +204,33 @@ def manifests(
         raise ValueError("no Kubernetes version to run Kubespray for")
     default = h.primary_key_secret(hosts)
     name = action.job
-    inventory_cm, vars_cm, worker_cm = f"{name}-inventory", f"{name}-vars", f"{name}-worker"
-    shipped = worker_files()
-    configmaps = [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": _metadata(inventory_cm, cluster, action),
-            "data": {"hosts.yaml": render(hosts, default)},
+    run_cm = f"{name}-inventory"
+    configmap = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(run_cm, cluster, action),
+        "data": {
+            "hosts.yaml": render(hosts, default),
+            "k8s_cluster.yml": dump(group_vars(cluster, version, hosts)),
         },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": _metadata(vars_cm, cluster, action),
-            "data": {"k8s_cluster.yml": dump(group_vars(cluster, version, hosts))},
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": _metadata(worker_cm, cluster, action),
-            "data": {_worker_key(path): text for path, text in shipped.items()},
-        },
-    ]
+    }
     key_volumes, key_mounts = _key_volumes(hosts, default)
+    worker_name, shipped = _worker()
     worker_volume = {
         "name": "worker",
         "configMap": {
-            "name": worker_cm,
+            "name": worker_name,
             "items": [{"key": _worker_key(path), "path": path} for path in shipped],
             "defaultMode": 0o444,
         },
     }
     inventory_volume = {
         "name": "inventory",
-        "projected": {
-            "sources": [
-                {
-                    "configMap": {
-                        "name": inventory_cm,
-                        "items": [{"key": "hosts.yaml", "path": "hosts.yaml"}],
-                    }
-                },
-                {
-                    "configMap": {
-                        "name": vars_cm,
-                        "items": [{"key": "k8s_cluster.yml", "path": "group_vars/k8s_cluster/kurator.yml"}],
-                    }
-                },
+        "configMap": {
+            "name": run_cm,
+            "items": [
+                {"key": "hosts.yaml", "path": "hosts.yaml"},
+                {"key": "k8s_cluster.yml", "path": "group_vars/k8s_cluster/kurator.yml"},
             ],
             "defaultMode": 0o444,
         },
@@ -274,4 +289,4 @@ def manifests(
             },
         },
     }
-    return [*configmaps, job]
+    return [configmap, job]

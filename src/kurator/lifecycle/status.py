@@ -45,7 +45,15 @@ WORDS: dict[str, _Words] = {
 MANAGED = frozenset({w.condition for w in WORDS.values()} | {"Ready", "KubeconfigReady"})
 """The conditions :func:`fold` computes; others (e.g. the operator's preflight result) are kept."""
 
-BLOCKING = ("RetryLimitReached", "ControlPlaneChangeUnsupported", "HostAddressChanged", "VersionUnknown")
+BLOCKING = (
+    "RetryLimitReached",
+    "ControlPlaneChangeUnsupported",
+    "HostAddressChanged",
+    "VersionUnknown",
+    "VersionDowngrade",
+    "ClusterAPIValuesInvalid",
+    "MachineNotFound",
+)
 """Decisions to do nothing that need a person: Ready says so."""
 
 

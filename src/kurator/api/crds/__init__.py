@@ -37,6 +37,7 @@ class Kind:
     plural: str
     short_names: tuple[str, ...]
     columns: tuple[dict[str, Any], ...]
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -54,7 +55,7 @@ KINDS = (
         ("cc",),  # Kurator's
         (
             _column("PHASE", ".status.phase", "Where the cluster is in its life."),
-            _column("VERSION", ".spec.kubernetesVersion", "The Kubernetes version asked for."),
+            _column("VERSION", ".status.kubernetesVersion", "The Kubernetes version the cluster runs."),
             _column("MASTERS", ".status.masters", "Masters the cluster has.", "integer"),
             _column("NODES", ".status.nodes", "Worker nodes the cluster has.", "integer"),
             _column("CNI", ".spec.cni.type", "The network plugin.", priority=1),
@@ -62,6 +63,8 @@ KINDS = (
             _column("FLEET", ".spec.fleet", "The fleet the cluster joins.", priority=1),
             AGE,
         ),
+        # Cluster API finds which version of an infrastructure kind speaks which contract by these labels.
+        (("cluster.x-k8s.io/v1beta1", VERSION), ("cluster.x-k8s.io/v1beta2", VERSION)),
     ),
     Kind(
         CustomMachine,
@@ -96,7 +99,10 @@ def crd(kind: Kind) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{kind.plural}.{GROUP}"},
+        "metadata": {
+            "name": f"{kind.plural}.{GROUP}",
+            **({"labels": dict(kind.labels)} if kind.labels else {}),
+        },
         "spec": {
             "group": GROUP,
             "names": {
