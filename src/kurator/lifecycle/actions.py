@@ -295,7 +295,8 @@ def next_action(
         return Action(
             Kind.NONE,
             "VersionDowngrade",
-            f"the cluster runs {installed_version}; {version} would be a downgrade, which Kubespray cannot do",
+            f"the cluster runs {installed_version}; {version} would be a downgrade, "
+            "which Kubespray cannot make",
         )
     if installed_version != version:
         retrying = any(j.action == Kind.UPGRADE and j.generation == generation for j in observed)
