@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from kurator.cli import install, local, members, query, version
+from kurator.cli import install, local, members, operator, query, version
 from kurator.cli.options import GlobalOptions
 from kurator.core.errors import KuratorError
 
@@ -44,6 +44,7 @@ app.add_typer(local.app, name="local")
 members.register(app)
 install.register(app, members.get_app)
 query.register(app)
+app.add_typer(operator.app, name="operator")
 
 
 def _verbose() -> bool:

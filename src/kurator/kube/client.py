@@ -16,6 +16,11 @@ from kurator.kube import kubeconfig
 FIELD_MANAGER = "kurator"
 
 
+def config(path: Path, context: str | None = None, server_suffix: str = "") -> SingleConfig:
+    """The chosen context of the kubeconfig at ``path``; fails clearly on a bad file or context."""
+    return _config(path, context, server_suffix)
+
+
 def _config(path: Path, context: str | None, server_suffix: str) -> SingleConfig:
     data = kubeconfig.load(path)
     chosen = kubeconfig.check_context(data, context, path)

@@ -42,6 +42,9 @@ WORDS: dict[str, _Words] = {
     Kind.DELETE: _Words("Deleting", "ResettingHosts", "ResetFailed", "HostsReset", "Deleting"),
 }
 
+RUNNING_REASONS = frozenset(w.running for w in WORDS.values())
+"""The reasons of a condition whose run is under way."""
+
 MANAGED = frozenset({w.condition for w in WORDS.values()} | {"Ready", "KubeconfigReady"})
 """The conditions :func:`fold` computes; others (e.g. the operator's preflight result) are kept."""
 
@@ -194,3 +197,28 @@ def with_decision(status: CustomClusterStatus, action: Action, now: datetime) ->
         "Error" if action.reason == "RetryLimitReached" else "Warning",
     )
     return status.model_copy(update={"conditions": conds.listed()})
+
+
+def with_condition(
+    status: CustomClusterStatus,
+    type_: str,
+    ok: bool,
+    reason: str,
+    message: str,
+    now: datetime,
+    severity: Severity | None = None,
+) -> CustomClusterStatus:
+    """``status`` with one condition set (its transition time kept while its status stays the same)."""
+    conds = _Conditions(status, status.observed_generation, now)
+    conds.new = dict(conds.old)
+    conds.set(type_, ok, reason, message, severity)
+    return status.model_copy(update={"conditions": conds.listed()})
+
+
+def without_condition(status: CustomClusterStatus, type_: str) -> CustomClusterStatus:
+    kept = [c for c in status.conditions or () if c.type != type_]
+    return status.model_copy(update={"conditions": kept or None})
+
+
+def condition(status: CustomClusterStatus | None, type_: str) -> Condition | None:
+    return next((c for c in (status.conditions or ()) if c.type == type_), None) if status else None

@@ -1,0 +1,74 @@
+"""``kurator operator run``: the cluster operator as a local process (the same code its image runs)."""
+
+from __future__ import annotations
+
+import typer
+
+from kurator.cli.options import global_options
+from kurator.core.errors import InvalidInput
+
+app = typer.Typer(
+    help="The cluster operator (CustomCluster lifecycle through Kubespray).", no_args_is_help=True
+)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    namespace: list[str] = typer.Option(
+        [], "--namespace", "-n", help="Serve CustomClusters of this namespace (repeat; default: every one)."
+    ),
+    operator_namespace: str = typer.Option(
+        "kurator-system", "--operator-namespace", help="Where fleets are registered and the Lease is kept."
+    ),
+    leader_elect: bool = typer.Option(
+        True, "--leader-elect/--no-leader-elect", help="Act only while holding the Lease (several replicas)."
+    ),
+    listen: str = typer.Option(
+        "127.0.0.1:9440", "--listen", help="Serve /healthz, /readyz and /metrics here ('' for nowhere)."
+    ),
+    workers: int = typer.Option(32, "--workers", help="Clusters reconciled at once.", min=1, max=512),
+    retries: int = typer.Option(3, "--retries", help="Retries of a failed Kubespray run.", min=0, max=20),
+    retry_delay: str = typer.Option("1m", "--retry-delay", help="Wait before the first retry (doubling)."),
+    delete_timeout: str = typer.Option(
+        "30m", "--delete-timeout", help="After this, a deletion's condition names what blocks it."
+    ),
+    ssh_user: str = typer.Option("root", "--ssh-user", help="The user the preflight and fetch log in as."),
+    ssh_timeout: str = typer.Option("10s", "--ssh-timeout", help="Per host, for the preflight."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the cluster operator until stopped (SIGTERM, Ctrl-C); exits 1 if its Lease is taken."""
+    import asyncio
+    import dataclasses
+    import logging
+    from datetime import timedelta
+
+    from kurator.lifecycle.actions import Policy
+    from kurator.monitoring.checks import address, duration
+    from kurator.operator import runner
+    from kurator.operator.connection import Connection
+    from kurator.operator.settings import LeaderElection, Settings
+
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise InvalidInput(f"--log-level {log_level!r} is not one of debug, info, warning, error")
+    if listen:
+        address(listen, "--listen")
+    delay = duration(retry_delay, "--retry-delay")
+    settings = Settings(
+        namespaces=tuple(namespace),
+        operator_namespace=operator_namespace,
+        workers=workers,
+        policy=dataclasses.replace(Policy(), retries=retries, base_delay=timedelta(seconds=delay)),
+        delete_timeout=timedelta(seconds=duration(delete_timeout, "--delete-timeout")),
+        ssh_user=ssh_user,
+        ssh_timeout=duration(ssh_timeout, "--ssh-timeout"),
+        listen=listen,
+        leader=LeaderElection(enabled=leader_elect, namespace=operator_namespace),
+    )
+    opts = global_options(ctx)
+    connection = Connection.choose(opts.kubeconfig, opts.context)
+    connection.config()  # a bad kubeconfig or context fails here, with its message
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    code = asyncio.run(runner.run(connection, settings))
+    raise typer.Exit(code)

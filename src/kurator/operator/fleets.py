@@ -1,0 +1,115 @@
+"""Joining provisioned clusters to a fleet and taking them out again, with :mod:`kurator.fleet.membership`
+(the same code as ``kurator join`` / ``unjoin``).
+
+A fleet is registered with the operator as a Secret ``kurator-fleet-<name>`` in the operator's namespace,
+holding the kubeconfig of the fleet's Karmada API server under ``value`` (``kurator install
+cluster-operator --fleet NAME=KUBECONFIG`` writes it). Kubeconfigs are handed to the membership code as
+files: each lives in a private temporary directory only while it is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from lightkube import ApiError, Client
+
+from kurator.core.errors import KuratorError
+from kurator.fleet import membership
+from kurator.kube import client as kube_client
+from kurator.kube.karmada import Cluster
+from kurator.operator.kubeapi import KubeAPI
+
+REGISTRATION_PREFIX = "kurator-fleet-"
+KUBECONFIG_FIELD = "value"
+TIMEOUT = 30.0
+
+
+def secret_name(fleet: str) -> str:
+    return f"{REGISTRATION_PREFIX}{fleet}"
+
+
+@contextlib.contextmanager
+def _file(text: bytes | str) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="kurator-operator-") as tmp:
+        path = Path(tmp) / "kubeconfig"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode() if isinstance(text, str) else text)
+        yield path
+
+
+class Fleets:
+    def __init__(self, api: KubeAPI, namespace: str) -> None:
+        self.api, self.namespace = api, namespace
+
+    async def _karmada(self, fleet: str) -> bytes:
+        text = await self.api.secret_value(self.namespace, secret_name(fleet), KUBECONFIG_FIELD)
+        if text is None:
+            raise KuratorError(
+                f"fleet {fleet!r} is not registered with the operator: there is no Secret "
+                f"{self.namespace}/{secret_name(fleet)} holding its Karmada kubeconfig "
+                f"under {KUBECONFIG_FIELD!r}",
+                f"kurator install cluster-operator --fleet {fleet}=<karmada kubeconfig>",
+            )
+        return text
+
+    async def join(self, fleet: str, name: str, kubeconfig: str) -> None:
+        """Join the cluster (reached with ``kubeconfig``) to ``fleet`` as ``name``; a cluster already
+        joined under that name at the same address counts as joined."""
+        karmada_text = await self._karmada(fleet)
+        await asyncio.to_thread(self._join, karmada_text, name, kubeconfig)
+
+    def _join(self, karmada_text: bytes, name: str, kubeconfig: str) -> None:
+        with _file(karmada_text) as karmada_path, _file(kubeconfig) as member_path:
+            karmada = kube_client.client(karmada_path, timeout=TIMEOUT)
+            server = _server(member_path)
+            existing = _existing(karmada, name)
+            if existing is not None:
+                if existing == server:
+                    return
+                raise KuratorError(
+                    f"fleet already has a cluster named {name!r} at {existing}, not this one at {server}",
+                    "rename one of them, or unjoin the other",
+                )
+            membership.join(karmada, name, member_path, timeout=TIMEOUT)
+
+    async def leave(self, fleet: str, name: str) -> str:
+        """Take ``name`` out of ``fleet``; a member that no longer answers is forgotten (``--force``), since
+        the cluster is going. Returns what happened, for the Event."""
+        karmada_text = await self._karmada(fleet)
+        return await asyncio.to_thread(self._leave, karmada_text, name)
+
+    def _leave(self, karmada_text: bytes, name: str) -> str:
+        with _file(karmada_text) as karmada_path:
+            karmada = kube_client.client(karmada_path, timeout=TIMEOUT)
+            if _existing(karmada, name) is None:
+                return f"{name} was not in the fleet"
+            try:
+                membership.unjoin(karmada, name, timeout=TIMEOUT)
+                return f"{name} left the fleet"
+            except KuratorError:
+                membership.unjoin(karmada, name, timeout=TIMEOUT, force=True)
+                return f"{name} left the fleet (it did not answer: forgotten without cleaning it up)"
+
+
+def _server(path: Path) -> str:
+    _, cluster, _ = membership.member_client(path, None, timeout=TIMEOUT)
+    return str(cluster["server"])
+
+
+def _existing(karmada: Client, name: str) -> str | None:
+    """The API endpoint of the fleet's cluster ``name``, None when there is none."""
+    try:
+        obj = karmada.get(Cluster, name)
+    except ApiError as exc:
+        if exc.status.code == 404:
+            return None
+        raise KuratorError(
+            f"Karmada refused to say whether {name!r} is joined: {exc.status.message}"
+        ) from None
+    return str((obj.spec or {}).get("apiEndpoint") or "")

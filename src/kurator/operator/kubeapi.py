@@ -1,0 +1,180 @@
+"""The writes and the few reads the operator makes beside what it watches, on one lightkube AsyncClient.
+
+Every write is safe to repeat: creates of deterministic names treat "already exists" as done, deletes
+treat "not found" as done, finalizers are changed with the resourceVersion they were read at (a conflict
+is retried with a fresh read), status is merge-patched whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from typing import Any
+
+from lightkube import ApiError, AsyncClient, codecs
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.core_v1 import EventSource, ObjectReference
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Event, Pod, Secret
+from lightkube.types import CascadeType, PatchType
+
+from kurator.api.names import GROUP, VERSION
+
+log = logging.getLogger(__name__)
+
+CustomClusterResource = create_namespaced_resource(GROUP, VERSION, "CustomCluster", "customclusters")
+CustomMachineResource = create_namespaced_resource(GROUP, VERSION, "CustomMachine", "custommachines")
+COMPONENT = "kurator-cluster-operator"
+CONFLICT_RETRIES = 5
+
+
+def _code(exc: ApiError) -> int:
+    return int(exc.status.code or 0)
+
+
+class KubeAPI:
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    async def create(self, doc: dict[str, Any]) -> bool:
+        """Create ``doc``; False when an object of that name already exists."""
+        try:
+            await self.client.create(codecs.from_dict(doc))
+        except ApiError as exc:
+            if _code(exc) == 409:
+                return False
+            raise
+        return True
+
+    async def patch_cluster_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        await self.client.patch(
+            CustomClusterResource.Status,
+            name,
+            {"status": status},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+
+    async def patch_cluster_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> None:
+        await self.client.patch(
+            CustomClusterResource, name, {"spec": spec}, namespace=namespace, patch_type=PatchType.MERGE
+        )
+
+    async def patch_machine_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
+        await self.client.patch(
+            CustomMachineResource.Status,
+            name,
+            {"status": status},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+
+    async def set_finalizer(
+        self, namespace: str, name: str, finalizer: str, present: bool, body: dict[str, Any]
+    ) -> None:
+        """Add or remove ``finalizer`` on the CustomCluster; ``body`` is the object as last seen (its
+        resourceVersion guards against dropping someone else's finalizer)."""
+        meta = body.get("metadata") or {}
+        for _ in range(CONFLICT_RETRIES):
+            have = list(meta.get("finalizers") or [])
+            if (finalizer in have) == present:
+                return
+            want = [*have, finalizer] if present else [f for f in have if f != finalizer]
+            patch = {"metadata": {"finalizers": want, "resourceVersion": meta.get("resourceVersion")}}
+            try:
+                await self.client.patch(
+                    CustomClusterResource, name, patch, namespace=namespace, patch_type=PatchType.MERGE
+                )
+                return
+            except ApiError as exc:
+                if _code(exc) == 404:
+                    return
+                if _code(exc) != 409:
+                    raise
+            fresh = await self.client.get(CustomClusterResource, name, namespace=namespace)
+            meta = {
+                "finalizers": (fresh.metadata.finalizers if fresh.metadata else None) or [],
+                "resourceVersion": fresh.metadata.resourceVersion if fresh.metadata else None,
+            }
+        raise RuntimeError(f"CustomCluster {namespace}/{name} kept changing while its finalizer was set")
+
+    async def delete_job(self, namespace: str, name: str) -> None:
+        """Stop a run: the Job and (in the background) its Pods."""
+        try:
+            await self.client.delete(Job, name, namespace=namespace, cascade=CascadeType.BACKGROUND)
+        except ApiError as exc:
+            if _code(exc) != 404:
+                raise
+
+    async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
+        """One key of a Secret, decoded; None when the Secret or the key is missing."""
+        try:
+            secret = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+        data = secret.data or {}
+        return base64.b64decode(data[key]) if key in data else None
+
+    async def secret_annotations(self, namespace: str, name: str) -> dict[str, str] | None:
+        try:
+            secret = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+        return dict((secret.metadata.annotations if secret.metadata else None) or {})
+
+    async def replace_secret(self, doc: dict[str, Any]) -> None:
+        """Create the Secret, or replace the content of the one that exists."""
+        meta = doc["metadata"]
+        if await self.create(doc):
+            return
+        await self.client.patch(
+            Secret, meta["name"], doc, namespace=meta["namespace"], patch_type=PatchType.MERGE
+        )
+
+    async def termination_message(self, namespace: str, job: str) -> str | None:
+        """What the container of the Job's Pod left in its termination message (the latest Pod)."""
+        pods = [p async for p in self.client.list(Pod, namespace=namespace, labels={"job-name": job})]
+        pods.sort(key=lambda p: (p.metadata.creationTimestamp if p.metadata else None) or dt.datetime.min)
+        for pod in reversed(pods):
+            for cs in (pod.status.containerStatuses if pod.status else None) or ():
+                terminated = cs.state.terminated if cs.state else None
+                if terminated is not None and terminated.message:
+                    return str(terminated.message)
+        return None
+
+    async def event(
+        self, involved: dict[str, Any], type_: str, reason: str, message: str, now: dt.datetime
+    ) -> None:
+        """A Kubernetes Event about ``involved`` (a CustomCluster body); failures are logged, not raised:
+        an Event is a courtesy, never a step."""
+        meta = involved.get("metadata") or {}
+        namespace = str(meta.get("namespace"))
+        event = Event(
+            metadata=ObjectMeta(generateName=f"{meta.get('name')}.", namespace=namespace),
+            involvedObject=ObjectReference(
+                apiVersion=involved.get("apiVersion"),
+                kind=involved.get("kind"),
+                name=meta.get("name"),
+                namespace=namespace,
+                uid=meta.get("uid"),
+                resourceVersion=meta.get("resourceVersion"),
+            ),
+            reason=reason,
+            message=message[:1024],
+            type=type_,
+            source=EventSource(component=COMPONENT),
+            firstTimestamp=now,
+            lastTimestamp=now,
+            count=1,
+            reportingComponent=COMPONENT,
+        )
+        try:
+            await self.client.create(event)
+        except Exception as exc:
+            log.warning("could not post Event %s for %s/%s: %s", reason, namespace, meta.get("name"), exc)

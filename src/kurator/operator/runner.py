@@ -1,0 +1,140 @@
+"""Running the operator: serve health and metrics, wait for the Lease, then watch and reconcile until told to
+stop (SIGTERM, SIGINT) or until the Lease is lost. A lost Lease ends the process with an error: another
+replica now acts, and this one must not go on (its Deployment restarts it as a standby)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+import kopf
+from lightkube import AsyncClient
+
+from kurator.operator import watching
+from kurator.operator.connection import Connection
+from kurator.operator.fleets import Fleets
+from kurator.operator.hostcheck import HostCheck
+from kurator.operator.kubeapi import KubeAPI
+from kurator.operator.leader import Elector
+from kurator.operator.metrics import Metrics
+from kurator.operator.reconcile import Reconciler
+from kurator.operator.serving import serve
+from kurator.operator.settings import Settings
+from kurator.operator.view import Key, View
+from kurator.operator.workqueue import WorkQueue, run_workers
+
+log = logging.getLogger("kurator.operator")
+
+LOST_LEASE = 1
+
+
+class _State:
+    def __init__(self) -> None:
+        self.kopf_ready = asyncio.Event()
+        self.standing_by = True
+        self.failed = False
+
+    def ready(self) -> bool:
+        return not self.failed and (self.standing_by or self.kopf_ready.is_set())
+
+
+async def run(connection: Connection, settings: Settings, stop: asyncio.Event | None = None) -> int:
+    """Run until ``stop`` is set (or a signal arrives); the exit code: 0 after a clean stop."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread: the caller stops
+            loop.add_signal_handler(sig, stop.set)
+    metrics, state = Metrics(), _State()
+    client = connection.async_client()
+    http = None
+    if settings.listen:
+        http = await serve(
+            settings.listen, metrics.registry, healthy=lambda: not state.failed, ready=state.ready
+        )
+        log.info("serving /healthz, /readyz and /metrics on %s", settings.listen)
+    elector = Elector(client, settings.leader) if settings.leader.enabled else None
+    try:
+        if elector is not None and not await _first(elector.acquire(), stop.wait()):
+            return 0
+        state.standing_by = False
+        metrics.leader.set(1)
+        return await _lead(connection, settings, client, metrics, state, elector, stop)
+    finally:
+        metrics.leader.set(0)
+        if elector is not None:
+            await elector.release()
+        if http is not None:
+            await http.cleanup()
+        await client.close()
+
+
+async def _first(wanted: Coroutine[Any, Any, Any], stop: Coroutine[Any, Any, Any]) -> bool:
+    """Await both; True when ``wanted`` finished first."""
+    tasks = [asyncio.ensure_future(wanted), asyncio.ensure_future(stop)]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for t in pending:
+        t.cancel()
+    return tasks[0] in done
+
+
+async def _lead(
+    connection: Connection,
+    settings: Settings,
+    client: AsyncClient,
+    metrics: Metrics,
+    state: _State,
+    elector: Elector | None,
+    stop: asyncio.Event,
+) -> int:
+    view, queue = View(), WorkQueue[Key]()
+    api = KubeAPI(client)
+    hosts = HostCheck(api.secret_value, settings.ssh_user, settings.ssh_timeout, settings.preflight_ttl)
+    reconciler = Reconciler(view, api, settings, hosts, Fleets(api, settings.operator_namespace), metrics)
+    metrics.watch_phases(
+        lambda: (str((b.get("status") or {}).get("phase") or "Unknown") for b in view.clusters.values())
+    )
+    metrics.queue_depth.set_function(lambda: len(queue))
+    watching.quiet_kopf()
+    kopf_stop = asyncio.Event()
+    kopf_task = asyncio.create_task(
+        kopf.operator(
+            registry=watching.registry(view, queue, connection),
+            settings=watching.settings(),
+            standalone=True,
+            clusterwide=not settings.namespaces,
+            namespaces=list(settings.namespaces),
+            stop_flag=kopf_stop,
+            ready_flag=state.kopf_ready,
+        ),
+        name="kopf",
+    )
+    workers = asyncio.create_task(run_workers(queue, reconciler, settings.workers), name="reconcile")
+    lease = asyncio.create_task(elector.hold(), name="lease") if elector is not None else None
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    watched = [t for t in (kopf_task, workers, lease, stopping) if t is not None]
+    log.info("watching CustomClusters in %s", ", ".join(settings.namespaces) or "every namespace")
+    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    if lease is not None and lease in done:
+        log.error("leadership lost: stopping, another replica acts now")
+        code = LOST_LEASE
+    elif kopf_task in done or workers in done:
+        state.failed = True
+        failed = kopf_task if kopf_task in done else workers
+        log.error(
+            "%s stopped: %s", failed.get_name(), failed.exception() if not failed.cancelled() else "cancelled"
+        )
+        code = 1
+    kopf_stop.set()
+    for t in (workers, lease, stopping):
+        if t is not None and not t.done():
+            t.cancel()
+    queue.close()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await asyncio.wait_for(kopf_task, timeout=10)
+    return code

@@ -1,0 +1,174 @@
+"""What the operator knows of the API's objects, kept from kopf's watch events (an informer's cache): the
+CustomClusters and CustomMachines as they were last seen, each cluster's Kubespray Jobs reduced to what
+decisions need, and the Cluster API objects that may supply a cluster's version and ranges.
+
+Each ``on_*`` method takes one watch event and returns the clusters it concerns, for the work queue. Bodies
+are kept without ``managedFields`` (often half of an object, and never read); Jobs only as
+:class:`~kurator.lifecycle.observed.ObservedJob`, so a thousand clusters cost a few MiB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from kurator.lifecycle import capi
+from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, Summary, observe
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str]
+"""(namespace, name)."""
+
+
+def key_of(body: Mapping[str, Any]) -> Key:
+    meta = body.get("metadata") or {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _slim(body: Mapping[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
+    return {**body, "metadata": meta}
+
+
+def _gone(event: Mapping[str, Any]) -> bool:
+    return event.get("type") == "DELETED"
+
+
+@dataclasses.dataclass
+class View:
+    clusters: dict[Key, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    machines: dict[Key, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    jobs: dict[Key, dict[str, ObservedJob]] = dataclasses.field(default_factory=dict)
+    """By the cluster's key, then the Job's name."""
+    summaries: dict[str, Summary | None] = dataclasses.field(default_factory=dict)
+    """What the Pod of a failed Job said, by the Job's uid (read once from the Pod)."""
+    capi_clusters: dict[Key, capi.CapiCluster] = dataclasses.field(default_factory=dict)
+    kcp_versions: dict[Key, str | None] = dataclasses.field(default_factory=dict)
+    _job_uids: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    _job_owners: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    """The uid of the CustomCluster owning each Job: a cluster deleted and made again under the same name
+    must not see the Jobs of the one before (they wait for the garbage collector)."""
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def on_cluster(self, event: Mapping[str, Any]) -> list[Key]:
+        body = event["object"]
+        key = key_of(body)
+        if _gone(event):
+            self.clusters.pop(key, None)
+        else:
+            self.clusters[key] = _slim(body)
+        return [key]
+
+    def on_machine(self, event: Mapping[str, Any]) -> list[Key]:
+        body = event["object"]
+        key = key_of(body)
+        if _gone(event):
+            self.machines.pop(key, None)
+        else:
+            self.machines[key] = _slim(body)
+        return self.clusters_of_machine(key)
+
+    def on_job(self, event: Mapping[str, Any]) -> list[Key]:
+        body = event["object"]
+        meta = body.get("metadata") or {}
+        namespace, name = key_of(body)
+        owner = (meta.get("labels") or {}).get(CLUSTER_LABEL)
+        if not owner:
+            return []
+        cluster = (namespace, str(owner))
+        jobs = self.jobs.setdefault(cluster, {})
+        if _gone(event):
+            jobs.pop(name, None)
+            self._job_owners.pop((namespace, name), None)
+            uid = self._job_uids.pop((namespace, name), None)
+            if uid:
+                self.summaries.pop(uid, None)
+            if not jobs:
+                del self.jobs[cluster]
+            return [cluster]
+        try:
+            jobs[name] = observe(body)
+        except (KeyError, ValueError) as exc:  # not one of ours after all (a label copied by hand)
+            log.warning(
+                "Job %s/%s carries %s but is not a Kubespray run: %s", namespace, name, CLUSTER_LABEL, exc
+            )
+            jobs.pop(name, None)
+            return []
+        if meta.get("uid"):
+            self._job_uids[(namespace, name)] = str(meta["uid"])
+        owners = [o.get("uid") for o in meta.get("ownerReferences") or () if o.get("kind") == "CustomCluster"]
+        self._job_owners[(namespace, name)] = str(owners[0]) if owners else ""
+        return [cluster]
+
+    def on_capi_cluster(self, event: Mapping[str, Any]) -> list[Key]:
+        body = event["object"]
+        key = key_of(body)
+        before = self.capi_clusters.pop(key, None)
+        if not _gone(event):
+            self.capi_clusters[key] = capi.read_cluster(body)
+        touched = {c.infrastructure for c in (before, self.capi_clusters.get(key)) if c and c.infrastructure}
+        return [(key[0], name) for name in sorted(touched)]
+
+    def on_kcp(self, event: Mapping[str, Any]) -> list[Key]:
+        body = event["object"]
+        key = key_of(body)
+        if _gone(event):
+            self.kcp_versions.pop(key, None)
+        else:
+            self.kcp_versions[key] = capi.kcp_version(body)
+        return [
+            (c.namespace, c.infrastructure)
+            for c in self.capi_clusters.values()
+            if c.namespace == key[0] and c.control_plane == key[1] and c.infrastructure
+        ]
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def clusters_of_machine(self, machine: Key) -> list[Key]:
+        out = []
+        for key, body in self.clusters.items():
+            ref = ((body.get("spec") or {}).get("machineRef") or {}).get("name")
+            if key[0] == machine[0] and ref == machine[1]:
+                out.append(key)
+        return out
+
+    def _mine(self, cluster: Key, owner: str) -> list[ObservedJob]:
+        return [
+            j
+            for j in self.jobs.get(cluster, {}).values()
+            if self._job_owners.get((cluster[0], j.name)) in (owner, "")
+        ]
+
+    def observed(self, cluster: Key, owner: str) -> list[ObservedJob]:
+        """The Jobs of the cluster whose uid is ``owner``, with what the failed ones' Pods said where it
+        is known."""
+        namespace = cluster[0]
+        out = []
+        for job in self._mine(cluster, owner):
+            uid = self._job_uids.get((namespace, job.name))
+            summary = self.summaries.get(uid) if uid else None
+            out.append(dataclasses.replace(job, summary=summary) if summary else job)
+        return out
+
+    def unread_failures(self, cluster: Key, owner: str) -> list[tuple[str, str]]:
+        """(Job name, uid) of the failed Jobs whose Pod has not been read yet."""
+        namespace = cluster[0]
+        out = []
+        for job in self._mine(cluster, owner):
+            uid = self._job_uids.get((namespace, job.name))
+            if job.state == "failed" and uid and uid not in self.summaries:
+                out.append((job.name, uid))
+        return out
+
+    def capi_for(self, cluster: Key) -> tuple[capi.CapiCluster | None, str | None]:
+        """The Cluster API Cluster naming ``cluster`` as its infrastructure, and its control plane's
+        version."""
+        for c in self.capi_clusters.values():
+            if c.namespace == cluster[0] and c.infrastructure == cluster[1]:
+                version = self.kcp_versions.get((c.namespace, c.control_plane)) if c.control_plane else None
+                return c, version
+        return None, None

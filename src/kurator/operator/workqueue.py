@@ -1,0 +1,103 @@
+"""A work queue of cluster keys, as client-go's: a key is queued at most once, is never handed to two workers
+at once (one queued while being worked on runs again afterwards), and can be queued for later; a later
+request for a key already due sooner changes nothing.
+
+Written here because kopf queues per object and per event, while a cluster must be reconciled for events
+of other objects (its Jobs, its machine, Cluster API's objects); asyncio's own Queue knows no dedup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+class WorkQueue(Generic[K]):
+    def __init__(self) -> None:
+        self._queue: deque[K] = deque()
+        self._queued: set[K] = set()
+        self._active: set[K] = set()
+        self._again: set[K] = set()
+        self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
+        self._ready = asyncio.Event()
+        self.added: dict[K, float] = {}
+        """When each queued key was first queued (monotonic), for the latency of its work."""
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def add(self, key: K) -> None:
+        if key in self._active:
+            self._again.add(key)
+            return
+        if key in self._queued:
+            return
+        self._queued.add(key)
+        self.added.setdefault(key, time.monotonic())
+        self._queue.append(key)
+        self._ready.set()
+
+    def add_after(self, key: K, delay: float) -> None:
+        """Queue ``key`` in ``delay`` seconds, unless it is already due sooner."""
+        if delay <= 0:
+            self.add(key)
+            return
+        loop = asyncio.get_running_loop()
+        due = loop.time() + delay
+        current = self._timers.get(key)
+        if current is not None:
+            if current[0] <= due:
+                return
+            current[1].cancel()
+        self._timers[key] = (due, loop.call_at(due, self._fire, key))
+
+    def _fire(self, key: K) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    async def get(self) -> K:
+        while not self._queue:
+            self._ready.clear()
+            await self._ready.wait()
+        key = self._queue.popleft()
+        self._queued.discard(key)
+        self._active.add(key)
+        return key
+
+    def done(self, key: K) -> None:
+        self._active.discard(key)
+        self.added.pop(key, None)
+        if key in self._again:
+            self._again.discard(key)
+            self.add(key)
+
+    def close(self) -> None:
+        for _, handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+
+async def run_workers(
+    queue: WorkQueue[K], work: Callable[[K], Awaitable[float | None]], workers: int
+) -> None:
+    """``workers`` tasks taking keys from ``queue``; ``work`` returns when to look at a key again (seconds),
+    or None. ``work`` handles its own errors; an exception escaping it is a bug and stops the workers."""
+
+    async def worker() -> None:
+        while True:
+            key = await queue.get()
+            try:
+                again = await work(key)
+            finally:
+                queue.done(key)
+            if again is not None:
+                queue.add_after(key, again)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(workers):
+            group.create_task(worker())
