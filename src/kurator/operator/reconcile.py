@@ -19,7 +19,7 @@ from typing import Any
 from lightkube import ApiError
 from pydantic import ValidationError
 
-from kurator.api.cluster import CustomCluster, CustomClusterStatus
+from kurator.api.cluster import CustomCluster, CustomClusterStatus, Initialization
 from kurator.api.machine import CustomMachine, CustomMachineSpec
 from kurator.core.errors import KuratorError
 from kurator.lifecycle import capi, jobs, preflight
@@ -414,7 +414,7 @@ class Reconciler:
         return new.model_copy(
             update={
                 "ready": provisioned,
-                "initialization": {"provisioned": provisioned},
+                "initialization": Initialization(provisioned=provisioned),
             }
         )
 

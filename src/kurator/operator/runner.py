@@ -123,6 +123,8 @@ async def _lead(
     if lease is not None and lease in done:
         log.error("leadership lost: stopping, another replica acts now")
         code = LOST_LEASE
+    elif kopf_task in done and not kopf_task.cancelled() and kopf_task.exception() is None:
+        log.info("stopping")  # kopf takes SIGTERM and SIGINT over once it runs, and stops on them
     elif kopf_task in done or workers in done:
         state.failed = True
         failed = kopf_task if kopf_task in done else workers
