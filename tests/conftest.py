@@ -11,6 +11,10 @@ import pytest
 # Unique per run, so a run never meets what an earlier, interrupted run left behind.
 FLEET = f"kt{os.getpid()}"
 BLOCK = "2m"
+# The host, member1 and member2 serve on consecutive ports from --api-port: member2 then answers on 6443,
+# the port a Kubespray cluster's API server has, so the operator's tests can make member2 the cluster that
+# a test "master" at the fleet's address (an sshd there) has built.
+MEMBER2_API_PORT = 6443
 
 
 def _resolver(version: str, karmada: bool, monitoring: bool) -> dict[str, Path]:
@@ -37,7 +41,13 @@ def local_fleet(fleet_home: Path) -> Iterator[object]:
     try:
         result = fleet.up(
             fleet.UpOptions(
-                name=FLEET, home=fleet_home, members=2, nodes=3, prometheus_replicas=2, block_duration=BLOCK
+                name=FLEET,
+                home=fleet_home,
+                members=2,
+                nodes=3,
+                prometheus_replicas=2,
+                block_duration=BLOCK,
+                api_port=MEMBER2_API_PORT - 2,
             ),
             _resolver,
             SUPPORTED_KUBERNETES_VERSIONS,

@@ -82,6 +82,8 @@ class SshHost:
     sshd: bool
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    shared: bool = False  # in a namespace the testbed did not make (and must not delete)
+    etc_kubernetes: Path | None = None  # this host's /etc/kubernetes (a folder of the testbed)
 
     @property
     def address(self) -> str:
@@ -135,6 +137,24 @@ def preconditions() -> None:
             raise SshTestbedError(
                 f"`{tool}` is missing: install iproute2 / util-linux (scripts/setup.sh does)"
             )
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (sshd's per-connection children start sessions of their own, so
+    neither a session nor a process group finds them)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
 
 
 @dataclass
@@ -231,6 +251,40 @@ class SshTestbed:
             self._start_sshd(host, config)
         return host
 
+    def add_host_in(self, link: netns.Link) -> SshHost:
+        """An sshd in a namespace that exists already (e.g. the local fleet's), at its end of ``link``:
+        a "master" whose address is also where that namespace's API servers answer. Its /etc/kubernetes
+        is a folder of the testbed (``etc_kubernetes``), for the test to put an admin.conf in. Only the
+        sshd and its sessions are stopped at close; the namespace stays."""
+        index = len(self.hosts)
+        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        host = SshHost(
+            index,
+            link,
+            host_key.export_public_key("openssh").decode().strip(),
+            True,
+            True,
+            self.workdir / f"sshd-{index}.log",
+            shared=True,
+            etc_kubernetes=self.workdir / f"etc-kubernetes-{index}",
+        )
+        assert host.etc_kubernetes is not None
+        host.etc_kubernetes.mkdir(mode=0o755)
+        self.hosts.append(host)
+        key_path = self.workdir / f"host-key-{index}"
+        _write_private(key_path, _openssh_private(host_key))
+        config = self.workdir / f"sshd-{index}.conf"
+        config.write_text(
+            SSHD_CONFIG.format(
+                address=link.ns_addr,
+                host_key=key_path,
+                pid_file=self.workdir / f"sshd-{index}.pid",
+                authorized_keys=self.authorized_keys,
+            )
+        )
+        self._start_sshd(host, config)
+        return host
+
     def _start_sshd(self, host: SshHost, config: Path) -> None:
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
         check = subprocess.run([str(SSHD), "-t", "-f", str(config)], capture_output=True, text=True)
@@ -243,6 +297,8 @@ class SshTestbed:
         ]
         if not host.python:
             mounts += [f"mount --bind {self._no_exec} {exe}" for exe in _python_executables()]
+        if host.etc_kubernetes is not None:
+            mounts += [f"mkdir -p /etc/kubernetes && mount --bind {host.etc_kubernetes} /etc/kubernetes"]
         script = " && ".join(mounts) + ' && exec "$@"'
         command = [
             "ip", "netns", "exec", host.link.netns,
@@ -284,6 +340,8 @@ class SshTestbed:
         problems: list[str] = []
         for host in reversed(self.hosts):
             try:
+                # Found before the listener stops: then its children are no longer below it.
+                sessions = _descendants(host.process.pid) if host.shared and host.process else []
                 if host.process is not None and host.process.poll() is None:
                     host.process.terminate()
                     try:
@@ -291,6 +349,12 @@ class SshTestbed:
                     except subprocess.TimeoutExpired:
                         host.process.kill()
                         host.process.wait(5)
+                if host.shared:
+                    # Only this sshd's own processes: the namespace belongs to someone else.
+                    for pid in sessions:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
+                    continue
                 # Per-connection sshd children outlive the listener; only processes in a namespace this
                 # testbed created are signalled.
                 for pid in netns.pids_inside(host.link.netns):

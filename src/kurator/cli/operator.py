@@ -45,7 +45,7 @@ def run(
 
     from kurator.lifecycle.actions import Policy
     from kurator.monitoring.checks import address, duration
-    from kurator.operator import runner
+    from kurator.operator import runner, watching
     from kurator.operator.connection import Connection
     from kurator.operator.settings import LeaderElection, Settings
 
@@ -70,5 +70,6 @@ def run(
     connection = Connection.choose(opts.kubeconfig, opts.context)
     connection.config()  # a bad kubeconfig or context fails here, with its message
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    watching.quiet_libraries()
     code = asyncio.run(runner.run(connection, settings))
     raise typer.Exit(code)

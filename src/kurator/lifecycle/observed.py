@@ -22,7 +22,9 @@ TARGET_ANNOTATION = "kurator.dev/target"
 
 MESSAGE_MAX = 1024  # a summary goes into a condition message; the kubelet caps the file at 4096 bytes
 
-State = Literal["active", "succeeded", "failed"]
+State = Literal["active", "succeeded", "failed", "stopped"]
+"""``stopped``: suspended by the operator (a deletion stops a run before resetting the hosts); it is kept,
+as the record that Kubespray touched the hosts."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def observe(job: Mapping[str, Any], pod: Mapping[str, Any] | None = None) -> Obs
     meta = job["metadata"]
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
     state, finished = _state(job.get("status") or {})
+    if state == "active" and (job.get("spec") or {}).get("suspend"):
+        state = "stopped"
     created = _time(meta.get("creationTimestamp"))
     if created is None:
         raise ValueError(f"Job {meta.get('name')} has no creationTimestamp: it was not read from the API")

@@ -75,6 +75,8 @@ def _describe(job: ObservedJob, observed: ObservedJobs) -> str:
         return f"Kubespray runs in Job {job.name} (attempt {job.attempt + 1})"
     if job.state == "succeeded":
         return f"Job {job.name} succeeded"
+    if job.state == "stopped":
+        return f"Job {job.name} was stopped: the cluster is being deleted"
     why = job.summary.describe() if job.summary else "no summary was written"
     return f"Job {job.name} failed ({_failures(job, observed)} failed attempts): {why}"
 
@@ -128,6 +130,8 @@ def fold(
             conds.set(words.condition, kind == Kind.DELETE, words.running, _describe(job, observed))
         elif job.state == "failed":
             conds.set(words.condition, False, words.failed, _describe(job, observed), "Error")
+        elif job.state == "stopped":
+            conds.set(words.condition, False, "Stopped", _describe(job, observed), "Info")
         else:
             conds.set(
                 words.condition, kind != Kind.DELETE or deleting, words.succeeded, _describe(job, observed)
@@ -222,3 +226,18 @@ def without_condition(status: CustomClusterStatus, type_: str) -> CustomClusterS
 
 def condition(status: CustomClusterStatus | None, type_: str) -> Condition | None:
     return next((c for c in (status.conditions or ()) if c.type == type_), None) if status else None
+
+
+def keep_transition_times(
+    new: CustomClusterStatus, stored: CustomClusterStatus | None
+) -> CustomClusterStatus:
+    """``new`` with each condition's ``lastTransitionTime`` taken from ``stored`` where its status is the
+    same there: a status built in several steps must not count the steps in between as transitions."""
+    before = {c.type: c for c in (stored.conditions or ())} if stored else {}
+    kept = []
+    for c in new.conditions or ():
+        old = before.get(c.type)
+        if old is not None and old.status == c.status and old.last_transition_time != c.last_transition_time:
+            c = c.model_copy(update={"last_transition_time": old.last_transition_time})
+        kept.append(c)
+    return new.model_copy(update={"conditions": kept or None}) if new.conditions else new

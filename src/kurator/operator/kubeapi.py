@@ -100,6 +100,16 @@ class KubeAPI:
             }
         raise RuntimeError(f"CustomCluster {namespace}/{name} kept changing while its finalizer was set")
 
+    async def suspend_job(self, namespace: str, name: str) -> None:
+        """Stop a run but keep its Job (the record that it ran): the Job controller deletes its Pods."""
+        try:
+            await self.client.patch(
+                Job, name, {"spec": {"suspend": True}}, namespace=namespace, patch_type=PatchType.MERGE
+            )
+        except ApiError as exc:
+            if _code(exc) != 404:
+                raise
+
     async def delete_job(self, namespace: str, name: str) -> None:
         """Stop a run: the Job and (in the background) its Pods."""
         try:

@@ -155,6 +155,9 @@ class Reconciler:
                     if not await self._preflight(p, action):
                         break
                     continue
+                if action.kind == Kind.DELETE and action.reset and action.stop:
+                    await self._stop_runs(p, action.stop)
+                    continue
                 break
             if action.kind in RUNS and action.job is not None:
                 if await self._start(p, action) is False:
@@ -227,6 +230,15 @@ class Reconciler:
         first, longest = PREFLIGHT_RETRY
         p.again_in(min(first * 2 ** (failures - 1), longest))
         return False
+
+    async def _stop_runs(self, p: _Pass, names: tuple[str, ...]) -> None:
+        """Suspend the runs under way (their Pods go; the Jobs stay, as the record that the hosts were
+        touched), so the reset that follows never runs beside them."""
+        for name in names:
+            await self.api.suspend_job(p.key[0], name)
+        stopped = set(names)
+        p.observed = [dataclasses.replace(j, state="stopped") if j.name in stopped else j for j in p.observed]
+        p.event("Normal", "RunsStopped", f"stopped Job {', '.join(names)}: the cluster is being deleted")
 
     async def _start(self, p: _Pass, action: Action) -> bool:
         """Create the Job of ``action`` (and what it mounts). False when it cannot start yet."""
@@ -411,6 +423,7 @@ class Reconciler:
         if p.deleting:
             new = self._deadline(p, new)
         provisioned = bool(installed) and not p.deleting
+        new = st.keep_transition_times(new, p.cluster.status)
         return new.model_copy(
             update={
                 "ready": provisioned,

@@ -99,7 +99,6 @@ async def _lead(
         lambda: (str((b.get("status") or {}).get("phase") or "Unknown") for b in view.clusters.values())
     )
     metrics.queue_depth.set_function(lambda: len(queue))
-    watching.quiet_kopf()
     kopf_stop = asyncio.Event()
     kopf_task = asyncio.create_task(
         kopf.operator(

@@ -56,7 +56,8 @@ def settings() -> kopf.OperatorSettings:
     return s
 
 
-def quiet_kopf() -> None:
-    """kopf says at INFO what each handler did for each event; the operator's own log says what matters."""
-    for name in ("kopf", "kopf.objects", "kopf.activities", "kopf._core", "kopf._cogs"):
+def quiet_libraries() -> None:
+    """kopf says at INFO what each handler did for each event, httpx every request, asyncssh every step of
+    every login; the operator's own log says what matters (``--log-level debug`` is its own detail)."""
+    for name in ("kopf", "httpx2", "httpcore2", "asyncssh", "aiohttp"):
         logging.getLogger(name).setLevel(logging.WARNING)
