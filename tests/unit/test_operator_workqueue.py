@@ -1,0 +1,71 @@
+"""The operator's work queue: a key is queued once, never worked on twice at a time, queued again when it
+changed while being worked on, and a later ``add_after`` never postpones an earlier one."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kurator.operator.workqueue import WorkQueue, run_workers
+
+
+def test_a_key_is_queued_once() -> None:
+    async def main() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        for k in ("a", "b", "a", "a"):
+            q.add(k)
+        return [await q.get(), await q.get()] + ([] if len(q) == 0 else ["more"])
+
+    assert asyncio.run(main()) == ["a", "b"]
+
+
+def test_a_key_added_while_active_runs_again_after() -> None:
+    async def main() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        q.add("a")
+        first = await q.get()
+        q.add("a")  # changed while being worked on: not handed to a second worker
+        assert len(q) == 0
+        q.done(first)
+        return [first, await q.get()]
+
+    assert asyncio.run(main()) == ["a", "a"]
+
+
+def test_add_after_keeps_the_earliest_due_time() -> None:
+    async def main() -> float:
+        q: WorkQueue[str] = WorkQueue()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        q.add_after("a", 0.05)
+        q.add_after("a", 5.0)  # later: ignored
+        await asyncio.wait_for(q.get(), 1.0)
+        return loop.time() - start
+
+    assert asyncio.run(main()) < 1.0
+
+
+def test_workers_never_work_on_one_key_at_once_and_requeue_what_work_returns() -> None:
+    async def main() -> tuple[int, int]:
+        q: WorkQueue[str] = WorkQueue()
+        running: set[str] = set()
+        overlap = calls = 0
+
+        async def work(key: str) -> float | None:
+            nonlocal overlap, calls
+            calls += 1
+            if key in running:
+                overlap += 1
+            running.add(key)
+            await asyncio.sleep(0.01)
+            q.add(key)  # an event for the key while it is worked on
+            running.discard(key)
+            return 0.01 if calls < 6 else None
+
+        q.add("a")
+        task = asyncio.create_task(run_workers(q, work, workers=4))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        return overlap, calls
+
+    overlap, calls = asyncio.run(main())
+    assert overlap == 0 and calls >= 6
