@@ -177,7 +177,13 @@ def test_cost_bounds_hold_for_the_largest_machine_list(host: Host) -> None:
 def test_status_subresource_and_printer_columns(host: Host) -> None:
     host.create(api_cases.cluster(), "shown")
     res = RESOURCES["CustomCluster"]
-    status = {"phase": "Provisioned", "masters": 3, "nodes": 2, "apiEndpoint": "https://192.0.2.100:6443"}
+    status = {
+        "phase": "Provisioned",
+        "masters": 3,
+        "nodes": 2,
+        "apiEndpoint": "https://192.0.2.100:6443",
+        "kubernetesVersion": "v1.34.2",  # what runs: the column shows it (the spec may leave it to CAPI)
+    }
     # The status subresource writes status only: the spec change in the same patch is dropped.
     patch = {"status": status, "spec": {"cni": {"type": "cilium"}}}
     host.api.patch(res.Status, "shown", patch, namespace=host.namespace, patch_type=PatchType.MERGE)

@@ -451,7 +451,11 @@ def test_preflight_names_every_failing_host_within_seconds_and_starts_nothing(
     machine["spec"]["node"][0]["sshKey"] = {"name": "cluster-secret"}
     _apply(api, machine)
     wait_job(api, ns, "refused", "create", 60)
-    assert api.get(CustomMachineResource, "machines", namespace=ns).status.get("ready") is True  # type: ignore[union-attr]
+    wait_for(
+        lambda: (api.get(CustomMachineResource, "machines", namespace=ns).status or {}).get("ready") is True,
+        20,
+        "the CustomMachine ready",
+    )
     api.delete(CustomClusterResource, "refused", namespace=ns)
     job = wait_job(api, ns, "refused", "delete", 30)
     finish_pod(api, ns, job.metadata.name)  # type: ignore[union-attr, arg-type]

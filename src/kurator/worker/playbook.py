@@ -9,6 +9,7 @@ which Kubernetes copies into the Pod's status for the operator to read. The exit
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -180,6 +181,9 @@ def run(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=ansible_environment(environ, events_file),
+                # A group of its own, so a stop reaches Ansible's forked workers and their ssh too: they
+                # hold the output pipe, and the summary waits for it to close.
+                start_new_session=True,
             )
         except OSError as exc:
             returncode = exit_code = NOT_FOUND
@@ -212,7 +216,8 @@ def run(
 def _forward_signals(process: subprocess.Popen[bytes]) -> dict[int, Any]:
     def forward(signum: int, frame: FrameType | None) -> None:
         if process.poll() is None:
-            process.send_signal(signum)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
 
     previous: dict[int, Any] = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
