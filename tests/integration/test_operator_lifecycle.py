@@ -24,7 +24,8 @@ import pytest
 import yaml
 from lightkube import ApiError, Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Event, Namespace, Secret
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import Event, Namespace, Secret
 from lightkube.types import PatchType
 
 from kurator.kube.client import client as kube_client
@@ -168,9 +169,11 @@ def _apply(api: Client, doc: dict[str, Any]) -> None:
 
 
 def _inventory(api: Client, namespace: str, job: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    cm = api.get(ConfigMap, f"{job}-inventory", namespace=namespace)
-    data = cm.data or {}
-    return yaml.safe_load(data["hosts.yaml"]), yaml.safe_load(data["k8s_cluster.yml"])
+    """The inventory and group vars the Job's Pod is given (its annotations, mounted as files)."""
+    annotations = api.get(Job, job, namespace=namespace).spec.template.metadata.annotations or {}  # type: ignore[union-attr]
+    return yaml.safe_load(annotations["kurator.dev/hosts.yaml"]), yaml.safe_load(
+        annotations["kurator.dev/k8s-cluster.yml"]
+    )
 
 
 def _restart(op: OperatorProcess) -> None:

@@ -27,15 +27,24 @@ def _tool(name: str) -> str:
 
 
 def _mount(objects: list[dict[str, Any]], volume_name: str, root: Path) -> None:
-    """Write a ConfigMap volume's keys where the Job mounts them (the run's objects and the shared worker
-    ConfigMap are looked up by name)."""
-    *cms, job = [*objects[:-1], jobs.worker_configmap("default"), objects[-1]]
-    data = {cm["metadata"]["name"]: cm["data"] for cm in cms}
+    """Write a volume's files where the kubelet would: a ConfigMap's keys (the shared worker ConfigMap is
+    looked up by name), or the downward API's Pod annotations."""
+    (job,) = objects
+    worker = jobs.worker_configmap("default")
     (volume,) = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == volume_name]
-    for item in volume["configMap"]["items"]:
-        path = root / item["path"]
+    if "downwardAPI" in volume:
+        annotations = job["spec"]["template"]["metadata"]["annotations"]
+        files = {
+            i["path"]: annotations[i["fieldRef"]["fieldPath"].split("'")[1]]
+            for i in volume["downwardAPI"]["items"]
+        }
+    else:
+        assert volume["configMap"]["name"] == worker["metadata"]["name"]
+        files = {i["path"]: worker["data"][i["key"]] for i in volume["configMap"]["items"]}
+    for relative, text in files.items():
+        path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(data[volume["configMap"]["name"]][item["key"]])
+        path.write_text(text)
 
 
 def _layout(objects: list[dict[str, Any]], root: Path) -> None:

@@ -21,15 +21,23 @@ KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END O
 
 
 def _objects(action: Action, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The run's ConfigMap (twice: as inventory and as vars) and its Job."""
-    cm, job = jobs.manifests(
+    """The run's files (twice, as ``data`` of an inventory and of its vars, as the tests read them) and its
+    Job; the files are the Pod's annotations."""
+    (job,) = jobs.manifests(
         action,
         kw.get("cluster", lc.cluster()),
         kw.get("machine", lc.machine()),
         kw.get("status"),
         kw.get("observed", ()),
     )
-    return cm, cm, job
+    annotations = job["spec"]["template"]["metadata"]["annotations"]
+    files = {
+        "data": {
+            "hosts.yaml": annotations["kurator.dev/hosts.yaml"],
+            "k8s_cluster.yml": annotations["kurator.dev/k8s-cluster.yml"],
+        }
+    }
+    return files, files, job
 
 
 def _container(job: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +72,7 @@ def test_create_job() -> None:
         "create",
         "1-1",
     )
-    for obj in (inv, var, job):
+    for obj in (job,):
         (owner,) = obj["metadata"]["ownerReferences"]
         assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
             "CustomCluster",
@@ -81,9 +89,11 @@ def test_create_job() -> None:
         "items": [{"key": "ssh-privatekey", "path": "ssh-privatekey"}],
         "defaultMode": 0o400,
     }
-    assert volumes["inventory"]["configMap"]["name"] == inv["metadata"]["name"] == "cc-create-1-1-0-inventory"
-    paths = [i["path"] for i in volumes["inventory"]["configMap"]["items"]]
-    assert paths == ["hosts.yaml", "group_vars/k8s_cluster/kurator.yml"]
+    items = volumes["inventory"]["downwardAPI"]["items"]
+    assert [(i["path"], i["fieldRef"]["fieldPath"]) for i in items] == [
+        ("hosts.yaml", "metadata.annotations['kurator.dev/hosts.yaml']"),
+        ("group_vars/k8s_cluster/kurator.yml", "metadata.annotations['kurator.dev/k8s-cluster.yml']"),
+    ]
     worker = jobs.worker_configmap("default")
     assert (
         volumes["worker"]["configMap"]["name"] == worker["metadata"]["name"] == jobs.worker_configmap_name()
@@ -167,9 +177,9 @@ def test_no_secret_content_in_any_manifest(kind: Kind) -> None:
     # The worker's own source (shipped in a ConfigMap of its own) names key markers: it scrubs them.
     text = json.dumps(objects)
     assert "PRIVATE KEY" not in text and KEY not in json.dumps([*objects, jobs.worker_configmap("d")])
-    assert all(o["kind"] != "Secret" for o in objects)
+    assert [o["kind"] for o in objects] == ["Job"]
     for o in objects:
-        assert "stringData" not in o and ("data" not in o or o["kind"] == "ConfigMap")
+        assert "stringData" not in o and "data" not in o
     volumes = objects[-1]["spec"]["template"]["spec"]["volumes"]
     assert [v["secret"]["secretName"] for v in volumes if "secret" in v] == ["cluster-secret"]
 

@@ -1,7 +1,7 @@
-"""The Kubernetes objects of one Kubespray run: a ConfigMap (the inventory and the ``k8s_cluster`` group
-vars) and a ``batch/v1`` Job running the pinned Kubespray image on them, both owned by the CustomCluster
-so that they go with it; and, shared by every run in a namespace, the source of :mod:`kurator.worker`
-(the wrapper that summarises a failure) in a ConfigMap of its own.
+"""The Kubernetes objects of one Kubespray run: a ``batch/v1`` Job running the pinned Kubespray image, owned
+by the CustomCluster so that it goes with it, with the inventory and the ``k8s_cluster`` group vars in its
+Pod's annotations (mounted as files by the downward API); and, shared by every run in a namespace, the
+source of :mod:`kurator.worker` (the wrapper that summarises a failure) in a ConfigMap of its own.
 
 The worker runs in Kubespray's image, where kurator is not installed: its files (standard library only)
 are mounted from that ConfigMap and put on ``PYTHONPATH``.
@@ -52,6 +52,14 @@ KUBESPRAY_DIR = "/kubespray"  # the image's working directory, where the playboo
 DEADLINE_SECONDS = 4 * 3600  # a run that hangs (a host that stops answering mid-task) fails after this
 TERMINATION_LOG = "/dev/termination-log"  # where the wrapper writes its summary and the kubelet reads it
 SSH_KEY = "ssh-privatekey"  # the key of the Secret, as kubectl create secret generic --from-file names it
+INVENTORY_FILE = "hosts.yaml"
+VARS_FILE = "group_vars/k8s_cluster/kurator.yml"
+FILE_ANNOTATIONS = {INVENTORY_FILE: "kurator.dev/hosts.yaml", VARS_FILE: "kurator.dev/k8s-cluster.yml"}
+
+
+def annotation(path: str) -> str:
+    """The Pod annotation holding the file at ``path`` below the inventory folder."""
+    return FILE_ANNOTATIONS[path]
 
 
 def worker_files() -> dict[str, str]:
@@ -191,8 +199,8 @@ def manifests(
     status: CustomClusterStatus | None,
     observed: ObservedJobs,
 ) -> list[dict[str, Any]]:
-    """The ConfigMap (inventory and group vars) and the Job that carry out ``action`` (one that runs a
-    Job), in the order to create them; the Job also needs :func:`worker_configmap` in its namespace."""
+    """The objects that carry out ``action`` (one that runs a Job): the Job alone, its inventory and group
+    vars in its Pod's annotations; it also needs :func:`worker_configmap` in its namespace."""
     if action.kind not in PLAYBOOKS or action.job is None:
         raise ValueError(f"action {action.kind} ({action.reason}) runs no Job")
     installed, installed_version = current(status, observed)
@@ -204,15 +212,9 @@ def manifests(
         raise ValueError("no Kubernetes version to run Kubespray for")
     default = h.primary_key_secret(hosts)
     name = action.job
-    run_cm = f"{name}-inventory"
-    configmap = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": _metadata(run_cm, cluster, action),
-        "data": {
-            "hosts.yaml": render(hosts, default),
-            "k8s_cluster.yml": dump(group_vars(cluster, version, hosts)),
-        },
+    files = {
+        INVENTORY_FILE: render(hosts, default),
+        VARS_FILE: dump(group_vars(cluster, version, hosts)),
     }
     key_volumes, key_mounts = _key_volumes(hosts, default)
     worker_name, shipped = _worker()
@@ -224,13 +226,14 @@ def manifests(
             "defaultMode": 0o444,
         },
     }
+    # The inventory and vars travel in the Pod's own annotations and reach its files through the downward
+    # API: no object per run beside the Job, and what a run was given cannot change under it.
     inventory_volume = {
         "name": "inventory",
-        "configMap": {
-            "name": run_cm,
+        "downwardAPI": {
             "items": [
-                {"key": "hosts.yaml", "path": "hosts.yaml"},
-                {"key": "k8s_cluster.yml", "path": "group_vars/k8s_cluster/kurator.yml"},
+                {"path": path, "fieldRef": {"fieldPath": f"metadata.annotations['{annotation(path)}']"}}
+                for path in files
             ],
             "defaultMode": 0o444,
         },
@@ -244,7 +247,7 @@ def manifests(
         "--",
         "ansible-playbook",
         "-i",
-        f"{INVENTORY_DIR}/hosts.yaml",
+        f"{INVENTORY_DIR}/{INVENTORY_FILE}",
         PLAYBOOKS[action.kind],
         "-b",
         "--private-key",
@@ -278,7 +281,8 @@ def manifests(
             "activeDeadlineSeconds": DEADLINE_SECONDS,
             "template": {
                 "metadata": {
-                    "labels": {CLUSTER_LABEL: cluster.metadata["name"], ACTION_LABEL: str(action.kind)}
+                    "labels": {CLUSTER_LABEL: cluster.metadata["name"], ACTION_LABEL: str(action.kind)},
+                    "annotations": {annotation(path): text for path, text in files.items()},
                 },
                 "spec": {
                     "restartPolicy": "Never",
@@ -289,4 +293,4 @@ def manifests(
             },
         },
     }
-    return [configmap, job]
+    return [job]

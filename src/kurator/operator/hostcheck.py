@@ -34,6 +34,7 @@ class Checked:
 _CacheKey = tuple[str, int, str, str]  # address, port, user, key fingerprint
 PORT = 22  # CustomMachine has no port field: Kubespray's Ansible connects to 22 too
 CONCURRENCY = 50  # SSH logins under way at once
+KEY_TTL = 10.0  # seconds a key read from its Secret is used before it is read again
 
 
 class HostCheck:
@@ -44,9 +45,19 @@ class HostCheck:
         self._passed: dict[_CacheKey, float] = {}
         self._running: dict[_CacheKey, asyncio.Future[HostResult]] = {}
         self._gate = asyncio.Semaphore(CONCURRENCY)
+        self._keys: dict[tuple[str, str], tuple[float, PrivateKey]] = {}
 
     async def key(self, namespace: str, secret: str) -> PrivateKey:
-        """The private key in ``secret``; KuratorError naming the Secret (never its content) otherwise."""
+        """The private key in ``secret``; KuratorError naming the Secret (never its content) otherwise.
+        A key read is kept for KEY_TTL seconds: a burst of clusters sharing one Secret reads it once."""
+        kept = self._keys.get((namespace, secret))
+        if kept is not None and time.monotonic() - kept[0] <= KEY_TTL:
+            return kept[1]
+        key = await self._read_key(namespace, secret)
+        self._keys[(namespace, secret)] = (time.monotonic(), key)
+        return key
+
+    async def _read_key(self, namespace: str, secret: str) -> PrivateKey:
         material = await self.read_secret(namespace, secret, SSH_KEY)
         if material is None:
             raise KuratorError(f"Secret {namespace}/{secret} with key {SSH_KEY} does not exist")

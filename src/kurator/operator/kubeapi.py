@@ -73,24 +73,25 @@ class KubeAPI:
 
     async def set_finalizer(
         self, namespace: str, name: str, finalizer: str, present: bool, body: dict[str, Any]
-    ) -> None:
+    ) -> list[str] | None:
         """Add or remove ``finalizer`` on the CustomCluster; ``body`` is the object as last seen (its
-        resourceVersion guards against dropping someone else's finalizer)."""
+        resourceVersion guards against dropping someone else's finalizer). Returns the finalizers written,
+        None when nothing was."""
         meta = body.get("metadata") or {}
         for _ in range(CONFLICT_RETRIES):
             have = list(meta.get("finalizers") or [])
             if (finalizer in have) == present:
-                return
+                return None
             want = [*have, finalizer] if present else [f for f in have if f != finalizer]
             patch = {"metadata": {"finalizers": want, "resourceVersion": meta.get("resourceVersion")}}
             try:
                 await self.client.patch(
                     CustomClusterResource, name, patch, namespace=namespace, patch_type=PatchType.MERGE
                 )
-                return
+                return want
             except ApiError as exc:
                 if _code(exc) == 404:
-                    return
+                    return None
                 if _code(exc) != 409:
                     raise
             fresh = await self.client.get(CustomClusterResource, name, namespace=namespace)

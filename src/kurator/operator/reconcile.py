@@ -9,11 +9,12 @@ was for, in the same pass, so a new cluster gets its Job after one SSH check and
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from lightkube import ApiError
@@ -35,6 +36,7 @@ from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.metrics import Metrics
 from kurator.operator.settings import Settings
 from kurator.operator.view import Key, View
+from kurator.operator.workqueue import WorkQueue
 from kurator.ssh.fetch import ADMIN_CONF, fetch_file, with_server
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ WAIT_FOR_JOB = 300.0  # a running Job's changes arrive as events; this only guar
 PREFLIGHT_RETRY = (10.0, 300.0)  # first and longest wait before checking failed hosts again
 FETCH_RETRY = 30.0
 PASSES = 4  # preflight, then its run: more never happens in one pass
+# Conditions whose arrival is no news: what every cluster goes through before its first run.
+ROUTINE_REASONS = frozenset({"NotProvisioned", "NotFetched", "HostsAnswered"})
 
 
 def utcnow() -> dt.datetime:
@@ -105,6 +109,10 @@ class Reconciler:
         self._workers_made: set[str] = set()  # namespaces whose worker ConfigMap exists
         self._preflight_failures: dict[Key, int] = {}
         self._fetched_after: dict[Key, str] = {}
+        self.queue: WorkQueue[Key] | None = None
+        """Set by the runner: while it is busy, status writes wait (see _write_status)."""
+        self._held_events: dict[Key, list[tuple[str, str, str]]] = {}
+        self._held_status: dict[Key, CustomClusterStatus] = {}
 
     # -- the entry point ----------------------------------------------------------------------------
 
@@ -132,8 +140,8 @@ class Reconciler:
     async def _reconcile(self, key: Key) -> float | None:
         body = self.view.clusters.get(key)
         if body is None:
-            self._preflight_failures.pop(key, None)
-            self._fetched_after.pop(key, None)
+            for kept in (self._preflight_failures, self._fetched_after, self._held_events, self._held_status):
+                kept.pop(key, None)
             return None
         p = self._begin(key, body)
         if p is None:
@@ -159,6 +167,7 @@ class Reconciler:
                     await self._stop_runs(p, action.stop)
                     continue
                 break
+            log.debug("%s/%s: %s (%s) %s", *key, action.kind, action.reason, action.job or "")
             if action.kind in RUNS and action.job is not None:
                 if await self._start(p, action) is False:
                     return p.requeue
@@ -172,7 +181,6 @@ class Reconciler:
         if not p.deleting:
             await self._after_provisioning(p)
         await self._write_status(p, action)
-        await self._post_events(p)
         return p.requeue
 
     def _begin(self, key: Key, body: dict[str, Any]) -> _Pass | None:
@@ -196,7 +204,8 @@ class Reconciler:
             cluster=cluster,
             machine=machine,
             machine_body=machine_body,
-            status=cluster.status or CustomClusterStatus(),
+            # A status held back by a busy queue is newer than the stored one (see _write_status).
+            status=self._held_status.get(key) or cluster.status or CustomClusterStatus(),
             observed=self.view.observed(key, str(cluster.metadata.get("uid", ""))),
             capi_name=capi_cluster.name if capi_cluster else None,
             now=utcnow(),
@@ -217,7 +226,8 @@ class Reconciler:
     async def _preflight(self, p: _Pass, action: Action) -> bool:
         wanted = h.by_name(h.desired(p.machine))
         hosts = [wanted[n] for n in action.hosts if n in wanted]
-        results = await self.hosts.check(p.key[0], hosts)
+        # The finalizer goes on while the hosts are checked: a run may follow within this pass.
+        results, _ = await asyncio.gather(self.hosts.check(p.key[0], hosts), self._hold(p))
         generation = int(p.machine.metadata.get("generation", 0))
         p.status = preflight.fold(p.status, results, generation, p.now)
         ok = all(r.ok for r in results)
@@ -260,26 +270,34 @@ class Reconciler:
                 return False
             if p.status.fleet:
                 await self._leave_fleet(p)
-        await self.api.set_finalizer(namespace, p.key[1], FINALIZER, True, p.body)
-        if namespace not in self._workers_made:
-            await self.api.create(jobs.worker_configmap(namespace))
-            self._workers_made.add(namespace)
-        for doc in jobs.manifests(action, p.cluster, p.machine, p.status, p.observed):
-            await self.api.create(doc)
-        self.metrics.job_created(str(action.kind), self._queued_for(p))
-        p.observed.append(
-            ObservedJob(
-                action.job or "", str(action.kind), action.generation or "", action.attempt, "active", p.now
+        # The finalizer, the shared worker ConfigMap and the Job go out at once: a Pod waits for what it
+        # mounts, and a finalizer that failed is set by the next pass (the Job is the run's record).
+        shared = [] if namespace in self._workers_made else [jobs.worker_configmap(namespace)]
+        docs = [*shared, *jobs.manifests(action, p.cluster, p.machine, p.status, p.observed)]
+        *_, created = await asyncio.gather(self._hold(p), *(self.api.create(d) for d in docs))
+        self._workers_made.add(namespace)
+        job = ObservedJob(
+            action.job or "", str(action.kind), action.generation or "", action.attempt, "active", p.now
+        )
+        self.view.started(p.key, job, str(p.cluster.metadata.get("uid", "")))
+        p.observed.append(job)
+        if created:
+            self.metrics.job_created(str(action.kind), self._queued_for(p))
+            what = f"{action.kind} for hosts {', '.join(action.hosts)}" if action.hosts else str(action.kind)
+            p.event(
+                "Normal",
+                "RunStarted",
+                f"Kubespray runs {what} in Job {action.job} (attempt {action.attempt + 1})",
             )
-        )
-        what = f"{action.kind} for hosts {', '.join(action.hosts)}" if action.hosts else str(action.kind)
-        p.event(
-            "Normal",
-            "RunStarted",
-            f"Kubespray runs {what} in Job {action.job} (attempt {action.attempt + 1})",
-        )
         p.again_in(WAIT_FOR_JOB)
         return True
+
+    async def _hold(self, p: _Pass) -> None:
+        """The finalizer, so that the cluster is never gone before its hosts are reset."""
+        written = await self.api.set_finalizer(p.key[0], p.key[1], FINALIZER, True, p.body)
+        if written is not None:
+            self.view.wrote_cluster(p.key, finalizers=written)
+            p.body = self.view.clusters.get(p.key, p.body)
 
     def _queued_for(self, p: _Pass) -> float | None:
         created = p.cluster.metadata.get("creationTimestamp")
@@ -455,27 +473,44 @@ class Reconciler:
         )
 
     async def _write_status(self, p: _Pass, action: Action) -> None:
+        """The cluster's status, its machine's, the Cluster API endpoint and the pass's Events: whichever
+        changed, written at once (none depends on another). While other clusters wait for a pass that may
+        start something, this is left for later (the queue's second lane), Events included."""
+        if self.queue is not None and self.queue.busy() and not p.deleting:
+            self._held_events.setdefault(p.key, []).extend(p.events)
+            p.events.clear()
+            self._held_status[p.key] = p.status
+            self.queue.defer(p.key)
+            return
+        p.events[:0] = self._held_events.pop(p.key, [])
+        self._held_status.pop(p.key, None)
         new = self._folded(p, action)
         old = p.cluster.status or CustomClusterStatus()
         new_doc, old_doc = _dump(new), _dump(old)
+        writes: list[Awaitable[None]] = []
         if new_doc != old_doc:
             self._events_for(p, old, new)
-            patch = {k: new_doc.get(k) for k in set(new_doc) | set(old_doc)}
-            await self._patch_status(p, patch)
+            writes.append(self._patch_status(p, {k: new_doc.get(k) for k in set(new_doc) | set(old_doc)}))
+            self.view.wrote_cluster(p.key, status=new_doc)
             p.status = new
         if p.machine_body is not None:
-            machine = preflight.machine_status(p.machine, new)
+            machine_key = (p.key[0], str(p.machine.metadata["name"]))
             had = p.machine_body.get("status") or {}
-            want = _dump(machine)
+            want = _dump(preflight.machine_status(p.machine, new))
             if want != {k: had.get(k) for k in want} or set(had) - set(want):
-                await self.api.patch_machine_status(p.key[0], p.machine.metadata["name"], want)
+                writes.append(self.api.patch_machine_status(*machine_key, want))
+                self.view.wrote_machine_status(machine_key, want)
         if new.api_endpoint and not p.deleting:
             host, port = kc.endpoint_parts(new.api_endpoint)
             cpe = p.cluster.spec.control_plane_endpoint
             if cpe is None or (cpe.host, cpe.port) != (host, port):
-                await self.api.patch_cluster_spec(
-                    *p.key, {"controlPlaneEndpoint": {"host": host, "port": port}}
+                writes.append(
+                    self.api.patch_cluster_spec(
+                        *p.key, {"controlPlaneEndpoint": {"host": host, "port": port}}
+                    )
                 )
+        writes.extend(self._event_posts(p))
+        await asyncio.gather(*writes)
 
     async def _patch_status(self, p: _Pass, patch: Mapping[str, Any]) -> None:
         try:
@@ -490,12 +525,17 @@ class Reconciler:
         for c in new.conditions or ():
             if before.get(c.type) == (c.status, c.reason) or c.type == "Ready" or not c.reason:
                 continue
-            if c.reason in st.RUNNING_REASONS or c.reason in ("NotProvisioned", "NotFetched"):
+            if c.reason in st.RUNNING_REASONS or c.reason in ROUTINE_REASONS:
                 continue
             bad = c.status == "False" and c.severity in ("Error", "Warning")
             p.event("Warning" if bad else "Normal", c.reason, f"{c.type}: {c.message or c.reason}")
 
-    async def _post_events(self, p: _Pass) -> None:
-        for type_, reason, message in p.events:
-            await self.api.event(p.body, type_, reason, message, p.now)
+    def _event_posts(self, p: _Pass) -> list[Awaitable[None]]:
+        posts: list[Awaitable[None]] = [
+            self.api.event(p.body, type_, reason, message, p.now) for type_, reason, message in p.events
+        ]
         p.events.clear()
+        return posts
+
+    async def _post_events(self, p: _Pass) -> None:
+        await asyncio.gather(*self._event_posts(p))

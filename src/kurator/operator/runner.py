@@ -95,6 +95,7 @@ async def _lead(
     api = KubeAPI(client)
     hosts = HostCheck(api.secret_value, settings.ssh_user, settings.ssh_timeout, settings.preflight_ttl)
     reconciler = Reconciler(view, api, settings, hosts, Fleets(api, settings.operator_namespace), metrics)
+    reconciler.queue = queue
     metrics.watch_phases(
         lambda: (str((b.get("status") or {}).get("phase") or "Unknown") for b in view.clusters.values())
     )

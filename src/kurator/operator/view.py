@@ -37,6 +37,18 @@ def _gone(event: Mapping[str, Any]) -> bool:
     return event.get("type") == "DELETED"
 
 
+_VOLATILE = ("resourceVersion", "managedFields")
+
+
+def _meaning(body: Mapping[str, Any] | None) -> Any:
+    """What a reconcile acts on: the object without its status and bookkeeping. The operator writes the
+    status itself, so an event that changed only that (its own write coming back) queues nothing."""
+    if body is None:
+        return None
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k not in _VOLATILE}
+    return {**{k: v for k, v in body.items() if k not in ("status", "metadata")}, "metadata": meta}
+
+
 @dataclasses.dataclass
 class View:
     clusters: dict[Key, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -59,18 +71,20 @@ class View:
         key = key_of(body)
         if _gone(event):
             self.clusters.pop(key, None)
-        else:
-            self.clusters[key] = _slim(body)
-        return [key]
+            return [key]
+        before = self.clusters.get(key)
+        self.clusters[key] = _slim(body)
+        return [] if _meaning(before) == _meaning(body) else [key]
 
     def on_machine(self, event: Mapping[str, Any]) -> list[Key]:
         body = event["object"]
         key = key_of(body)
         if _gone(event):
             self.machines.pop(key, None)
-        else:
-            self.machines[key] = _slim(body)
-        return self.clusters_of_machine(key)
+            return self.clusters_of_machine(key)
+        before = self.machines.get(key)
+        self.machines[key] = _slim(body)
+        return [] if _meaning(before) == _meaning(body) else self.clusters_of_machine(key)
 
     def on_job(self, event: Mapping[str, Any]) -> list[Key]:
         body = event["object"]
@@ -90,6 +104,7 @@ class View:
             if not jobs:
                 del self.jobs[cluster]
             return [cluster]
+        before = jobs.get(name)
         try:
             jobs[name] = observe(body)
         except (KeyError, ValueError) as exc:  # not one of ours after all (a label copied by hand)
@@ -102,7 +117,8 @@ class View:
             self._job_uids[(namespace, name)] = str(meta["uid"])
         owners = [o.get("uid") for o in meta.get("ownerReferences") or () if o.get("kind") == "CustomCluster"]
         self._job_owners[(namespace, name)] = str(owners[0]) if owners else ""
-        return [cluster]
+        # The Job controller updates a Job's counts many times over; only a change of state matters.
+        return [] if before == jobs[name] else [cluster]
 
     def on_capi_cluster(self, event: Mapping[str, Any]) -> list[Key]:
         body = event["object"]
@@ -125,6 +141,30 @@ class View:
             for c in self.capi_clusters.values()
             if c.namespace == key[0] and c.control_plane == key[1] and c.infrastructure
         ]
+
+    # -- the operator's own writes, known before their events come back ---------------------------
+    # A reconcile that ran again before the watch delivered what the last one wrote would otherwise
+    # decide from the state before it (and start the same Job again, to find it exists).
+
+    def wrote_cluster(
+        self, key: Key, *, status: dict[str, Any] | None = None, finalizers: list[str] | None = None
+    ) -> None:
+        body = self.clusters.get(key)
+        if body is None:
+            return
+        if status is not None:
+            body["status"] = status
+        if finalizers is not None:
+            body["metadata"] = {**body.get("metadata", {}), "finalizers": finalizers}
+
+    def wrote_machine_status(self, key: Key, status: dict[str, Any]) -> None:
+        if key in self.machines:
+            self.machines[key]["status"] = status
+
+    def started(self, cluster: Key, job: ObservedJob, owner: str) -> None:
+        """A Job the operator has just created (the watch's version replaces this one when it comes)."""
+        self.jobs.setdefault(cluster, {}).setdefault(job.name, job)
+        self._job_owners.setdefault((cluster[0], job.name), owner)
 
     # -- reads -------------------------------------------------------------------------------------
 

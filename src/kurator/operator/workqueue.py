@@ -2,6 +2,10 @@
 at once (one queued while being worked on runs again afterwards), and can be queued for later; a later
 request for a key already due sooner changes nothing.
 
+Two lanes: work that may start something (a new or changed object) comes before work that only reports
+(a status to write), which is taken only while nothing else waits. In a burst of new clusters every
+cluster gets its run started before any status is written, instead of each one's writes slowing all.
+
 Written here because kopf queues per object and per event, while a cluster must be reconciled for events
 of other objects (its Jobs, its machine, Cluster API's objects); asyncio's own Queue knows no dedup.
 """
@@ -20,16 +24,23 @@ K = TypeVar("K", bound=Hashable)
 class WorkQueue(Generic[K]):
     def __init__(self) -> None:
         self._queue: deque[K] = deque()
+        self._later: deque[K] = deque()
         self._queued: set[K] = set()
+        self._deferred: set[K] = set()
         self._active: set[K] = set()
         self._again: set[K] = set()
+        self._later_after: set[K] = set()
         self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
         self._ready = asyncio.Event()
         self.added: dict[K, float] = {}
         """When each queued key was first queued (monotonic), for the latency of its work."""
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + len(self._later)
+
+    def busy(self) -> bool:
+        """Whether work of the first lane waits."""
+        return bool(self._queue)
 
     def add(self, key: K) -> None:
         if key in self._active:
@@ -37,9 +48,23 @@ class WorkQueue(Generic[K]):
             return
         if key in self._queued:
             return
+        if key in self._deferred:  # promoted: it may have something to start now
+            self._deferred.discard(key)
+            self._later.remove(key)
         self._queued.add(key)
         self.added.setdefault(key, time.monotonic())
         self._queue.append(key)
+        self._ready.set()
+
+    def defer(self, key: K) -> None:
+        """Queue ``key`` in the second lane (only a report is left to do), unless it is queued anyway."""
+        if key in self._active:  # asked from its own work: queued once that is done
+            self._later_after.add(key)
+            return
+        if key in self._queued or key in self._deferred:
+            return
+        self._deferred.add(key)
+        self._later.append(key)
         self._ready.set()
 
     def add_after(self, key: K, delay: float) -> None:
@@ -61,11 +86,15 @@ class WorkQueue(Generic[K]):
         self.add(key)
 
     async def get(self) -> K:
-        while not self._queue:
+        while not self._queue and not self._later:
             self._ready.clear()
             await self._ready.wait()
-        key = self._queue.popleft()
-        self._queued.discard(key)
+        if self._queue:
+            key = self._queue.popleft()
+            self._queued.discard(key)
+        else:
+            key = self._later.popleft()
+            self._deferred.discard(key)
         self._active.add(key)
         return key
 
@@ -74,7 +103,11 @@ class WorkQueue(Generic[K]):
         self.added.pop(key, None)
         if key in self._again:
             self._again.discard(key)
+            self._later_after.discard(key)
             self.add(key)
+        elif key in self._later_after:
+            self._later_after.discard(key)
+            self.defer(key)
 
     def close(self) -> None:
         for _, handle in self._timers.values():
