@@ -2,9 +2,10 @@
 ``infrastructureRef`` may name a CustomCluster, and ``KubeadmControlPlane``, whose ``version`` such a
 cluster takes), from the pinned Cluster API release. Only the CRDs: no Cluster API controller is installed.
 
-They come from the release's Go module on the Go module proxy (the same files the release's manifests are
-built from), pinned by the sha256 of that zip and extracted from it at render time; nothing of Cluster API
-is kept in this repository."""
+They come from the release's Go module on the Go module proxy: the CRD bases the release's manifests are
+built from, without what its kustomization adds for Cluster API's own controllers (conversion webhooks, CA
+injection), which are not installed. Pinned by the sha256 of that zip and read out of it at render time;
+nothing of Cluster API is kept in this repository."""
 
 from __future__ import annotations
 
