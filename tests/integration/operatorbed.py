@@ -60,23 +60,26 @@ def install_crds(api: Client) -> None:
 
 class OperatorProcess:
     """``kurator operator run`` against the fleet's host, logging to a file (read by the tests that look
-    for secrets in it)."""
+    for secrets in it). As the fleet's admin, or with ``kubeconfig`` (its current context) as someone else:
+    the installed operator's ServiceAccount, say."""
 
-    def __init__(self, fleet: UpResult, log: Path, *extra: str) -> None:
-        self.fleet, self.log, self.extra = fleet, log, extra
+    def __init__(self, fleet: UpResult, log: Path, *extra: str, kubeconfig: Path | None = None) -> None:
+        self.fleet, self.log, self.extra, self.kubeconfig = fleet, log, extra, kubeconfig
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def args(self) -> list[str]:
         cfg = self.fleet.config
+        if self.kubeconfig is not None:
+            login = ["--kubeconfig", str(self.kubeconfig)]
+        else:
+            login = ["--kubeconfig", str(self.fleet.layout.kubeconfig("host")), "--context"]
+            login.append(context_name(cfg, "host"))
         return [
             sys.executable,
             "-m",
             "kurator",
-            "--kubeconfig",
-            str(self.fleet.layout.kubeconfig("host")),
-            "--context",
-            context_name(cfg, "host"),
+            *login,
             "operator",
             "run",
             "--listen",

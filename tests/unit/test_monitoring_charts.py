@@ -16,16 +16,9 @@ from kurator.fleet import render
 from kurator.fleet.component import Artifact, Component
 from kurator.monitoring import manifests, objstore, prometheus, thanos
 
+from .charts import HELM, needs_helm, no_wildcards
+
 CHARTS = Path(__file__).resolve().parents[2] / "src" / "kurator" / "components" / "charts"
-HELM = Path.home() / ".cache" / "kurator" / "bin" / "helm" / "3.20.2" / "helm"
-# helm is part of every set-up (`kurator local fetch`); a missing one fails the chart tests, never skips them.
-needs_helm = pytest.mark.usefixtures("helm_in_cache")
-
-
-@pytest.fixture
-def helm_in_cache() -> None:
-    assert HELM.exists(), f"helm is not in the cache ({HELM}): run scripts/setup.sh"
-
 
 SECRET = "chart-test-secret-key-0001"
 STORE = objstore.parse(
@@ -114,14 +107,6 @@ def mount_of(obj: dict[str, Any], container_name: str, volume: str) -> str:
 
 def flag(args: list[str], name: str) -> str:
     return next(a.split("=", 1)[1] for a in args if a.startswith(f"--{name}="))
-
-
-def no_wildcards(objs: dict[tuple[str, str], dict[str, Any]]) -> None:
-    for (kind, _), obj in objs.items():
-        if kind in ("ClusterRole", "Role"):
-            for rule in obj["rules"]:
-                for key in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
-                    assert "*" not in rule.get(key, []), f"{kind} {obj['metadata']['name']} has a wildcard"
 
 
 @needs_helm

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from kurator.components import prometheus, standin, thanos
+from kurator.components import cluster_api, cluster_operator, prometheus, standin, thanos
 from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Component
 
 COMPONENTS: dict[str, Component] = {
-    c.name: c for c in (standin.COMPONENT, prometheus.COMPONENT, thanos.COMPONENT)
+    c.name: c
+    for c in (
+        standin.COMPONENT,
+        prometheus.COMPONENT,
+        thanos.COMPONENT,
+        cluster_api.COMPONENT,
+        cluster_operator.COMPONENT,
+    )
 }
-# Components whose install takes options of their own (an object store, labels): their commands are
-# written out in kurator.cli, not made from the generic one.
-WITH_OPTIONS = frozenset({prometheus.COMPONENT.name, thanos.COMPONENT.name})
+# Components whose commands are written out in kurator.cli, not made from the generic one: their install
+# takes options of their own (an object store, labels, fleets), or they are installed as part of another
+# (the Cluster API CRDs, by `kurator install cluster-operator`).
+WITH_OPTIONS = frozenset(
+    {
+        prometheus.COMPONENT.name,
+        thanos.COMPONENT.name,
+        cluster_api.COMPONENT.name,
+        cluster_operator.COMPONENT.name,
+    }
+)
 
 
 def get(name: str) -> Component:

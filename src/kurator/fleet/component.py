@@ -18,9 +18,13 @@ HOST = "host"  # the name a host-placed component's single target goes by in pla
 class Artifact:
     """Where a component's chart or manifests come from and the sha256 that proves them.
 
-    ``source`` is an ``https://`` URL of a chart archive (``.tgz``) or manifest file, or
+    ``source`` is an ``https://`` URL of a chart archive (``.tgz``), a manifest file or an archive of them, or
     ``package:<path>`` for a folder shipped inside the kurator package. A file's digest is the sha256 of its
     bytes; a folder's is the sha256 of its sorted ``<sha256>  <relative path>`` lines (see artifacts.digest).
+
+    ``members``: for ``manifests`` whose payload is a ``.zip`` (a release archive, a Go module), the paths in
+    the archive that hold the manifests; only those are rendered. The digest is still the whole archive's:
+    what is pinned is the file exactly as published.
     """
 
     name: str
@@ -28,6 +32,7 @@ class Artifact:
     kind: ArtifactKind
     source: str
     sha256: str
+    members: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -50,7 +55,7 @@ class Component:
     name: str
     description: str
     artifact: Artifact
-    namespace: str
+    namespace: str  # "": a component of cluster-scoped objects only, which gets no namespace of its own
     values: dict[str, Any] = field(default_factory=dict)
     per_cluster: tuple[PerCluster, ...] = ()
     release: str | None = None  # Helm release name (default: the component's name)

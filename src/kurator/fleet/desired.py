@@ -10,6 +10,7 @@ from typing import Any
 from lightkube import codecs
 from lightkube.core.resource import NamespacedResource
 
+from kurator.core.errors import KuratorError
 from kurator.fleet.component import Component
 
 Doc = dict[str, Any]
@@ -128,19 +129,23 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
             served = [v["name"] for v in spec.get("versions", []) if v.get("served", True)]
             crd_apis += [(f"{spec['group']}/{v}", spec["names"]["kind"]) for v in served]
 
-    cluster_scoped: list[Doc] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": component.namespace}}
-    ]
+    cluster_scoped: list[Doc] = (
+        [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": component.namespace}}]
+        if component.namespace
+        else []
+    )
     namespaced: list[Doc] = []
     for original in rendered:
         doc = copy.deepcopy(original)
         meta = doc.setdefault("metadata", {})
         if _is_namespaced(doc, crd_scopes):
+            if not component.namespace and not meta.get("namespace"):
+                raise KuratorError(f"{name} has no namespace, yet declares {Ref.of(doc)} without one")
             meta.setdefault("namespace", component.namespace)
             namespaced.append(doc)
         else:
             meta.pop("namespace", None)
-            if doc["kind"] == "Namespace" and meta["name"] == component.namespace:
+            if component.namespace and doc["kind"] == "Namespace" and meta["name"] == component.namespace:
                 cluster_scoped[0] = doc
                 continue
             cluster_scoped.append(doc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,18 @@ def _manifests(path: Path) -> list[Doc]:
     return [doc for f in files for doc in load_documents(f.read_text(), str(f))]
 
 
+def _zip_members(path: Path, members: tuple[str, ...], key: str) -> list[Doc]:
+    """The manifests in ``members`` of the archive ``path``, in that order; read in memory, never unpacked
+    (so no path in the archive can land anywhere on disk)."""
+    if not zipfile.is_zipfile(path):
+        raise KuratorError(f"artifact {key} names files in an archive, but {path.name} is not a zip")
+    with zipfile.ZipFile(path) as archive:
+        present = set(archive.namelist())
+        if missing := [m for m in members if m not in present]:
+            raise KuratorError(f"artifact {key}: {path.name} has no {', '.join(missing)}")
+        return [doc for m in members for doc in load_documents(archive.read(m).decode(), f"{path.name}:{m}")]
+
+
 def _helm_template(component: Component, chart: Path, values: dict[str, Any], helm: Path) -> list[Doc]:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kurator-values-") as vf:
         yaml.safe_dump(values, vf)
@@ -70,6 +83,9 @@ def _helm_template(component: Component, chart: Path, values: dict[str, Any], he
 def render(
     component: Component, payload: Path, values: dict[str, Any], reporter: Reporter | None = None
 ) -> list[Doc]:
-    if component.artifact.kind == "manifests":
+    artifact = component.artifact
+    if artifact.kind == "manifests":
+        if artifact.members:
+            return _zip_members(payload, artifact.members, artifact.key)
         return _manifests(payload)
     return _helm_template(component, payload, values, helm_path(reporter))

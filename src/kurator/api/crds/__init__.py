@@ -1,5 +1,6 @@
 """The CRDs of the cluster operator, generated from the models (their one source of truth).
-``python -m kurator.api.crds`` rewrites the committed YAML beside this file; ``--check`` only compares."""
+``python -m kurator.api.crds`` rewrites the committed YAML beside this file and the copies in the operator's
+Helm chart (helm installs a chart's CRDs only from files in its ``crds/``); ``--check`` only compares."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from kurator.api.names import CATEGORY, GROUP, VERSION
 from kurator.api.schema import structural
 
 DIR = Path(__file__).resolve().parent
+CHART_CRDS = DIR.parents[1] / "components" / "charts" / "cluster-operator" / "crds"
+FOLDERS = (DIR, CHART_CRDS)  # each holds every CRD, byte for byte the same
 HEADER = "# Generated from the models in kurator.api by `python -m kurator.api.crds`: do not edit.\n"
 
 
@@ -143,20 +146,20 @@ def all_crds() -> list[dict[str, Any]]:
     return [crd(kind) for kind in KINDS]
 
 
+def _files() -> list[tuple[Path, Kind]]:
+    return [(folder / kind.file_name, kind) for folder in FOLDERS for kind in KINDS]
+
+
 def stale() -> list[Path]:
-    """The committed files that differ from what the models generate."""
-    return [
-        DIR / k.file_name
-        for k in KINDS
-        if not (DIR / k.file_name).is_file() or (DIR / k.file_name).read_text() != render(k)
-    ]
+    """The committed files (beside this module and in the chart) that differ from what the models
+    generate."""
+    return [path for path, kind in _files() if not path.is_file() or path.read_text() != render(kind)]
 
 
 def write() -> list[Path]:
     """Rewrite the files that differ; returns them."""
     changed = stale()
-    for kind in KINDS:
-        path = DIR / kind.file_name
+    for path, kind in _files():
         if path in changed:
             path.write_text(render(kind))
     return changed

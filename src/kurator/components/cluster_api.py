@@ -1,0 +1,93 @@
+"""``cluster-api-crds``: the Cluster API CRDs the cluster operator reads (``Cluster``, whose
+``infrastructureRef`` may name a CustomCluster, and ``KubeadmControlPlane``, whose ``version`` such a
+cluster takes), from the pinned Cluster API release. Only the CRDs: no Cluster API controller is installed.
+
+They come from the release's Go module on the Go module proxy: the CRD bases the release's manifests are
+built from, without what its kustomization adds for Cluster API's own controllers (conversion webhooks, CA
+injection), which are not installed. Pinned by the sha256 of that zip and read out of it at render time;
+nothing of Cluster API is kept in this repository."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kurator.fleet.component import Artifact, Component
+
+if TYPE_CHECKING:
+    from lightkube import Client
+
+# Module-level imports stay light: this module is loaded for every `kurator` command (the registry).
+
+VERSION = "v1.14.2"
+MODULE = f"sigs.k8s.io/cluster-api@{VERSION}"
+CRDS = (
+    f"{MODULE}/core/config/crd/bases/cluster.x-k8s.io_clusters.yaml",
+    f"{MODULE}/controlplane/kubeadm/config/crd/bases/controlplane.cluster.x-k8s.io_kubeadmcontrolplanes.yaml",
+)
+CRD_NAMES = ("clusters.cluster.x-k8s.io", "kubeadmcontrolplanes.controlplane.cluster.x-k8s.io")
+
+COMPONENT = Component(
+    name="cluster-api-crds",
+    description=f"the Cluster API {VERSION} CRDs the cluster operator reads (Cluster, KubeadmControlPlane)",
+    artifact=Artifact(
+        name="cluster-api-crds",
+        version=VERSION.removeprefix("v"),
+        kind="manifests",
+        source=f"https://proxy.golang.org/sigs.k8s.io/cluster-api/@v/{VERSION}.zip",
+        # sha256 of the module zip as proxy.golang.org serves it (the same bytes as Go's module cache holds).
+        sha256="0f6fdd021ab96e6f38b19210bbae9b15537fcd53bc40028553854e55df13f738",
+        members=CRDS,
+    ),
+    namespace="",  # CRDs only
+    placement="host",
+)
+
+
+def foreign(api: Client) -> list[str]:
+    """The Cluster API CRDs already in the cluster that kurator did not install (``clusterctl init`` or
+    another tool did, perhaps of another release): kurator leaves those alone rather than take them over."""
+    from lightkube import ApiError
+    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+
+    from kurator.fleet.desired import COMPONENT_LABEL
+
+    out = []
+    for name in CRD_NAMES:
+        try:
+            crd = api.get(CustomResourceDefinition, name)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                continue
+            raise
+        labels = (crd.metadata.labels if crd.metadata else None) or {}
+        if labels.get(COMPONENT_LABEL) != COMPONENT.name:
+            out.append(name)
+    return out
+
+
+def objects(api: Client) -> list[str]:
+    """``Kind namespace/name`` of every Cluster API ``Cluster`` and ``KubeadmControlPlane`` (deleting their
+    CRDs would delete them)."""
+    import httpx2
+    from lightkube import ApiError
+    from lightkube.generic_resource import create_namespaced_resource
+
+    from kurator.fleet.plan import not_found
+
+    # The stored versions in Cluster API v1.14 (v1beta1 is served too).
+    kinds = (
+        create_namespaced_resource("cluster.x-k8s.io", "v1beta2", "Cluster", "clusters"),
+        create_namespaced_resource(
+            "controlplane.cluster.x-k8s.io", "v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes"
+        ),
+    )
+    out = []
+    for kind in kinds:
+        try:
+            found = list(api.list(kind, namespace="*"))
+        except (ApiError, httpx2.HTTPStatusError) as exc:
+            if not_found(exc):
+                continue
+            raise
+        out += [f"{kind.__name__} {o.metadata.namespace}/{o.metadata.name}" for o in found if o.metadata]
+    return sorted(out)
