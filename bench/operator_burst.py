@@ -192,6 +192,52 @@ async def _operator_run(
     }
 
 
+def _operator_command(kc: Path, ctx: str) -> list[str]:
+    """``kurator operator run`` on the host; KURATOR_BENCH_WORKERS, _LOG_LEVEL and _PROFILE (a cProfile
+    output file) vary it for experiments."""
+    env = os.environ.get
+    profile = (
+        ["-m", "cProfile", "-o", env("KURATOR_BENCH_PROFILE", "")] if env("KURATOR_BENCH_PROFILE") else []
+    )
+    workers = ["--workers", env("KURATOR_BENCH_WORKERS", "")] if env("KURATOR_BENCH_WORKERS") else []
+    return [
+        sys.executable,
+        *profile,
+        "-m",
+        "kurator",
+        "--kubeconfig",
+        str(kc),
+        "--context",
+        ctx,
+        "operator",
+        "run",
+        "--listen",
+        f"127.0.0.1:{METRICS_PORT}",
+        "--log-level",
+        env("KURATOR_BENCH_LOG_LEVEL", "info"),
+        *workers,
+    ]
+
+
+def _report(args: argparse.Namespace, r: dict[str, float], reference: float, usage: dict[str, float]) -> None:
+    met = {True: "met", False: "NOT met"}
+    lines = [
+        f"{args.clusters} CustomClusters on {args.hosts} sshd hosts, create concurrency {args.concurrency}",
+        f"  burst admitted in {r['create_seconds']:.1f} s; "
+        f"every cluster had its Job {r['total']:.1f} s after the first create",
+        f"  create -> Job: p50 {r['p50']:.2f} s, p99 {r['p99']:.2f} s, max {r['max']:.2f} s",
+        f"  after the burst was admitted: p99 {r['after_p99']:.2f} s, last Job {r['after_max']:.2f} s",
+        f"  reference (two writes per cluster, a ConfigMap and a Job, straight): {reference:.1f} s; "
+        f"operator / reference = {r['total'] / reference:.2f}",
+        f"  operator CPU: {usage['cpu']:.1f} s ({usage['cpu'] / args.clusters * 1000:.1f} ms per cluster)",
+        f"  operator memory: {usage['idle']:.0f} MiB idle, {usage['rss']:.0f} MiB after, "
+        f"peak {usage['peak']:.0f} MiB",
+        f"  targets: p99 after admission <= 2 s: {met[r['after_p99'] <= 2]}; "
+        f"peak memory <= 200 MiB: {met[usage['peak'] <= 200]}",
+    ]
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clusters", type=int, default=1000)
@@ -207,6 +253,7 @@ def main() -> None:
         )
         bed = SshTestbed(Path(tmp) / "ssh")
         operator: subprocess.Popen[bytes] | None = None
+        log_path = Path(os.environ.get("KURATOR_BENCH_LOG") or Path(tmp) / "operator.log")
         try:
             kc, ctx = up.layout.kubeconfig("host"), context_name(up.config, "host")
             sync = client(kc, ctx)
@@ -214,48 +261,19 @@ def main() -> None:
             sync.create(Namespace(metadata=ObjectMeta(name="kurator-system")))
             hosts = [bed.add_host().address for _ in range(args.hosts)]
             reference = asyncio.run(_reference(kc, ctx, args.clusters, args.concurrency))
-            log = Path(os.environ.get("KURATOR_BENCH_LOG") or Path(tmp) / "operator.log").open("wb")
-            profile = (
-                ["-m", "cProfile", "-o", os.environ["KURATOR_BENCH_PROFILE"]]
-                if os.environ.get("KURATOR_BENCH_PROFILE")
-                else []
-            )
-            operator = subprocess.Popen(
-                [sys.executable, *profile, "-m", "kurator", "--kubeconfig", str(kc), "--context", ctx, "operator", "run",
-                 "--listen", f"127.0.0.1:{METRICS_PORT}", "--log-level", os.environ.get("KURATOR_BENCH_LOG_LEVEL", "info"),
-                 *(["--workers", os.environ["KURATOR_BENCH_WORKERS"]] if os.environ.get("KURATOR_BENCH_WORKERS") else [])],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            with log_path.open("wb") as log:
+                operator = subprocess.Popen(_operator_command(kc, ctx), stdout=log, stderr=subprocess.STDOUT)
             time.sleep(3)
-            rss_idle, _ = _rss(operator.pid)
+            idle, _ = _rss(operator.pid)
             cpu_before = _cpu(operator.pid)
             r = asyncio.run(_operator_run(kc, ctx, args.clusters, hosts, bed.private_key, args.concurrency))
             time.sleep(5)  # let the reconciles that follow the Jobs (status, events) settle
             rss, peak = _rss(operator.pid)
-            cpu = _cpu(operator.pid) - cpu_before
-            metrics = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+            usage = {"idle": idle, "rss": rss, "peak": peak, "cpu": _cpu(operator.pid) - cpu_before}
             if os.environ.get("KURATOR_BENCH_METRICS"):
+                metrics = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
                 Path(os.environ["KURATOR_BENCH_METRICS"]).write_text(metrics)
-            print(
-                f"{args.clusters} CustomClusters on {args.hosts} sshd hosts, create concurrency {args.concurrency}"
-            )
-            print(
-                f"  burst admitted in {r['create_seconds']:.1f} s; every cluster had its Job {r['total']:.1f} s after the first create"
-            )
-            print(f"  create -> Job: p50 {r['p50']:.2f} s, p99 {r['p99']:.2f} s, max {r['max']:.2f} s")
-            print(
-                f"  after the burst was admitted: p99 {r['after_p99']:.2f} s, last Job {r['after_max']:.2f} s"
-            )
-            print(f"  reference (the same count of ConfigMaps and Jobs written straight): {reference:.1f} s; "
-                  f"operator / reference = {r['total'] / reference:.2f}")  # fmt: skip
-            print(
-                f"  operator CPU: {cpu:.1f} s for the burst ({cpu / args.clusters * 1000:.1f} ms per cluster)"
-            )
-            print(f"  operator memory: {rss_idle:.0f} MiB idle, {rss:.0f} MiB after, peak {peak:.0f} MiB "
-                  "(target <= 200 MiB)")  # fmt: skip
-            print(f"  targets: p99 after admission <= 2 s: {'met' if r['after_p99'] <= 2 else 'NOT met'}; "
-                  f"memory: {'met' if peak <= 200 else 'NOT met'}")  # fmt: skip
+            _report(args, r, reference, usage)
         finally:
             if operator is not None and operator.poll() is None:
                 operator.send_signal(signal.SIGTERM)
@@ -265,7 +283,6 @@ def main() -> None:
                     operator.kill()
             bed.close()
             fleet.down(NAME, home, purge=True)
-            os.sync()
 
 
 if __name__ == "__main__":

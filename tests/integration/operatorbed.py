@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from lightkube import ApiError, Client
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.batch_v1 import Job
@@ -211,6 +212,15 @@ def finish_pod(
     }
     api.patch(
         Pod.Status, pod.metadata.name, {"status": status}, namespace=namespace, patch_type=PatchType.MERGE
+    )
+
+
+def run_files(api: Client, namespace: str, job: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The inventory and group vars a Job's Pod is given (its annotations, mounted as files)."""
+    template = api.get(Job, job, namespace=namespace).spec.template  # type: ignore[union-attr]
+    annotations = (template.metadata.annotations if template.metadata else None) or {}
+    return yaml.safe_load(annotations["kurator.dev/hosts.yaml"]), yaml.safe_load(
+        annotations["kurator.dev/k8s-cluster.yml"]
     )
 
 

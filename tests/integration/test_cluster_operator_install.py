@@ -54,7 +54,14 @@ from kurator.local.kubeconfigs import context_name
 from kurator.operator.settings import LEASE
 
 from .helpers import cluster_client, gone, wait_for
-from .operatorbed import CustomClusterResource, CustomMachineResource, OperatorProcess, until_gone, wait_job
+from .operatorbed import (
+    CustomClusterResource,
+    CustomMachineResource,
+    OperatorProcess,
+    run_files,
+    until_gone,
+    wait_job,
+)
 from .sshhosts import SshTestbed, SshTestbedError
 
 pytestmark = pytest.mark.integration
@@ -476,8 +483,7 @@ def test_the_service_account_lets_the_operator_do_its_work(
     )
     job = wait_job(api, CLUSTERS_NS, "c1", "create", timeout=90)
     assert job.metadata is not None
-    inventory = api.get(ConfigMap, f"{job.metadata.name}-inventory", namespace=CLUSTERS_NS)
-    group_vars = yaml.safe_load((inventory.data or {})["k8s_cluster.yml"])
+    _, group_vars = run_files(api, CLUSTERS_NS, job.metadata.name)  # type: ignore[arg-type]
     assert group_vars["kube_version"] == VERSION.removeprefix("v")
     assert (group_vars["kube_pods_subnet"], group_vars["kube_service_addresses"]) == (
         "10.244.0.0/16",

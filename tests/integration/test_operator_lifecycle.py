@@ -24,7 +24,6 @@ import pytest
 import yaml
 from lightkube import ApiError, Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Namespace, Secret
 from lightkube.types import PatchType
 
@@ -44,6 +43,7 @@ from .operatorbed import (
     install_crds,
     job_done,
     job_names,
+    run_files,
     until_gone,
     wait_job,
     wait_phase,
@@ -168,14 +168,6 @@ def _apply(api: Client, doc: dict[str, Any]) -> None:
     api.apply(codecs.from_dict(doc), field_manager="test", force=True)
 
 
-def _inventory(api: Client, namespace: str, job: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The inventory and group vars the Job's Pod is given (its annotations, mounted as files)."""
-    annotations = api.get(Job, job, namespace=namespace).spec.template.metadata.annotations or {}  # type: ignore[union-attr]
-    return yaml.safe_load(annotations["kurator.dev/hosts.yaml"]), yaml.safe_load(
-        annotations["kurator.dev/k8s-cluster.yml"]
-    )
-
-
 def _restart(op: OperatorProcess) -> None:
     op.kill()
     op.start().wait_ready()
@@ -210,7 +202,7 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     job_seconds = time.monotonic() - created
     assert job_seconds < 15, f"the create Job took {job_seconds:.1f}s"
     name = job.metadata.name  # type: ignore[union-attr]
-    hosts, group_vars = _inventory(api, ns, name)
+    hosts, group_vars = run_files(api, ns, name)
     assert hosts["all"]["hosts"]["master1"]["ansible_host"] == master.address
     assert (
         group_vars["kube_version"] == V1.removeprefix("v")
@@ -273,7 +265,7 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     _apply(api, _machine("machines", ns, master, [worker]))
     job = wait_job(api, ns, "onprem", "scale-up", 30)
     name = job.metadata.name  # type: ignore[union-attr]
-    hosts, _ = _inventory(api, ns, name)
+    hosts, _ = run_files(api, ns, name)
     assert set(hosts["all"]["hosts"]) == {"master1", "node1"}
     assert hosts["all"]["children"]["kube_node"]["hosts"] == {"node1": None}
     _restart(operator)
@@ -307,7 +299,7 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     job = wait_job(api, ns, "onprem", "upgrade", 30)
     name = job.metadata.name  # type: ignore[union-attr]
     assert "upgrade-cluster.yml" in job.spec.template.spec.containers[0].command  # type: ignore[union-attr]
-    assert _inventory(api, ns, name)[1]["kube_version"] == V2.removeprefix("v")
+    assert run_files(api, ns, name)[1]["kube_version"] == V2.removeprefix("v")
     finish_pod(api, ns, name)
     wait_for(lambda: cluster_status(api, ns, "onprem").get("kubernetesVersion") == V2, 30, "upgraded")
     assert condition(cluster_status(api, ns, "onprem"), "Upgraded")["status"] == "True"
