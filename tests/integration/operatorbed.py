@@ -9,6 +9,7 @@ and the real Job controller of the host turns that into the Job's Complete or Fa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -57,6 +58,30 @@ def install_crds(api: Client) -> None:
             30,
             f"CRD {name} established",
         )
+
+
+def remove_crds(api: Client, timeout: float = 60) -> None:
+    """Delete the CRDs (and with them every CustomCluster and CustomMachine left) and wait until gone. A
+    cluster a failed test left keeps its finalizer with no operator to release it: released here."""
+    with contextlib.suppress(ApiError):
+        for cc in api.list(CustomClusterResource, namespace="*"):
+            if cc.metadata and cc.metadata.finalizers:
+                api.patch(
+                    CustomClusterResource,
+                    cc.metadata.name,  # type: ignore[arg-type]
+                    {"metadata": {"finalizers": None}},
+                    namespace=cc.metadata.namespace,
+                    patch_type=PatchType.MERGE,
+                )
+    for crd in all_crds():
+        with contextlib.suppress(ApiError):
+            api.delete(CustomResourceDefinition, crd["metadata"]["name"])
+
+    def gone() -> bool:
+        names = {c.metadata.name for c in api.list(CustomResourceDefinition) if c.metadata}
+        return not names & {c["metadata"]["name"] for c in all_crds()}
+
+    wait_for(gone, timeout, "the operator's CRDs deleted")
 
 
 class OperatorProcess:

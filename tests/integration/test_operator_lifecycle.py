@@ -14,6 +14,7 @@ admin.conf for member2 (as Kubespray would have left it, pointing at 127.0.0.1) 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ from .operatorbed import (
     install_crds,
     job_done,
     job_names,
+    remove_crds,
     run_files,
     until_gone,
     wait_job,
@@ -52,31 +54,35 @@ from .sshhosts import SshHost, SshTestbed, SshTestbedError
 
 pytestmark = pytest.mark.integration
 
-OPERATOR_NS = "kurator-system"
+# The operator's own namespace (fleets, Lease): not kurator-system, which `kurator install cluster-operator`
+# makes and removes in its own tests.
+OPERATOR_NS = "kurator-lifecycle"
+NAMESPACES = ("lifecycle", "failures", "preflight", "stuck", "takeover")
+OPERATOR_ARGS = ("--operator-namespace", OPERATOR_NS)
 V1, V2 = "v1.34.3", "v1.35.2"
 
 
 @pytest.fixture(scope="module")
-def host_api(local_fleet: UpResult) -> Client:
+def host_api(local_fleet: UpResult) -> Iterator[Client]:
+    """The host with the CRDs and the fleet registered with the operator (its Karmada kubeconfig in
+    kurator-fleet-<fleet>); all removed again afterwards, so other modules find the host as it was."""
     api = cluster_client(local_fleet, "host")
     install_crds(api)
-    try:
-        api.create(Namespace(metadata=ObjectMeta(name=OPERATOR_NS)))
-    except ApiError as exc:
-        if exc.status.code != 409:
-            raise
-    # The fleet, registered with the operator: its Karmada kubeconfig in kurator-fleet-<fleet>.
+    api.create(Namespace(metadata=ObjectMeta(name=OPERATOR_NS)))
     karmada = local_fleet.layout.kubeconfig("karmada").read_text()
-    secret = Secret(
-        metadata=ObjectMeta(name=f"kurator-fleet-{local_fleet.config.name}", namespace=OPERATOR_NS),
-        stringData={"value": karmada},
+    api.create(
+        Secret(
+            metadata=ObjectMeta(name=f"kurator-fleet-{local_fleet.config.name}", namespace=OPERATOR_NS),
+            stringData={"value": karmada},
+        )
     )
     try:
-        api.create(secret)
-    except ApiError as exc:
-        if exc.status.code != 409:
-            raise
-    return api
+        yield api
+    finally:
+        for ns in (*NAMESPACES, OPERATOR_NS):
+            with contextlib.suppress(ApiError):
+                api.delete(Namespace, ns)
+        remove_crds(api)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +113,7 @@ def operator(
     local_fleet: UpResult, host_api: Client, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    op = OperatorProcess(local_fleet, log, "--delete-timeout", "10s").start()
+    op = OperatorProcess(local_fleet, log, *OPERATOR_ARGS, "--delete-timeout", "10s").start()
     try:
         op.wait_ready()
         yield op
@@ -226,8 +232,12 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     )
     assert st["apiEndpoint"] == endpoint and st["masters"] == 1 and st["nodes"] == 0
     assert st["ready"] is True and st["initialization"] == {"provisioned": True}
-    cc = api.get(CustomClusterResource, "onprem", namespace=ns)
-    assert cc.spec["controlPlaneEndpoint"] == {"host": master.address, "port": 6443}
+    wait_for(
+        lambda: api.get(CustomClusterResource, "onprem", namespace=ns).spec.get("controlPlaneEndpoint")
+        == {"host": master.address, "port": 6443},
+        30,
+        "spec.controlPlaneEndpoint (the Cluster API contract)",
+    )
 
     # the stored kubeconfig reaches the cluster's API server (member2's) at the cluster's endpoint
     secret = api.get(Secret, "onprem-kubeconfig", namespace=ns)
@@ -502,7 +512,7 @@ def test_a_deletion_that_cannot_finish_says_what_blocks_and_force_delete_ends_it
 def test_of_two_operators_one_acts_and_the_other_takes_over(
     local_fleet: UpResult, host_api: Client, bed: SshTestbed, operator: OperatorProcess, tmp_path: Path
 ) -> None:
-    standby = OperatorProcess(local_fleet, tmp_path / "standby.log").start()
+    standby = OperatorProcess(local_fleet, tmp_path / "standby.log", *OPERATOR_ARGS).start()
     try:
         standby.wait_ready()
         wait_for(lambda: "standing by" in standby.log.read_text(), 20, "the second operator stands by")

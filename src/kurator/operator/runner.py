@@ -14,7 +14,7 @@ from typing import Any
 import kopf
 from lightkube import AsyncClient
 
-from kurator.operator import watching
+from kurator.operator import sync, watching
 from kurator.operator.connection import Connection
 from kurator.operator.fleets import Fleets
 from kurator.operator.hostcheck import HostCheck
@@ -100,6 +100,9 @@ async def _lead(
         lambda: (str((b.get("status") or {}).get("phase") or "Unknown") for b in view.clusters.values())
     )
     metrics.queue_depth.set_function(lambda: len(queue))
+    for key in await sync.fill(client, view, settings.namespaces):
+        queue.add(key)
+    log.info("%d CustomClusters found", len(view.clusters))
     kopf_stop = asyncio.Event()
     kopf_task = asyncio.create_task(
         kopf.operator(
