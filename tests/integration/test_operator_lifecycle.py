@@ -233,8 +233,10 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     assert st["apiEndpoint"] == endpoint and st["masters"] == 1 and st["nodes"] == 0
     assert st["ready"] is True and st["initialization"] == {"provisioned": True}
     wait_for(
-        lambda: api.get(CustomClusterResource, "onprem", namespace=ns).spec.get("controlPlaneEndpoint")
-        == {"host": master.address, "port": 6443},
+        lambda: (
+            api.get(CustomClusterResource, "onprem", namespace=ns).spec.get("controlPlaneEndpoint")
+            == {"host": master.address, "port": 6443}
+        ),
         30,
         "spec.controlPlaneEndpoint (the Cluster API contract)",
     )

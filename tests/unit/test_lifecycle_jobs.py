@@ -213,3 +213,10 @@ def test_the_worker_configmap_is_named_by_its_content() -> None:
     a, b = jobs.worker_configmap("ns1"), jobs.worker_configmap("ns2")
     assert a["metadata"]["name"] == b["metadata"]["name"] and a["data"] == b["data"] and a["immutable"]
     assert a["metadata"]["name"].startswith("kurator-worker-")
+
+
+def test_a_user_other_than_root_logs_in_and_becomes_root() -> None:
+    action = next_action(lc.cluster(), lc.machine(), lc.status(), (), NOW)
+    (job,) = jobs.manifests(action, lc.cluster(), lc.machine(), lc.status(), (), user="deploy")
+    command = _container(job)["command"]
+    assert command[command.index("--user") + 1] == "deploy" and "-b" in command

@@ -198,6 +198,7 @@ def manifests(
     machine: CustomMachine,
     status: CustomClusterStatus | None,
     observed: ObservedJobs,
+    user: str = "root",
 ) -> list[dict[str, Any]]:
     """The objects that carry out ``action`` (one that runs a Job): the Job alone, its inventory and group
     vars in its Pod's annotations; it also needs :func:`worker_configmap` in its namespace."""
@@ -252,6 +253,8 @@ def manifests(
         "-b",
         "--private-key",
         KEY_FILE,
+        # The user the preflight checked; Ansible would otherwise log in as the container's (root).
+        *(["--user", user] if user != "root" else []),
         *extra_vars(action),
     ]
     container = {

@@ -273,7 +273,10 @@ class Reconciler:
         # The finalizer, the shared worker ConfigMap and the Job go out at once: a Pod waits for what it
         # mounts, and a finalizer that failed is set by the next pass (the Job is the run's record).
         shared = [] if namespace in self._workers_made else [jobs.worker_configmap(namespace)]
-        docs = [*shared, *jobs.manifests(action, p.cluster, p.machine, p.status, p.observed)]
+        docs = [
+            *shared,
+            *jobs.manifests(action, p.cluster, p.machine, p.status, p.observed, self.settings.ssh_user),
+        ]
         *_, created = await asyncio.gather(self._hold(p), *(self.api.create(d) for d in docs))
         self._workers_made.add(namespace)
         job = ObservedJob(
