@@ -324,6 +324,12 @@ class SshTestbed:
             f"sshd for {host.link.netns} did not answer within {START_TIMEOUT}s: {self.log_tail(host)}"
         )
 
+    def stop_sshd(self, host: SshHost) -> None:
+        """The host dies: its sshd stops (the namespace stays, so its address now refuses connections)."""
+        if host.process is not None and host.process.poll() is None:
+            host.process.terminate()
+            host.process.wait(10)
+
     @staticmethod
     def log_tail(host: SshHost, lines: int = 20) -> str:
         try:

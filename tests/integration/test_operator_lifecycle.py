@@ -88,7 +88,7 @@ def host_api(local_fleet: UpResult) -> Iterator[Client]:
 @pytest.fixture(scope="module")
 def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshTestbed]:
     """hosts[0]: the master, at the fleet's address; hosts[1] and hosts[2]: workers; hosts[3]: a host where
-    nothing listens."""
+    nothing listens; hosts[4]: a worker the lifecycle test lets die."""
     cfg = local_fleet.config
     assert cfg.network == "netns" and cfg.link_index is not None, (
         "the operator tests need the fleet's namespace"
@@ -103,6 +103,7 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
         testbed.add_host()
         testbed.add_host()
         testbed.add_host(sshd=False)
+        testbed.add_host()  # a worker that dies before it is removed
         yield testbed
     finally:
         testbed.close()
@@ -273,26 +274,31 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
         "Karmada sees onprem Ready",
     )
 
-    # scale up: a new node is checked over SSH, then scale.yml runs for it; the operator killed meanwhile
-    _apply(api, _machine("machines", ns, master, [worker]))
+    # scale up: new nodes are checked over SSH, then scale.yml runs for them; the operator killed meanwhile
+    doomed = bed.hosts[4]
+    _apply(api, _machine("machines", ns, master, [worker, doomed]))
     job = wait_job(api, ns, "onprem", "scale-up", 30)
     name = job.metadata.name  # type: ignore[union-attr]
     hosts, _ = run_files(api, ns, name)
-    assert set(hosts["all"]["hosts"]) == {"master1", "node1"}
-    assert hosts["all"]["children"]["kube_node"]["hosts"] == {"node1": None}
+    assert set(hosts["all"]["hosts"]) == {"master1", "node1", "node2"}
+    assert hosts["all"]["children"]["kube_node"]["hosts"] == {"node1": None, "node2": None}
     _restart(operator)
     time.sleep(2)
     assert len([j for j in job_names(api, ns, "onprem") if "scale-up" in j]) == 1
     finish_pod(api, ns, name)
-    wait_for(lambda: cluster_status(api, ns, "onprem").get("nodes") == 1, 30, "one node")
+    wait_for(lambda: cluster_status(api, ns, "onprem").get("nodes") == 2, 30, "two nodes")
     assert condition(cluster_status(api, ns, "onprem"), "ScaledUp")["status"] == "True"
 
-    # scale down: remove-node.yml for the node that left the CustomMachine
+    # scale down: remove-node.yml for the nodes that left the CustomMachine; one of them died meanwhile, so it
+    # is removed without drain and reset
+    bed.stop_sshd(doomed)
     _apply(api, _machine("machines", ns, master, []))
     job = wait_job(api, ns, "onprem", "scale-down", 30)
     name = job.metadata.name  # type: ignore[union-attr]
     command = job.spec.template.spec.containers[0].command  # type: ignore[union-attr]
-    assert "remove-node.yml" in command and "node=node1" in command
+    assert "remove-node.yml" in command and "node=node1,node2" in command
+    assert "reset_nodes=false" in command and "allow_ungraceful_removal=true" in command
+    wait_for(lambda: "UngracefulRemoval" in {e.reason for e in _events(api, ns, "onprem")}, 30, "the Event")
     finish_pod(api, ns, name)
     wait_for(lambda: cluster_status(api, ns, "onprem").get("nodes") == 0, 30, "no node")
     assert condition(cluster_status(api, ns, "onprem"), "ScaledDown")["status"] == "True"

@@ -220,3 +220,17 @@ def test_a_user_other_than_root_logs_in_and_becomes_root() -> None:
     (job,) = jobs.manifests(action, lc.cluster(), lc.machine(), lc.status(), (), user="deploy")
     command = _container(job)["command"]
     assert command[command.index("--user") + 1] == "deploy" and "-b" in command
+
+
+def test_a_scale_down_of_hosts_that_do_not_answer_skips_drain_and_reset() -> None:
+    action = Action(
+        Kind.SCALE_DOWN,
+        "r",
+        hosts=("node2",),
+        job="cc-scale-down-1-1-0",
+        generation="1-1",
+        unreachable=("node2",),
+    )
+    (job,) = jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
+    command = _container(job)["command"]
+    assert command[-4:] == ["-e", "reset_nodes=false", "-e", "allow_ungraceful_removal=true"]

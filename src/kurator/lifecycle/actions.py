@@ -72,6 +72,8 @@ class Action:
     retry_at: datetime | None = None
     stop: tuple[str, ...] = ()
     reset: bool = True
+    unreachable: tuple[str, ...] = ()
+    """Of a scale-down's hosts, those that did not answer: removed without drain and reset."""
 
 
 def job_name(cluster: str, action: str, generation: str, attempt: int) -> str:

@@ -109,10 +109,14 @@ def worker_configmap(namespace: str) -> dict[str, Any]:
 
 def extra_vars(action: Action) -> list[str]:
     """What each playbook needs to run unattended, as Kubespray v2.31.0 reads it: ``reset.yml`` and
-    ``remove-node.yml`` ask for confirmation unless told; ``remove-node.yml`` needs ``node``
-    (``upgrade-cluster.yml`` sets ``upgrade_cluster_setup`` itself and takes the version from the vars)."""
+    ``remove-node.yml`` ask for confirmation unless told; ``remove-node.yml`` needs ``node``, and skips
+    draining and resetting when hosts are gone (``upgrade-cluster.yml`` sets ``upgrade_cluster_setup``
+    itself and takes the version from the vars)."""
     if action.kind == Kind.SCALE_DOWN:
-        return ["-e", f"node={','.join(action.hosts)}", "-e", "skip_confirmation=true"]
+        out = ["-e", f"node={','.join(action.hosts)}", "-e", "skip_confirmation=true"]
+        if action.unreachable:  # a dead host cannot be drained or reset: Kubespray's switches for that
+            out += ["-e", "reset_nodes=false", "-e", "allow_ungraceful_removal=true"]
+        return out
     if action.kind == Kind.DELETE:
         return ["-e", "reset_confirmation=yes"]
     return []

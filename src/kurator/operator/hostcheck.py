@@ -66,8 +66,9 @@ class HostCheck:
         except KuratorError as exc:
             raise KuratorError(f"Secret {namespace}/{secret}: {exc.message}") from None
 
-    async def check(self, namespace: str, hosts: Iterable[Host]) -> list[Checked]:
-        """Every host at once; one result per host, in the order given."""
+    async def check(self, namespace: str, hosts: Iterable[Host], reuse: bool = True) -> list[Checked]:
+        """Every host at once; one result per host, in the order given. ``reuse=False``: no result of
+        earlier checks counts (whether a host answers now)."""
         hosts = list(hosts)
         by_secret: dict[str, list[Host]] = {}
         for h in hosts:
@@ -81,23 +82,23 @@ class HostCheck:
                 for h in group:
                     results[h.name] = Checked(h.name, False, exc.message)
                 return
-            for h, r in zip(group, await self._check(group, key), strict=True):
+            for h, r in zip(group, await self._check(group, key, reuse), strict=True):
                 results[h.name] = Checked(h.name, r.ok, f"{h.name}: {r.message}" if not r.ok else r.message)
 
         await asyncio.gather(*(one_secret(s, g) for s, g in by_secret.items()))
         return [results[h.name] for h in hosts]
 
-    async def _check(self, hosts: list[Host], key: PrivateKey) -> list[HostResult]:
-        return list(await asyncio.gather(*(self._one(h, key) for h in hosts)))
+    async def _check(self, hosts: list[Host], key: PrivateKey, reuse: bool) -> list[HostResult]:
+        return list(await asyncio.gather(*(self._one(h, key, reuse) for h in hosts)))
 
-    async def _one(self, host: Host, key: PrivateKey) -> HostResult:
+    async def _one(self, host: Host, key: PrivateKey, reuse: bool) -> HostResult:
         target = SshHost(host.name, host.public_ip)
         cache_key = (host.public_ip, PORT, self.user, key.fingerprint)
         passed = self._passed.get(cache_key)
-        if passed is not None and time.monotonic() - passed <= self.ttl:
+        if reuse and passed is not None and time.monotonic() - passed <= self.ttl:
             return HostResult(target, True, "python", f"{host.public_ip}:{PORT}: ok (checked moments ago)")
         running = self._running.get(cache_key)
-        if running is not None:
+        if running is not None and reuse:
             return await asyncio.shield(running)
         future: asyncio.Future[HostResult] = asyncio.get_running_loop().create_future()
         self._running[cache_key] = future

@@ -168,6 +168,8 @@ class Reconciler:
                     continue
                 break
             log.debug("%s/%s: %s (%s) %s", *key, action.kind, action.reason, action.job or "")
+            if action.kind == Kind.SCALE_DOWN and action.job is not None:
+                action = await self._reachability(p, action)
             if action.kind in RUNS and action.job is not None:
                 if await self._start(p, action) is False:
                     return p.requeue
@@ -240,6 +242,22 @@ class Reconciler:
         first, longest = PREFLIGHT_RETRY
         p.again_in(min(first * 2 ** (failures - 1), longest))
         return False
+
+    async def _reachability(self, p: _Pass, action: Action) -> Action:
+        """Which of the hosts leaving the cluster still answer over SSH (within --ssh-timeout): the others
+        are removed ungracefully, as Kubespray cannot drain or reset them."""
+        installed, _ = current(p.status, p.observed)
+        leaving = [x for x in installed if x.name in action.hosts]
+        results = await self.hosts.check(p.key[0], leaving, reuse=False)
+        dead = tuple(sorted(r.host for r in results if not r.ok))
+        if dead:
+            p.event(
+                "Warning",
+                "UngracefulRemoval",
+                f"{', '.join(dead)} did not answer: removed without drain and reset "
+                f"({'; '.join(r.message for r in results if not r.ok)})",
+            )
+        return dataclasses.replace(action, unreachable=dead)
 
     async def _stop_runs(self, p: _Pass, names: tuple[str, ...]) -> None:
         """Suspend the runs under way (their Pods go; the Jobs stay, as the record that the hosts were
