@@ -237,19 +237,22 @@ class SshTestbed:
         self.hosts.append(host)  # from here on, close() takes it down even if the rest fails
         netns.ensure(link)
         if sshd:
-            key_path = self.workdir / f"host-key-{index}"
-            _write_private(key_path, _openssh_private(host_key))
-            config = self.workdir / f"sshd-{index}.conf"
-            config.write_text(
-                SSHD_CONFIG.format(
-                    address=ns_addr,
-                    host_key=key_path,
-                    pid_file=self.workdir / f"sshd-{index}.pid",
-                    authorized_keys=self.authorized_keys,
-                )
-            )
-            self._start_sshd(host, config)
+            self._start_sshd(host, self._sshd_config(index, ns_addr, host_key))
         return host
+
+    def _sshd_config(self, index: int, address: str, host_key: asyncssh.SSHKey) -> Path:
+        key_path = self.workdir / f"host-key-{index}"
+        _write_private(key_path, _openssh_private(host_key))
+        config = self.workdir / f"sshd-{index}.conf"
+        config.write_text(
+            SSHD_CONFIG.format(
+                address=address,
+                host_key=key_path,
+                pid_file=self.workdir / f"sshd-{index}.pid",
+                authorized_keys=self.authorized_keys,
+            )
+        )
+        return config
 
     def add_host_in(self, link: netns.Link) -> SshHost:
         """An sshd in a namespace that exists already (e.g. the local fleet's), at its end of ``link``:
@@ -271,18 +274,7 @@ class SshTestbed:
         assert host.etc_kubernetes is not None
         host.etc_kubernetes.mkdir(mode=0o755)
         self.hosts.append(host)
-        key_path = self.workdir / f"host-key-{index}"
-        _write_private(key_path, _openssh_private(host_key))
-        config = self.workdir / f"sshd-{index}.conf"
-        config.write_text(
-            SSHD_CONFIG.format(
-                address=link.ns_addr,
-                host_key=key_path,
-                pid_file=self.workdir / f"sshd-{index}.pid",
-                authorized_keys=self.authorized_keys,
-            )
-        )
-        self._start_sshd(host, config)
+        self._start_sshd(host, self._sshd_config(index, link.ns_addr, host_key))
         return host
 
     def _start_sshd(self, host: SshHost, config: Path) -> None:

@@ -180,6 +180,19 @@ def _restart(op: OperatorProcess) -> None:
     op.start().wait_ready()
 
 
+def _force_delete(api: Client, namespace: str, name: str) -> None:
+    """Delete a cluster without resetting its hosts (the annotation first), and wait until it is gone."""
+    api.patch(
+        CustomClusterResource,
+        name,
+        {"metadata": {"annotations": {"kurator.dev/force-delete": "true"}}},
+        namespace=namespace,
+        patch_type=PatchType.MERGE,
+    )
+    api.delete(CustomClusterResource, name, namespace=namespace)
+    until_gone(api, namespace, name, 30)
+
+
 def _events(api: Client, namespace: str, name: str) -> list[Event]:
     return [e for e in api.list(Event, namespace=namespace) if e.involvedObject.name == name]
 
@@ -413,15 +426,7 @@ def test_a_failed_run_says_why_and_is_retried_with_backoff_up_to_a_limit(
     warnings = [e for e in _events(api, ns, "flaky") if e.type == "Warning" and e.reason == "ProvisionFailed"]
     assert warnings and "port 6443 is in use" in (warnings[0].message or "")
     # a deletion of a cluster whose hosts were touched resets them; here the test ends it at once
-    api.patch(
-        CustomClusterResource,
-        "flaky",
-        {"metadata": {"annotations": {"kurator.dev/force-delete": "true"}}},
-        namespace=ns,
-        patch_type=PatchType.MERGE,
-    )
-    api.delete(CustomClusterResource, "flaky", namespace=ns)
-    until_gone(api, ns, "flaky", 30)
+    _force_delete(api, ns, "flaky")
 
 
 def test_preflight_names_every_failing_host_within_seconds_and_starts_nothing(
@@ -541,15 +546,7 @@ def test_of_two_operators_one_acts_and_the_other_takes_over(
         _apply(api, _cluster("next", ns, "machines"))
         job = wait_job(api, ns, "next", "create", 30)
         assert job_names(api, ns, "next") == [job.metadata.name]  # type: ignore[union-attr]
-        api.patch(
-            CustomClusterResource,
-            "next",
-            {"metadata": {"annotations": {"kurator.dev/force-delete": "true"}}},
-            namespace=ns,
-            patch_type=PatchType.MERGE,
-        )
-        api.delete(CustomClusterResource, "next", namespace=ns)
-        until_gone(api, ns, "next", 30)
+        _force_delete(api, ns, "next")
     finally:
         assert standby.stop() == 0
     operator.start().wait_ready()  # the module's operator again, for whatever runs after

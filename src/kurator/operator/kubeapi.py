@@ -48,28 +48,17 @@ class KubeAPI:
             raise
         return True
 
+    async def _merge(self, resource: Any, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        await self.client.patch(resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE)
+
     async def patch_cluster_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        await self.client.patch(
-            CustomClusterResource.Status,
-            name,
-            {"status": status},
-            namespace=namespace,
-            patch_type=PatchType.MERGE,
-        )
+        await self._merge(CustomClusterResource.Status, namespace, name, {"status": status})
 
     async def patch_cluster_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> None:
-        await self.client.patch(
-            CustomClusterResource, name, {"spec": spec}, namespace=namespace, patch_type=PatchType.MERGE
-        )
+        await self._merge(CustomClusterResource, namespace, name, {"spec": spec})
 
     async def patch_machine_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        await self.client.patch(
-            CustomMachineResource.Status,
-            name,
-            {"status": status},
-            namespace=namespace,
-            patch_type=PatchType.MERGE,
-        )
+        await self._merge(CustomMachineResource.Status, namespace, name, {"status": status})
 
     async def set_finalizer(
         self, namespace: str, name: str, finalizer: str, present: bool, body: dict[str, Any]
