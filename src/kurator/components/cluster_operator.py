@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="ec4329f7948f847af0799851c24cbab998666a17c406d7bd1de90e058a8a5280",
+        sha256="83117bf46f36d864476a23239b69bf46fcbeacccf624253b5e186a368ce521c5",
     ),
     namespace=NAMESPACE,
     placement="host",
