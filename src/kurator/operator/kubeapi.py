@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import itertools
 import logging
 from typing import Any
 
@@ -35,8 +36,16 @@ def _code(exc: ApiError) -> int:
 
 
 class KubeAPI:
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
+    """The calls, spread over a few clients in turn: httpcore matches every request against every pooled
+    connection, so one pool serving a burst's hundred calls at once spends more CPU than the calls do."""
+
+    def __init__(self, *clients: AsyncClient) -> None:
+        self.clients = clients
+        self._turn = itertools.cycle(clients)
+
+    @property
+    def client(self) -> AsyncClient:
+        return next(self._turn)
 
     async def create(self, doc: dict[str, Any]) -> bool:
         """Create ``doc``; False when an object of that name already exists."""

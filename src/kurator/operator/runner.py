@@ -30,6 +30,7 @@ from kurator.operator.workqueue import WorkQueue, run_workers
 log = logging.getLogger("kurator.operator")
 
 LOST_LEASE = 1
+POOLS = 4  # API clients the reconciles take turns with (see KubeAPI)
 
 
 class _State:
@@ -92,7 +93,7 @@ async def _lead(
     stop: asyncio.Event,
 ) -> int:
     view, queue = View(), WorkQueue[Key]()
-    api = KubeAPI(client)
+    api = KubeAPI(client, *(connection.async_client() for _ in range(POOLS - 1)))
     hosts = HostCheck(api.secret_value, settings.ssh_user, settings.ssh_timeout, settings.preflight_ttl)
     reconciler = Reconciler(view, api, settings, hosts, Fleets(api, settings.operator_namespace), metrics)
     reconciler.queue = queue
@@ -142,4 +143,6 @@ async def _lead(
     queue.close()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await asyncio.wait_for(kopf_task, timeout=10)
+    for extra in api.clients[1:]:  # the first is the caller's, closed by run()
+        await extra.close()
     return code
