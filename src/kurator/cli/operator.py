@@ -27,7 +27,7 @@ def run(
     listen: str = typer.Option(
         "127.0.0.1:9440", "--listen", help="Serve /healthz, /readyz and /metrics here ('' for nowhere)."
     ),
-    workers: int = typer.Option(64, "--workers", help="Clusters reconciled at once.", min=1, max=512),
+    workers: int = typer.Option(128, "--workers", help="Clusters reconciled at once.", min=1, max=512),
     retries: int = typer.Option(3, "--retries", help="Retries of a failed Kubespray run.", min=0, max=20),
     retry_delay: str = typer.Option("1m", "--retry-delay", help="Wait before the first retry (doubling)."),
     delete_timeout: str = typer.Option(

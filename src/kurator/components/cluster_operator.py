@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="83117bf46f36d864476a23239b69bf46fcbeacccf624253b5e186a368ce521c5",
+        sha256="9ea1b457d58a09245de6eb7ebfce215d44b17f19e9a64e9d7e42edc0e84d0052",
     ),
     namespace=NAMESPACE,
     placement="host",

@@ -39,7 +39,7 @@ class Settings:
     """The namespaces whose CustomClusters are served; empty: all."""
     operator_namespace: str = NAMESPACE
     """Where fleets are registered (Secrets ``kurator-fleet-<name>``) and the Lease is kept."""
-    workers: int = 64
+    workers: int = 128
     """Clusters reconciled at once (the work is waiting on API servers and SSH, not on CPU)."""
     policy: Policy = field(default_factory=Policy)
     """Retries of failed Kubespray runs."""

@@ -3,8 +3,9 @@ at once (one queued while being worked on runs again afterwards), and can be que
 request for a key already due sooner changes nothing.
 
 Two lanes: work that may start something (a new or changed object) comes before work that only reports
-(a status to write), which is taken only while nothing else waits. In a burst of new clusters every
-cluster gets its run started before any status is written, instead of each one's writes slowing all.
+(a status to write), which is taken once the first lane has been quiet for QUIET seconds, or after
+MAX_DEFER at the latest. In a burst of new clusters every cluster gets its run started before any status
+is written, instead of each one's writes slowing all.
 
 Written here because kopf queues per object and per event, while a cluster must be reconciled for events
 of other objects (its Jobs, its machine, Cluster API's objects); asyncio's own Queue knows no dedup.
@@ -13,12 +14,15 @@ of other objects (its Jobs, its machine, Cluster API's objects); asyncio's own Q
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
+QUIET = 0.5  # seconds without new first-lane work before reports are written
+MAX_DEFER = 30.0  # a report waits no longer than this, however busy the first lane stays
 
 
 class WorkQueue(Generic[K]):
@@ -32,6 +36,8 @@ class WorkQueue(Generic[K]):
         self._later_after: set[K] = set()
         self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
         self._ready = asyncio.Event()
+        self._last_add = 0.0
+        self._deferred_at: dict[K, float] = {}
         self.added: dict[K, float] = {}
         """When each queued key was first queued (monotonic), for the latency of its work."""
 
@@ -39,8 +45,8 @@ class WorkQueue(Generic[K]):
         return len(self._queue) + len(self._later)
 
     def busy(self) -> bool:
-        """Whether work of the first lane waits."""
-        return bool(self._queue)
+        """Whether work of the first lane waits, or came in less than QUIET seconds ago."""
+        return bool(self._queue) or time.monotonic() - self._last_add < QUIET
 
     def add(self, key: K) -> None:
         if key in self._active:
@@ -50,9 +56,11 @@ class WorkQueue(Generic[K]):
             return
         if key in self._deferred:  # promoted: it may have something to start now
             self._deferred.discard(key)
+            self._deferred_at.pop(key, None)
             self._later.remove(key)
         self._queued.add(key)
-        self.added.setdefault(key, time.monotonic())
+        self._last_add = time.monotonic()
+        self.added.setdefault(key, self._last_add)
         self._queue.append(key)
         self._ready.set()
 
@@ -64,6 +72,7 @@ class WorkQueue(Generic[K]):
         if key in self._queued or key in self._deferred:
             return
         self._deferred.add(key)
+        self._deferred_at[key] = time.monotonic()
         self._later.append(key)
         self._ready.set()
 
@@ -85,16 +94,29 @@ class WorkQueue(Generic[K]):
         self._timers.pop(key, None)
         self.add(key)
 
+    def _report_due(self) -> float | None:
+        """Seconds until the second lane may be served (0: now); None when it is empty."""
+        if not self._later:
+            return None
+        now = time.monotonic()
+        quiet = self._last_add + QUIET - now
+        overdue = self._deferred_at.get(self._later[0], now) + MAX_DEFER - now
+        return max(min(quiet, overdue), 0.0)
+
     async def get(self) -> K:
-        while not self._queue and not self._later:
+        while not self._queue:
+            due = self._report_due()
+            if due == 0.0:
+                key = self._later.popleft()
+                self._deferred.discard(key)
+                self._deferred_at.pop(key, None)
+                self._active.add(key)
+                return key
             self._ready.clear()
-            await self._ready.wait()
-        if self._queue:
-            key = self._queue.popleft()
-            self._queued.discard(key)
-        else:
-            key = self._later.popleft()
-            self._deferred.discard(key)
+            with contextlib.suppress(TimeoutError):  # the second lane's turn came
+                await asyncio.wait_for(self._ready.wait(), due)
+        key = self._queue.popleft()
+        self._queued.discard(key)
         self._active.add(key)
         return key
 
