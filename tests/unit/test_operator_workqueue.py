@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from kurator.operator.workqueue import WorkQueue, run_workers
+from kurator.operator.workqueue import QUIET, WorkQueue, run_workers
 
 
 def test_a_key_is_queued_once() -> None:
@@ -69,3 +69,33 @@ def test_workers_never_work_on_one_key_at_once_and_requeue_what_work_returns() -
 
     overlap, calls = asyncio.run(main())
     assert overlap == 0 and calls >= 6
+
+
+def test_reports_wait_for_a_quiet_first_lane() -> None:
+    """A deferred key (a status to write) is handed out only once no new work came for QUIET seconds."""
+
+    async def main() -> tuple[list[str], float]:
+        q: WorkQueue[str] = WorkQueue()
+        loop = asyncio.get_running_loop()
+        q.defer("report")
+        q.add("new")
+        assert q.busy()
+        order = [await q.get()]  # the first lane first
+        q.done(order[0])
+        start = loop.time()
+        order.append(await asyncio.wait_for(q.get(), 5))  # then the report, after the quiet period
+        return order, loop.time() - start
+
+    order, waited = asyncio.run(main())
+    assert order == ["new", "report"]
+    assert QUIET * 0.5 <= waited < QUIET + 1.0
+
+
+def test_a_key_with_new_work_leaves_the_second_lane() -> None:
+    async def main() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        q.defer("a")
+        q.add("a")  # something changed: it may start a run now
+        return [await asyncio.wait_for(q.get(), 1)] + (["still deferred"] if len(q) else [])
+
+    assert asyncio.run(main()) == ["a"]
