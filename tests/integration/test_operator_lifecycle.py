@@ -228,8 +228,9 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
         group_vars["kube_version"] == V1.removeprefix("v")
         and group_vars["kube_pods_subnet"] == "10.244.0.0/16"
     )
-    assert condition(cluster_status(api, ns, "onprem"), "HostsReady")["status"] == "True"
-    assert cluster_status(api, ns, "onprem")["phase"] == "Provisioning"
+    # The status follows the Job (it is written once new work has been quiet for a moment).
+    st = wait_phase(api, ns, "onprem", "Provisioning", 10)
+    assert condition(st, "HostsReady")["status"] == "True"
     _restart(operator)
     time.sleep(3)
     assert job_names(api, ns, "onprem") == [name], "a restarted operator started a second run"
@@ -352,7 +353,7 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     job = wait_job(api, ns, "onprem", "delete", 30)
     name = job.metadata.name  # type: ignore[union-attr]
     assert "reset.yml" in job.spec.template.spec.containers[0].command  # type: ignore[union-attr]
-    assert cluster_status(api, ns, "onprem")["phase"] == "Deleting"
+    wait_phase(api, ns, "onprem", "Deleting", 10)
     _restart(operator)
     time.sleep(2)
     assert len([j for j in job_names(api, ns, "onprem") if "-delete-" in j]) == 1

@@ -117,6 +117,17 @@ class KubeAPI:
             if _code(exc) != 404:
                 raise
 
+    async def job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Job as a watch event would carry it; None when it is gone."""
+        try:
+            job = await self.client.get(Job, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
+        doc: dict[str, Any] = job.to_dict()
+        return doc
+
     async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
         """One key of a Secret, decoded; None when the Secret or the key is missing."""
         try:

@@ -29,7 +29,7 @@ from kurator.lifecycle import kubeconfig as kc
 from kurator.lifecycle import status as st
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION, RUNS, Action, Kind, current, next_action
 from kurator.lifecycle.group_vars import api_endpoint
-from kurator.lifecycle.observed import ObservedJob, parse_summary
+from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, parse_summary
 from kurator.operator.fleets import Fleets
 from kurator.operator.hostcheck import HostCheck
 from kurator.operator.kubeapi import KubeAPI
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 FINALIZER = "customcluster.cluster.kurator.dev"  # Kurator's name for it
 FLEET_JOINED = "FleetJoined"
 WAIT_FOR_JOB = 300.0  # a running Job's changes arrive as events; this only guards against a lost one
+JOB_RECHECK = 30.0  # a run the watch said nothing of for this long is read from the API
 PREFLIGHT_RETRY = (10.0, 300.0)  # first and longest wait before checking failed hosts again
 FETCH_RETRY = 30.0
 PASSES = 4  # preflight, then its run: more never happens in one pass
@@ -148,6 +149,7 @@ class Reconciler:
             return None
         given = capi.inherited(*self.view.capi_for(key)) if p.capi_name else capi.Inherited()
         p.cluster, problems = capi.effective(p.cluster, given)
+        await self._recheck_quiet_runs(p)
         await self._read_failures(p)
 
         action = Action(Kind.NONE, "")
@@ -177,7 +179,7 @@ class Reconciler:
                 await self._finish_deletion(p, action)
                 return None
             elif action.kind == Kind.WAIT:
-                due = (action.retry_at - p.now).total_seconds() if action.retry_at else WAIT_FOR_JOB
+                due = (action.retry_at - p.now).total_seconds() if action.retry_at else JOB_RECHECK
                 p.again_in(max(due, 0.5))
 
         if not p.deleting:
@@ -212,6 +214,30 @@ class Reconciler:
             capi_name=capi_cluster.name if capi_cluster else None,
             now=utcnow(),
         )
+
+    async def _recheck_quiet_runs(self, p: _Pass) -> None:
+        """Runs the watch has been silent about for a while are read from the API (see View.quiet_runs)."""
+        uid = str(p.cluster.metadata.get("uid", ""))
+        quiet = self.view.quiet_runs(p.key, uid, JOB_RECHECK)
+        for name in quiet:
+            doc = await self.api.job(p.key[0], name)
+            if doc is None:
+                self.view.on_job(
+                    {
+                        "type": "DELETED",
+                        "object": {
+                            "metadata": {
+                                "name": name,
+                                "namespace": p.key[0],
+                                "labels": {CLUSTER_LABEL: p.key[1]},
+                            }
+                        },
+                    }
+                )
+            else:
+                self.view.on_job({"type": "MODIFIED", "object": doc})
+        if quiet:
+            p.observed = self.view.observed(p.key, uid)
 
     async def _read_failures(self, p: _Pass) -> None:
         """What the Pods of newly failed Jobs said (once per Job: their summaries are kept in the view)."""

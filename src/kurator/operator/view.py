@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,8 @@ class View:
     capi_clusters: dict[Key, capi.CapiCluster] = dataclasses.field(default_factory=dict)
     kcp_versions: dict[Key, str | None] = dataclasses.field(default_factory=dict)
     _job_uids: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    _job_seen: dict[tuple[str, str], float] = dataclasses.field(default_factory=dict)
+    """When the watch last said anything of each Job (monotonic)."""
     _job_owners: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     """The uid of the CustomCluster owning each Job: a cluster deleted and made again under the same name
     must not see the Jobs of the one before (they wait for the garbage collector)."""
@@ -98,6 +101,7 @@ class View:
         if _gone(event):
             jobs.pop(name, None)
             self._job_owners.pop((namespace, name), None)
+            self._job_seen.pop((namespace, name), None)
             uid = self._job_uids.pop((namespace, name), None)
             if uid:
                 self.summaries.pop(uid, None)
@@ -105,6 +109,7 @@ class View:
                 del self.jobs[cluster]
             return [cluster]
         before = jobs.get(name)
+        self._job_seen[(namespace, name)] = time.monotonic()
         try:
             jobs[name] = observe(body)
         except (KeyError, ValueError) as exc:  # not one of ours after all (a label copied by hand)
@@ -165,6 +170,7 @@ class View:
         """A Job the operator has just created (the watch's version replaces this one when it comes)."""
         self.jobs.setdefault(cluster, {}).setdefault(job.name, job)
         self._job_owners.setdefault((cluster[0], job.name), owner)
+        self._job_seen.setdefault((cluster[0], job.name), time.monotonic())
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -203,6 +209,16 @@ class View:
             if job.state == "failed" and uid and uid not in self.summaries:
                 out.append((job.name, uid))
         return out
+
+    def quiet_runs(self, cluster: Key, owner: str, longer_than: float) -> list[str]:
+        """Running Jobs the watch has said nothing of for ``longer_than`` seconds: read again directly, so
+        that a lost watch event never leaves a cluster waiting on a run that has ended."""
+        now = time.monotonic()
+        return [
+            j.name
+            for j in self._mine(cluster, owner)
+            if j.state == "active" and now - self._job_seen.get((cluster[0], j.name), now) > longer_than
+        ]
 
     def capi_for(self, cluster: Key) -> tuple[capi.CapiCluster | None, str | None]:
         """The Cluster API Cluster naming ``cluster`` as its infrastructure, and its control plane's
