@@ -359,6 +359,11 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     assert len([j for j in job_names(api, ns, "onprem") if "-delete-" in j]) == 1
     finish_pod(api, ns, name)
     until_gone(api, ns, "onprem", 30)
+    # Its Jobs go with it (garbage collector), and nothing makes them again: the operator that was restarted
+    # during the reset had listed the cluster before it went.
+    wait_for(lambda: job_names(api, ns, "onprem") == [], 30, "the deleted cluster's Jobs gone")
+    time.sleep(3)
+    assert job_names(api, ns, "onprem") == [], "Jobs made for a cluster that is gone"
 
     reasons = {e.reason for e in _events(api, ns, "onprem")}
     assert {"RunStarted", "KubeconfigStored", "JoinedFleet", "LeftFleet", "Deleted"} <= reasons, reasons

@@ -69,6 +69,15 @@ class KubeAPI:
     async def patch_machine_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         await self._merge(CustomMachineResource.Status, namespace, name, {"status": status})
 
+    async def cluster_exists(self, namespace: str, name: str) -> bool:
+        try:
+            await self.client.get(CustomClusterResource, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return False
+            raise
+        return True
+
     async def set_finalizer(
         self, namespace: str, name: str, finalizer: str, present: bool, body: dict[str, Any]
     ) -> list[str] | None:
@@ -89,6 +98,8 @@ class KubeAPI:
                 return want
             except ApiError as exc:
                 if _code(exc) == 404:
+                    if present:  # nothing to hold: the cluster is gone
+                        raise
                     return None
                 if _code(exc) != 409:
                     raise

@@ -52,6 +52,10 @@ PASSES = 4  # preflight, then its run: more never happens in one pass
 ROUTINE_REASONS = frozenset({"NotProvisioned", "NotFetched", "HostsAnswered"})
 
 
+class Gone(Exception):
+    """The CustomCluster is no longer in the API, whatever the view says."""
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -123,6 +127,13 @@ class Reconciler:
             again = await self._reconcile(key)
             self.metrics.reconciled("ok", time.monotonic() - started)
             return again
+        except Gone:
+            # Deleted where no watch event said so (between the first listing and kopf's own): forget it,
+            # or its Jobs, deleted by the garbage collector, would be made again and again.
+            self.metrics.reconciled("gone", time.monotonic() - started)
+            log.info("%s/%s is gone", *key)
+            self.view.clusters.pop(key, None)
+            return None
         except ApiError as exc:
             conflict = exc.status.code == 409
             self.metrics.reconciled("conflict" if conflict else "error", time.monotonic() - started)
@@ -298,6 +309,8 @@ class Reconciler:
         """Create the Job of ``action`` (and what it mounts). False when it cannot start yet."""
         namespace = p.key[0]
         if action.kind == Kind.DELETE:
+            if not await self.api.cluster_exists(*p.key):
+                raise Gone(p.key)
             missing = await self._missing_keys(p, action)
             if missing:
                 message = (
@@ -341,7 +354,12 @@ class Reconciler:
 
     async def _hold(self, p: _Pass) -> None:
         """The finalizer, so that the cluster is never gone before its hosts are reset."""
-        written = await self.api.set_finalizer(p.key[0], p.key[1], FINALIZER, True, p.body)
+        try:
+            written = await self.api.set_finalizer(p.key[0], p.key[1], FINALIZER, True, p.body)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                raise Gone(p.key) from None
+            raise
         if written is not None:
             self.view.wrote_cluster(p.key, finalizers=written)
             p.body = self.view.clusters.get(p.key, p.body)
@@ -563,8 +581,9 @@ class Reconciler:
         try:
             await self.api.patch_cluster_status(p.key[0], p.key[1], dict(patch))
         except ApiError as exc:
-            if exc.status.code != 404:  # gone meanwhile: nothing left to say
-                raise
+            if exc.status.code == 404:
+                raise Gone(p.key) from None
+            raise
 
     def _events_for(self, p: _Pass, old: CustomClusterStatus, new: CustomClusterStatus) -> None:
         """An Event for each condition that reached an outcome (a run's start has its own Event)."""
