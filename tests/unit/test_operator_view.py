@@ -108,3 +108,34 @@ def test_cluster_api_objects_reach_the_custom_cluster_they_name() -> None:
     capi["spec"]["infrastructureRef"]["name"] = "b"
     assert sorted(v.on_capi_cluster({"type": "MODIFIED", "object": capi})) == [("ns", "a"), ("ns", "b")]
     assert v.capi_for(("ns", "a")) == (None, None)
+
+
+def test_a_machine_concerns_exactly_the_clusters_naming_it_now() -> None:
+    v = View()
+    v.on_cluster({"type": "ADDED", "object": _cluster("a", "m")})
+    v.on_cluster({"type": "ADDED", "object": _cluster("b", "m")})
+    machine = {"type": "MODIFIED", "object": {"metadata": {"name": "m", "namespace": "ns"}}}
+    assert v.on_machine(machine) == [("ns", "a"), ("ns", "b")]
+    v.on_cluster({"type": "MODIFIED", "object": _cluster("b", "other")})
+    v.on_cluster({"type": "DELETED", "object": _cluster("a", "m")})
+    assert v.on_machine(machine) == []
+    v.forget_cluster(("ns", "b"))
+    other = {"type": "MODIFIED", "object": {"metadata": {"name": "other", "namespace": "ns"}}}
+    assert v.on_machine(other) == []
+
+
+def test_the_watch_bringing_a_job_the_operator_just_made_is_no_news() -> None:
+    """The operator records its Job as it made it (its own guess of the creation time); the Job's ADDED
+    event changes nothing else, so it queues nothing; a change of state does."""
+    from dataclasses import replace
+
+    from kurator.lifecycle.observed import observe
+
+    v = View()
+    job = _job("a-create-1-1-0", "a", "u1")
+    made = replace(observe(job), created=observe(job).created.replace(second=7))
+    v.started(("ns", "a"), made, "u1")
+    assert v.on_job({"type": "ADDED", "object": job}) == []
+    assert v.on_job({"type": "MODIFIED", "object": _job("a-create-1-1-0", "a", "u1", "Complete")}) == [
+        ("ns", "a")
+    ]

@@ -99,3 +99,61 @@ def test_a_key_with_new_work_leaves_the_second_lane() -> None:
         return [await asyncio.wait_for(q.get(), 1)] + (["still deferred"] if len(q) else [])
 
     assert asyncio.run(main()) == ["a"]
+
+
+def test_one_waiting_worker_is_woken_per_key() -> None:
+    """A hundred idle workers and ten keys: each key is worked on once, and the workers that got nothing
+    were never woken (with an Event shared by all, every add woke every worker)."""
+
+    async def main() -> tuple[list[str], int]:
+        q: WorkQueue[str] = WorkQueue()
+        done: list[str] = []
+        wakeups = 0
+        original = q._take
+
+        def counting_take() -> str | None:
+            nonlocal wakeups
+            wakeups += 1
+            return original()
+
+        q._take = counting_take  # type: ignore[method-assign]
+
+        async def work(key: str) -> float | None:
+            done.append(key)
+            return None
+
+        task = asyncio.create_task(run_workers(q, work, workers=100))
+        await asyncio.sleep(0.05)  # every worker is waiting
+        before = wakeups
+        for i in range(10):
+            q.add(f"k{i}")
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)
+        task.cancel()
+        return sorted(done), wakeups - before
+
+    done, wakeups = asyncio.run(main())
+    assert done == sorted(f"k{i}" for i in range(10))
+    assert wakeups <= 30  # a look per key by the worker woken, and one more as each goes back to wait
+
+
+def test_a_report_is_handed_out_when_its_turn_comes_without_any_other_event() -> None:
+    """Workers all idle, a deferred key and nothing else happening: the second lane's timer wakes one."""
+
+    async def main() -> list[str]:
+        q: WorkQueue[str] = WorkQueue()
+        done: list[str] = []
+
+        async def work(key: str) -> float | None:
+            done.append(key)
+            return None
+
+        task = asyncio.create_task(run_workers(q, work, workers=8))
+        q.add("new")
+        await asyncio.sleep(0.01)
+        q.defer("report")
+        await asyncio.sleep(QUIET + 0.5)
+        task.cancel()
+        return done
+
+    assert asyncio.run(main()) == ["new", "report"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 from lightkube import AsyncClient
+from lightkube.config.client_adapter import verify_cluster
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
 from kurator.core.errors import InvalidInput
@@ -43,12 +44,22 @@ class Connection:
             return single
         return kube_client.config(self.kubeconfig, self.context)
 
-    def async_client(self, timeout: float = 30.0) -> AsyncClient:
+    def async_client(self, timeout: float = 30.0, connections: int = 64) -> AsyncClient:
+        """A client keeping up to ``connections`` connections open: httpx keeps 20 by default and closes
+        the others after each request, so a burst of concurrent calls paid a TLS handshake for most of
+        them (on both sides)."""
+        config = self.config()
+        assert config.user is not None
+        transport = httpx2.AsyncHTTPTransport(
+            verify=verify_cluster(config.cluster, config.user, config.abs_file, trust_env=False),
+            limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
         return AsyncClient(
-            config=self.config(),
+            config=config,
             field_manager=FIELD_MANAGER,
             timeout=httpx2.Timeout(timeout),
             trust_env=False,
+            transport=transport,
         )
 
     def kopf_credentials(self) -> dict[str, Any]:

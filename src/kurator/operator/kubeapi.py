@@ -36,8 +36,10 @@ def _code(exc: ApiError) -> int:
 
 
 class KubeAPI:
-    """The calls, spread over a few clients in turn: httpcore matches every request against every pooled
-    connection, so one pool serving a burst's hundred calls at once spends more CPU than the calls do."""
+    """The calls, spread over many clients in turn: httpcore matches every request against every pooled
+    connection (and asks each whether its socket is readable), so one pool serving a burst's hundred calls
+    at once spends more CPU than the calls do. Sixteen pools of ten connections took a thousand clusters
+    to their Jobs in 10.3-11.3 s (four of 64: 10.9-11.9 s, with twice the latency after the burst)."""
 
     def __init__(self, *clients: AsyncClient) -> None:
         self.clients = clients

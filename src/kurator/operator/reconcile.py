@@ -29,7 +29,7 @@ from kurator.lifecycle import kubeconfig as kc
 from kurator.lifecycle import status as st
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION, RUNS, Action, Kind, current, next_action
 from kurator.lifecycle.group_vars import api_endpoint
-from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, parse_summary
+from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, observe, parse_summary
 from kurator.operator.fleets import Fleets
 from kurator.operator.hostcheck import HostCheck
 from kurator.operator.kubeapi import KubeAPI
@@ -67,6 +67,12 @@ def _placeholder_machine() -> CustomMachine:
     )
 
 
+def _as_created(job: dict[str, Any], now: dt.datetime) -> ObservedJob:
+    """The Job just created, as its watch event will show it (so that event is no news)."""
+    meta = {**job["metadata"], "creationTimestamp": now.isoformat()}
+    return observe({**job, "metadata": meta})
+
+
 def _dump(model: Any) -> dict[str, Any]:
     out: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return out
@@ -87,6 +93,8 @@ class _Pass:
     now: dt.datetime
     requeue: float | None = None
     events: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    holding: asyncio.Task[None] | None = None
+    """The finalizer's write, under way while the hosts are checked and the run is started."""
 
     def again_in(self, seconds: float) -> None:
         self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)
@@ -132,7 +140,7 @@ class Reconciler:
             # or its Jobs, deleted by the garbage collector, would be made again and again.
             self.metrics.reconciled("gone", time.monotonic() - started)
             log.info("%s/%s is gone", *key)
-            self.view.clusters.pop(key, None)
+            self.view.forget_cluster(key)
             return None
         except ApiError as exc:
             conflict = exc.status.code == 409
@@ -158,6 +166,13 @@ class Reconciler:
         p = self._begin(key, body)
         if p is None:
             return None
+        try:
+            return await self._decide(key, p)
+        finally:
+            if p.holding is not None:  # left by an error: the next pass sets the finalizer
+                p.holding.cancel()
+
+    async def _decide(self, key: Key, p: _Pass) -> float | None:
         given = capi.inherited(*self.view.capi_for(key)) if p.capi_name else capi.Inherited()
         p.cluster, problems = capi.effective(p.cluster, given)
         await self._recheck_quiet_runs(p)
@@ -265,8 +280,11 @@ class Reconciler:
     async def _preflight(self, p: _Pass, action: Action) -> bool:
         wanted = h.by_name(h.desired(p.machine))
         hosts = [wanted[n] for n in action.hosts if n in wanted]
-        # The finalizer goes on while the hosts are checked: a run may follow within this pass.
-        results, _ = await asyncio.gather(self.hosts.check(p.key[0], hosts), self._hold(p))
+        # The finalizer goes on while the hosts are checked and the run that may follow in this pass is
+        # started (see _start).
+        if p.holding is None:
+            p.holding = asyncio.ensure_future(self._hold(p))
+        results = await self.hosts.check(p.key[0], hosts)
         generation = int(p.machine.metadata.get("generation", 0))
         p.status = preflight.fold(p.status, results, generation, p.now)
         ok = all(r.ok for r in results)
@@ -274,6 +292,7 @@ class Reconciler:
         if ok:
             self._preflight_failures.pop(p.key, None)
             return True
+        await self._held(p)
         failures = self._preflight_failures.get(p.key, 0) + 1
         self._preflight_failures[p.key] = failures
         first, longest = PREFLIGHT_RETRY
@@ -334,11 +353,9 @@ class Reconciler:
             *shared,
             *jobs.manifests(action, p.cluster, p.machine, p.status, p.observed, self.settings.ssh_user),
         ]
-        *_, created = await asyncio.gather(self._hold(p), *(self.api.create(d) for d in docs))
+        *_, created = await asyncio.gather(self._held(p), *(self.api.create(d) for d in docs))
         self._workers_made.add(namespace)
-        job = ObservedJob(
-            action.job or "", str(action.kind), action.generation or "", action.attempt, "active", p.now
-        )
+        job = _as_created(docs[-1], p.now)
         self.view.started(p.key, job, str(p.cluster.metadata.get("uid", "")))
         p.observed.append(job)
         if created:
@@ -351,6 +368,11 @@ class Reconciler:
             )
         p.again_in(WAIT_FOR_JOB)
         return True
+
+    async def _held(self, p: _Pass) -> None:
+        """The finalizer's write started by the preflight, or one now."""
+        task, p.holding = p.holding, None
+        await (task if task is not None else self._hold(p))
 
     async def _hold(self, p: _Pass) -> None:
         """The finalizer, so that the cluster is never gone before its hosts are reset."""

@@ -34,6 +34,10 @@ def _slim(body: Mapping[str, Any]) -> dict[str, Any]:
     return {**body, "metadata": meta}
 
 
+def _machine_ref(body: Mapping[str, Any]) -> str:
+    return str(((body.get("spec") or {}).get("machineRef") or {}).get("name") or "")
+
+
 def _gone(event: Mapping[str, Any]) -> bool:
     return event.get("type") == "DELETED"
 
@@ -66,6 +70,9 @@ class View:
     _job_owners: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
     """The uid of the CustomCluster owning each Job: a cluster deleted and made again under the same name
     must not see the Jobs of the one before (they wait for the garbage collector)."""
+    _machine_users: dict[Key, set[Key]] = dataclasses.field(default_factory=dict)
+    """The clusters naming each machine (a machine's event concerns them; a scan of every cluster for
+    each machine made a burst quadratic)."""
 
     # -- events ------------------------------------------------------------------------------------
 
@@ -73,11 +80,27 @@ class View:
         body = event["object"]
         key = key_of(body)
         if _gone(event):
-            self.clusters.pop(key, None)
+            self.forget_cluster(key)
             return [key]
         before = self.clusters.get(key)
+        if before is not None:
+            self._unlink(key, before)
         self.clusters[key] = _slim(body)
+        self._machine_users.setdefault((key[0], _machine_ref(body)), set()).add(key)
         return [] if _meaning(before) == _meaning(body) else [key]
+
+    def forget_cluster(self, key: Key) -> None:
+        body = self.clusters.pop(key, None)
+        if body is not None:
+            self._unlink(key, body)
+
+    def _unlink(self, key: Key, body: Mapping[str, Any]) -> None:
+        machine = (key[0], _machine_ref(body))
+        users = self._machine_users.get(machine)
+        if users is not None:
+            users.discard(key)
+            if not users:
+                del self._machine_users[machine]
 
     def on_machine(self, event: Mapping[str, Any]) -> list[Key]:
         body = event["object"]
@@ -122,8 +145,11 @@ class View:
             self._job_uids[(namespace, name)] = str(meta["uid"])
         owners = [o.get("uid") for o in meta.get("ownerReferences") or () if o.get("kind") == "CustomCluster"]
         self._job_owners[(namespace, name)] = str(owners[0]) if owners else ""
-        # The Job controller updates a Job's counts many times over; only a change of state matters.
-        return [] if before == jobs[name] else [cluster]
+        # The Job controller updates a Job's counts many times over; only a change of state matters (and
+        # the creation time the operator guessed when it made the Job does not).
+        after = jobs[name]
+        same = before is not None and dataclasses.replace(before, created=after.created) == after
+        return [] if same else [cluster]
 
     def on_capi_cluster(self, event: Mapping[str, Any]) -> list[Key]:
         body = event["object"]
@@ -175,12 +201,7 @@ class View:
     # -- reads -------------------------------------------------------------------------------------
 
     def clusters_of_machine(self, machine: Key) -> list[Key]:
-        out = []
-        for key, body in self.clusters.items():
-            ref = ((body.get("spec") or {}).get("machineRef") or {}).get("name")
-            if key[0] == machine[0] and ref == machine[1]:
-                out.append(key)
-        return out
+        return sorted(self._machine_users.get(machine, ()))
 
     def _mine(self, cluster: Key, owner: str) -> list[ObservedJob]:
         return [

@@ -14,7 +14,6 @@ of other objects (its Jobs, its machine, Cluster API's objects); asyncio's own Q
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
@@ -35,7 +34,10 @@ class WorkQueue(Generic[K]):
         self._again: set[K] = set()
         self._later_after: set[K] = set()
         self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
-        self._ready = asyncio.Event()
+        # Idle workers wait each on its own future and are woken one per item: with an Event shared by
+        # a hundred workers, every add woke them all (most of the operator's CPU in a burst).
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._report_timer: asyncio.TimerHandle | None = None
         self._last_add = 0.0
         self._deferred_at: dict[K, float] = {}
         self.added: dict[K, float] = {}
@@ -62,7 +64,7 @@ class WorkQueue(Generic[K]):
         self._last_add = time.monotonic()
         self.added.setdefault(key, self._last_add)
         self._queue.append(key)
-        self._ready.set()
+        self._wake_one()
 
     def defer(self, key: K) -> None:
         """Queue ``key`` in the second lane (only a report is left to do), unless it is queued anyway."""
@@ -74,7 +76,7 @@ class WorkQueue(Generic[K]):
         self._deferred.add(key)
         self._deferred_at[key] = time.monotonic()
         self._later.append(key)
-        self._ready.set()
+        self._wake_one()
 
     def add_after(self, key: K, delay: float) -> None:
         """Queue ``key`` in ``delay`` seconds, unless it is already due sooner."""
@@ -103,22 +105,57 @@ class WorkQueue(Generic[K]):
         overdue = self._deferred_at.get(self._later[0], now) + MAX_DEFER - now
         return max(min(quiet, overdue), 0.0)
 
-    async def get(self) -> K:
-        while not self._queue:
-            due = self._report_due()
-            if due == 0.0:
-                key = self._later.popleft()
-                self._deferred.discard(key)
-                self._deferred_at.pop(key, None)
-                self._active.add(key)
-                return key
-            self._ready.clear()
-            with contextlib.suppress(TimeoutError):  # the second lane's turn came
-                await asyncio.wait_for(self._ready.wait(), due)
-        key = self._queue.popleft()
-        self._queued.discard(key)
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _arm_report(self, due: float) -> None:
+        """Wake a worker when the second lane's turn may have come (it looks again, and re-arms when new
+        first-lane work moved the turn on)."""
+        if self._report_timer is not None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._report_timer = None
+            self._wake_one()
+
+        self._report_timer = loop.call_later(due, fire)
+
+    def _take(self) -> K | None:
+        if self._queue:
+            key = self._queue.popleft()
+            self._queued.discard(key)
+        elif self._report_due() == 0.0:
+            key = self._later.popleft()
+            self._deferred.discard(key)
+            self._deferred_at.pop(key, None)
+        else:
+            return None
         self._active.add(key)
         return key
+
+    async def get(self) -> K:
+        while True:
+            key = self._take()
+            if key is not None:
+                if self._queue or self._report_due() == 0.0:
+                    self._wake_one()  # more is ready: pass the word on
+                return key
+            due = self._report_due()
+            if due is not None:
+                self._arm_report(due)
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken, then cancelled: the item goes to another worker
+                raise
 
     def done(self, key: K) -> None:
         self._active.discard(key)
@@ -135,6 +172,9 @@ class WorkQueue(Generic[K]):
         for _, handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+            self._report_timer = None
 
 
 async def run_workers(
