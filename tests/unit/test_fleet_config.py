@@ -68,3 +68,37 @@ def test_config_round_trip_and_damaged_record(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(InvalidInput, match="damaged"):
         config.load(path)
+
+
+def test_a_monitoring_port_taken_since_the_fleet_was_made_is_named_before_anything_starts() -> None:
+    """In loopback mode another program may hold a port monitoring needs: `up` says which and for whom,
+    instead of starting a process that never gets ready; a port held by a process left running is its own."""
+    import socket
+
+    from kurator.core.errors import KuratorError
+    from kurator.local import monitoring
+    from kurator.local.control_plane import process_name
+    from kurator.local.fleet import _check_ports_free
+
+    names = monitoring.port_names(["member1", "member2"], 1)
+    holders = {n: socket.socket() for n in names}
+    try:
+        for sock in holders.values():
+            sock.bind(("127.0.0.1", 0))
+        ports = {n: sock.getsockname()[1] for n, sock in holders.items()}
+        for n in names:  # free again, except the two this test keeps taken
+            if n not in ("host/query-http", "member1/kwok"):
+                holders[n].close()
+        cfg = _cfg(monitoring=config.MonitoringConfig(ports=ports))
+        query, kwok = process_name("host", monitoring.QUERY), process_name("member1", "kwok")
+        prometheus = process_name("member1", monitoring.prometheus_name(0))
+        with pytest.raises(
+            KuratorError, match=f"port {ports['host/query-http']} on 127.0.0.1, needed by {query}"
+        ):
+            _check_ports_free(cfg, [prometheus, query])
+        with pytest.raises(KuratorError, match=f"port {ports['member1/kwok']} .* needed by {kwok}"):
+            _check_ports_free(cfg, [kwok])
+        _check_ports_free(cfg, [prometheus])  # Query and kwok keep running: their ports are theirs
+    finally:
+        for sock in holders.values():
+            sock.close()

@@ -331,8 +331,11 @@ def _check_ports_free(cfg: FleetConfig, to_start: list[str]) -> None:
     ports = {ETCD: [cfg.etcd_client_port, cfg.etcd_peer_port]}
     for cluster in cfg.control_planes:
         ports[process_name(cluster, APISERVER)] = [cfg.api_ports[cluster]]
-    for component, port_names in karmada.COMPONENT_PORTS.items():
-        ports[process_name(fleet_config.KARMADA, component)] = [cfg.karmada_ports[p] for p in port_names]
+    if cfg.karmada:
+        for component, port_names in karmada.COMPONENT_PORTS.items():
+            ports[process_name(fleet_config.KARMADA, component)] = [cfg.karmada_ports[p] for p in port_names]
+    if cfg.monitoring is not None:
+        ports.update(monitoring.process_ports(cfg))
     for name in to_start:
         for port in ports.get(name, []):
             if not port_free(cfg.address, port):

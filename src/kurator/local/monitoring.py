@@ -22,7 +22,7 @@ import httpx
 
 from kurator.core.errors import KuratorError
 from kurator.local.config import HOST_CLUSTER, FleetConfig, MonitoringConfig
-from kurator.local.control_plane import Binaries, process_name
+from kurator.local.control_plane import KWOK_BIN, Binaries, process_name
 from kurator.local.health import poll
 from kurator.local.layout import FleetLayout
 from kurator.local.pki import ADMIN, ClusterPKI
@@ -66,6 +66,23 @@ def port_names(members: list[str], replicas: int) -> list[str]:
         for n in (prometheus_name(r), f"sidecar-grpc-{r}", f"sidecar-http-{r}")
     ]
     return host + per_member + [f"{m}/kwok" for m in members]
+
+
+def process_ports(cfg: FleetConfig) -> dict[str, list[int]]:
+    """The ports each process listens on, by process name (kwok's metrics port is monitoring's too)."""
+    mon, host = _mon(cfg), HOST_CLUSTER
+    by_process = {
+        process_name(host, S3): [f"{host}/{S3}"],
+        process_name(host, STORE): [f"{host}/store-http", f"{host}/store-grpc"],
+        process_name(host, COMPACTOR): [f"{host}/compactor-http"],
+        process_name(host, QUERY): [f"{host}/query-http", f"{host}/query-grpc"],
+    }
+    for m in cfg.clusters[1:]:
+        by_process[process_name(m, KWOK_BIN)] = [f"{m}/kwok"]
+        for r in range(mon.replicas):
+            by_process[process_name(m, prometheus_name(r))] = [f"{m}/{prometheus_name(r)}"]
+            by_process[process_name(m, sidecar_name(r))] = [f"{m}/sidecar-grpc-{r}", f"{m}/sidecar-http-{r}"]
+    return {name: [mon.ports[n] for n in names if n in mon.ports] for name, names in by_process.items()}
 
 
 def netns_ports(names: list[str]) -> dict[str, int]:
