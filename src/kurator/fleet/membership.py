@@ -26,6 +26,7 @@ from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBi
 from lightkube.types import PatchType
 
 from kurator.core.errors import InvalidInput, KuratorError
+from kurator.kube import client as kube_client
 from kurator.kube import kubeconfig
 from kurator.kube.karmada import CLUSTER_NAMESPACE, Cluster, Work, execution_namespace
 
@@ -64,9 +65,7 @@ def member_client(path: Path, context: str | None, timeout: float) -> tuple[Clie
     cluster = next((c["cluster"] for c in data["clusters"] if c["name"] == ctx.get("cluster")), None)
     if cluster is None or not cluster.get("server"):
         raise InvalidInput(f"context {ctx_name!r} of {path} names no cluster with a server")
-    config = KubeConfig.from_dict(data, fname=str(path)).get(context_name=ctx_name)
-    api = Client(config=config, field_manager="kurator", timeout=httpx2.Timeout(timeout), trust_env=False)
-    return api, cluster, ctx_name
+    return kube_client.client(path, ctx_name, timeout), cluster, ctx_name
 
 
 def _ca_bundle(cluster: dict[str, Any], path: Path) -> str | None:
