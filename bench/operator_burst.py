@@ -48,7 +48,7 @@ from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.local import fleet
 from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.local.kubeconfigs import context_name
-from kurator.operator import kubeapi  # noqa: F401 - registers the CustomCluster and CustomMachine kinds
+from kurator.lifecycle import resources  # noqa: F401 - registers the CustomCluster and CustomMachine kinds
 
 MIB = 1024 * 1024
 NAME = "burst"

@@ -31,9 +31,9 @@ from lightkube.types import PatchType
 from kurator.api.crds import all_crds
 from kurator.kube.apply import apply_all
 from kurator.lifecycle.observed import ACTION_LABEL, CLUSTER_LABEL
+from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
-from kurator.operator.kubeapi import CustomClusterResource, CustomMachineResource
 
 from .helpers import wait_for
 

@@ -175,14 +175,12 @@ def custom_clusters(api: Client) -> list[str]:
     """``namespace/name`` of every CustomCluster in the cluster (none when the CRD is not there)."""
     import httpx2
     from lightkube import ApiError
-    from lightkube.generic_resource import create_namespaced_resource
 
-    from kurator.api.names import GROUP, VERSION
     from kurator.fleet.plan import not_found
+    from kurator.lifecycle.resources import CustomClusterResource
 
-    CustomClusters = create_namespaced_resource(GROUP, VERSION, "CustomCluster", "customclusters")
     try:
-        found = list(api.list(CustomClusters, namespace="*"))
+        found = list(api.list(CustomClusterResource, namespace="*"))
     except (ApiError, httpx2.HTTPStatusError) as exc:
         if not_found(exc):
             return []

@@ -14,19 +14,16 @@ import logging
 from typing import Any
 
 from lightkube import ApiError, AsyncClient, codecs
-from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod, Secret
 from lightkube.types import CascadeType, PatchType
 
-from kurator.api.names import GROUP, VERSION
+from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
 
 log = logging.getLogger(__name__)
 
-CustomClusterResource = create_namespaced_resource(GROUP, VERSION, "CustomCluster", "customclusters")
-CustomMachineResource = create_namespaced_resource(GROUP, VERSION, "CustomMachine", "custommachines")
 COMPONENT = "kurator-cluster-operator"
 CONFLICT_RETRIES = 5
 

@@ -19,7 +19,7 @@ from lightkube.resources.batch_v1 import Job
 from kurator.core.errors import KuratorError
 from kurator.lifecycle import capi
 from kurator.lifecycle.observed import CLUSTER_LABEL
-from kurator.operator.kubeapi import CustomClusterResource, CustomMachineResource
+from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
 from kurator.operator.view import Key, View
 
 log = logging.getLogger(__name__)
