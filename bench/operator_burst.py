@@ -44,11 +44,11 @@ from tests.integration.sshhosts import SshTestbed
 from kurator.api.crds import all_crds
 from kurator.kube.apply import apply_all
 from kurator.kube.client import async_client, client
+from kurator.lifecycle import resources  # noqa: F401 - registers the CustomCluster and CustomMachine kinds
 from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.local import fleet
 from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.local.kubeconfigs import context_name
-from kurator.lifecycle import resources  # noqa: F401 - registers the CustomCluster and CustomMachine kinds
 
 MIB = 1024 * 1024
 NAME = "burst"
