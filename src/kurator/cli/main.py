@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from kurator.cli import install, local, members, operator, query, version
+from kurator.cli import clusters, install, local, members, operator, query, version
 from kurator.cli.options import GlobalOptions
 from kurator.core.errors import KuratorError
 
@@ -45,6 +45,7 @@ members.register(app)
 install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")
+app.add_typer(clusters.app, name="cluster")
 
 
 def _verbose() -> bool:
