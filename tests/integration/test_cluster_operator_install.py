@@ -463,24 +463,27 @@ def test_the_service_account_lets_the_operator_do_its_work(
         "privateIP": host.address,
         "sshKey": {"name": "ssh"},
     }
-    _apply(
-        api,
-        {
-            "apiVersion": "cluster.kurator.dev/v1alpha1",
-            "kind": "CustomMachine",
-            "metadata": {"name": "c1-machine", "namespace": CLUSTERS_NS},
-            "spec": {"master": [entry], "node": []},
-        },
-    )
-    _apply(
-        api,
-        {
-            "apiVersion": "cluster.kurator.dev/v1alpha1",
-            "kind": "CustomCluster",
-            "metadata": {"name": "c1", "namespace": CLUSTERS_NS},
-            "spec": {"machineRef": {"name": "c1-machine"}, "cni": {"type": "calico"}},
-        },
-    )
+    machine = {
+        "apiVersion": "cluster.kurator.dev/v1alpha1",
+        "kind": "CustomMachine",
+        "metadata": {"name": "c1-machine", "namespace": CLUSTERS_NS},
+        "spec": {"master": [entry], "node": []},
+    }
+    cluster = {
+        "apiVersion": "cluster.kurator.dev/v1alpha1",
+        "kind": "CustomCluster",
+        "metadata": {"name": "c1", "namespace": CLUSTERS_NS},
+        "spec": {"machineRef": {"name": "c1-machine"}, "cni": {"type": "calico"}},
+    }
+    # The plan reads the version where the operator does: from the KubeadmControlPlane.
+    files = bed.fleet.layout.root / "c1-plan.yaml"
+    files.write_text(yaml.safe_dump_all([machine, cluster]))
+    planned = bed.kurator("cluster", "plan", "-f", str(files), "-o", "json")
+    assert planned.returncode == 0, planned.stderr
+    create = json.loads(planned.stdout)[0]["steps"][-1]
+    assert (create["kind"], create["version"], create["job"]) == ("create", VERSION, "c1-create-1-1-0")
+    _apply(api, machine)
+    _apply(api, cluster)
     job = wait_job(api, CLUSTERS_NS, "c1", "create", timeout=90)
     assert job.metadata is not None
     _, group_vars = run_files(api, CLUSTERS_NS, job.metadata.name)  # type: ignore[arg-type]

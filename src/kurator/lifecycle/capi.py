@@ -20,6 +20,14 @@ from kurator.api.names import API_VERSION
 CAPI_GROUP = "cluster.x-k8s.io"
 CONTROL_PLANE_GROUP = "controlplane.cluster.x-k8s.io"
 KCP_KIND = "KubeadmControlPlane"
+SERVED: tuple[tuple[str, str, str, str], ...] = (
+    (CAPI_GROUP, "Cluster", "clusters", "v1beta2"),
+    (CAPI_GROUP, "Cluster", "clusters", "v1beta1"),
+    (CONTROL_PLANE_GROUP, KCP_KIND, "kubeadmcontrolplanes", "v1beta2"),
+    (CONTROL_PLANE_GROUP, KCP_KIND, "kubeadmcontrolplanes", "v1beta1"),
+)
+"""(group, kind, plural, version) of the Cluster API kinds read, newest version first; a kind whose CRD is
+absent (or does not serve that version) is skipped."""
 
 
 @dataclass(frozen=True)

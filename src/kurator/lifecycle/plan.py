@@ -23,7 +23,7 @@ from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.kube.client import FIELD_MANAGER
-from kurator.lifecycle import preflight
+from kurator.lifecycle import capi, preflight
 from kurator.lifecycle.actions import Action, Kind, Policy, next_action
 from kurator.lifecycle.jobs import PLAYBOOKS
 from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, observe
@@ -168,6 +168,30 @@ def _spec_changes(
     return [f"{kind}/{name} spec.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
+def _capi_given(api: Client, namespace: str, name: str) -> capi.Inherited:
+    """What a Cluster API Cluster naming the CustomCluster as its infrastructure (and its
+    KubeadmControlPlane) supplies, as the operator reads it."""
+    from lightkube.generic_resource import create_namespaced_resource
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    for group, kind, plural, version in capi.SERVED:
+        if kind in found:
+            continue
+        try:
+            listed = api.list(create_namespaced_resource(group, version, kind, plural), namespace=namespace)
+            found[kind] = [_plain(o) for o in listed]
+        except (ApiError, httpx2.HTTPStatusError) as exc:
+            if _code(exc) != 404:  # not installed, or not in this version
+                raise
+    clusters = [capi.read_cluster(d) for d in found.get("Cluster", [])]
+    owner = next((c for c in clusters if c.infrastructure == name), None)
+    if owner is None:
+        return capi.Inherited()
+    kcps = {str(d["metadata"]["name"]): d for d in found.get(capi.KCP_KIND, [])}
+    kcp = kcps.get(owner.control_plane or "")
+    return capi.inherited(owner, capi.kcp_version(kcp) if kcp else None)
+
+
 def _jobs_of(api: Client, namespace: str, name: str, uid: str) -> list[ObservedJob]:
     out = []
     for job in api.list(Job, namespace=namespace, labels={CLUSTER_LABEL: name}):
@@ -186,6 +210,9 @@ def _jobs_of(api: Client, namespace: str, name: str, uid: str) -> list[ObservedJ
     return out
 
 
+Docs = dict[tuple[str, str, str], dict[str, Any]]
+
+
 def plan(
     api: Client,
     docs: Sequence[dict[str, Any]],
@@ -197,32 +224,41 @@ def plan(
     now = now or dt.datetime.now(dt.UTC)
     for doc in docs:
         doc.setdefault("metadata", {}).setdefault("namespace", default_namespace)
-    stored = {(d["kind"], d["metadata"]["namespace"], d["metadata"].get("name")): d for d in docs}
-    plans = []
-    for (kind, namespace, name), doc in stored.items():
-        if kind != "CustomCluster":
-            continue
-        before = _get(api, kind, namespace, name)
-        after = _dry_run(api, doc)
-        changes = _spec_changes(kind, name, before, after)
-        ref = str(((after.get("spec") or {}).get("machineRef") or {}).get("name") or "")
-        machine_before = _get(api, "CustomMachine", namespace, ref)
-        given = stored.get(("CustomMachine", namespace, ref))
-        machine_after = _dry_run(api, given) if given is not None else machine_before
-        if machine_after is None:
-            raise InvalidInput(
-                f"CustomCluster {namespace}/{name} names CustomMachine {ref}, which is neither in the API "
-                "nor in the files"
-            )
-        if given is not None:
-            changes += _spec_changes("CustomMachine", ref, machine_before, machine_after)
-        try:
-            cluster = CustomCluster.model_validate({**after, "status": (before or {}).get("status")})
-            machine = CustomMachine.model_validate(machine_after)
-        except ValidationError as exc:
-            raise InvalidInput(f"CustomCluster {namespace}/{name} cannot be read: {exc}") from None
+    given: Docs = {(d["kind"], d["metadata"]["namespace"], str(d["metadata"].get("name"))): d for d in docs}
+    return [
+        _plan_cluster(api, given, namespace, name, policy, now)
+        for kind, namespace, name in given
+        if kind == "CustomCluster"
+    ]
+
+
+def _plan_cluster(
+    api: Client, given: Docs, namespace: str, name: str, policy: Policy, now: dt.datetime
+) -> ClusterPlan:
+    before = _get(api, "CustomCluster", namespace, name)
+    after = _dry_run(api, given[("CustomCluster", namespace, name)])
+    changes = _spec_changes("CustomCluster", name, before, after)
+    ref = str(((after.get("spec") or {}).get("machineRef") or {}).get("name") or "")
+    machine_before = _get(api, "CustomMachine", namespace, ref)
+    edited = given.get(("CustomMachine", namespace, ref))
+    machine_after = _dry_run(api, edited) if edited is not None else machine_before
+    if machine_after is None:
+        raise InvalidInput(
+            f"CustomCluster {namespace}/{name} names CustomMachine {ref}, which is neither in the API "
+            "nor in the files"
+        )
+    if edited is not None:
+        changes += _spec_changes("CustomMachine", ref, machine_before, machine_after)
+    try:
+        cluster = CustomCluster.model_validate({**after, "status": (before or {}).get("status")})
+        machine = CustomMachine.model_validate(machine_after)
+    except ValidationError as exc:
+        raise InvalidInput(f"CustomCluster {namespace}/{name} cannot be read: {exc}") from None
+    cluster, problems = capi.effective(cluster, _capi_given(api, namespace, name))
+    if problems:
+        found: tuple[Step, ...] = (Step("none", "ClusterAPIValuesInvalid", "; ".join(problems)),)
+    else:
         uid = str((before or {}).get("metadata", {}).get("uid", ""))
         observed = _jobs_of(api, namespace, name, uid) if before is not None else []
         found = steps(cluster, machine, cluster.status, observed, now, policy)
-        plans.append(ClusterPlan(namespace, name, before is not None, tuple(changes), found))
-    return plans
+    return ClusterPlan(namespace, name, before is not None, tuple(changes), found)

@@ -24,14 +24,6 @@ from kurator.operator.view import Key, View
 
 log = logging.getLogger(__name__)
 
-# Cluster API's kinds in the versions it serves (newest first); one whose CRD is absent is skipped.
-_CAPI: tuple[tuple[str, str, str, str], ...] = (
-    (capi.CAPI_GROUP, "Cluster", "clusters", "v1beta2"),
-    (capi.CAPI_GROUP, "Cluster", "clusters", "v1beta1"),
-    (capi.CONTROL_PLANE_GROUP, capi.KCP_KIND, "kubeadmcontrolplanes", "v1beta2"),
-    (capi.CONTROL_PLANE_GROUP, capi.KCP_KIND, "kubeadmcontrolplanes", "v1beta1"),
-)
-
 
 def _not_served(exc: Exception) -> bool:
     """A 404 for a list: the kind is not served (lightkube raises a plain HTTP error when the answer is
@@ -97,7 +89,7 @@ async def _fill(client: AsyncClient, view: View, namespaces: tuple[str, ...]) ->
         raise
     await _list_into(client, Job, namespaces, view.on_job, {CLUSTER_LABEL: operators.exists()})
     listed: set[tuple[str, str]] = set()
-    for group, kind, plural, version in _CAPI:
+    for group, kind, plural, version in capi.SERVED:
         if (group, kind) in listed:
             continue
         resource = create_namespaced_resource(group, version, kind, plural)
