@@ -495,6 +495,17 @@ def test_the_service_account_lets_the_operator_do_its_work(
     lease = api.get(Lease, LEASE, namespace=NS)
     assert (lease.spec.holderIdentity or "").endswith(f"_{op.proc.pid}")  # type: ignore[union-attr]
     api.get(CustomMachineResource, "c1-machine", namespace=CLUSTERS_NS)
+    # Owned by the Cluster API Cluster, as Cluster API's controller would make it: deleting that Cluster
+    # deletes the CustomCluster (see the deletion test).
+    owner = api.get(CAPI_CLUSTER, "c1", namespace=CLUSTERS_NS).metadata
+    assert owner is not None
+
+    def owned() -> bool:
+        meta = api.get(CustomClusterResource, "c1", namespace=CLUSTERS_NS).metadata
+        refs = (meta.ownerReferences if meta else None) or []
+        return any(r.uid == owner.uid and r.kind == "Cluster" and r.name == "c1" for r in refs)
+
+    wait_for(owned, 30, "the CustomCluster owned by its Cluster API Cluster")
     assert _refusals(op) == [], op.tail(80)
 
 
@@ -518,7 +529,9 @@ def test_the_service_account_lets_the_operator_delete_a_cluster(
         namespace=CLUSTERS_NS,
         patch_type=PatchType.MERGE,
     )
-    bed.api.delete(CustomClusterResource, "c1", namespace=CLUSTERS_NS)
+    # Deleting the Cluster API Cluster deletes the CustomCluster it owns (the garbage collector), and the
+    # operator lets it go: a Kurator user tears a cluster down this way.
+    bed.api.delete(CAPI_CLUSTER, "c1", namespace=CLUSTERS_NS)
     until_gone(bed.api, CLUSTERS_NS, "c1", timeout=60)
     # A clean stop gives the Lease up (an update the Role allows), before the uninstall removes the Role.
     assert op.stop() == 0, op.tail(80)
@@ -548,13 +561,9 @@ def test_uninstall_removes_what_it_installed_and_keeps_the_cluster_api_crds(bed:
 
     refused = bed.kurator("uninstall", "cluster-operator", "--cluster-api-crds")
     assert refused.returncode == 2, refused.stdout + refused.stderr
-    assert (
-        f"Cluster API objects exist (Cluster {CLUSTERS_NS}/c1, KubeadmControlPlane {CLUSTERS_NS}/c1-cp)"
-        in (refused.stderr)
-    )
-    api.delete(CAPI_CLUSTER, "c1", namespace=CLUSTERS_NS)
+    # The Cluster went with its CustomCluster (the deletion test); its KubeadmControlPlane is left.
+    assert f"Cluster API objects exist (KubeadmControlPlane {CLUSTERS_NS}/c1-cp)" in refused.stderr
     api.delete(KCP, "c1-cp", namespace=CLUSTERS_NS)
-    wait_for(lambda: gone(api, CAPI_CLUSTER, "c1", CLUSTERS_NS), 30, "the Cluster API Cluster deleted")
     wait_for(lambda: gone(api, KCP, "c1-cp", CLUSTERS_NS), 30, "the KubeadmControlPlane deleted")
     both = bed.kurator("uninstall", "cluster-operator", "--cluster-api-crds", "--wait-timeout", "120")
     assert both.returncode == 0, both.stdout + both.stderr

@@ -139,3 +139,29 @@ def test_the_watch_bringing_a_job_the_operator_just_made_is_no_news() -> None:
     assert v.on_job({"type": "MODIFIED", "object": _job("a-create-1-1-0", "a", "u1", "Complete")}) == [
         ("ns", "a")
     ]
+
+
+def test_a_cluster_api_cluster_names_itself_as_the_owner_of_its_custom_cluster() -> None:
+    from kurator.lifecycle import capi
+
+    doc = {
+        "apiVersion": "cluster.x-k8s.io/v1beta1",
+        "kind": "Cluster",
+        "metadata": {"name": "prod", "namespace": "ns", "uid": "cluster-uid"},
+        "spec": {
+            "infrastructureRef": {
+                "apiVersion": "cluster.kurator.dev/v1alpha1",
+                "kind": "CustomCluster",
+                "name": "cc",
+            }
+        },
+    }
+    read = capi.read_cluster(doc)
+    assert read.infrastructure == "cc"
+    assert read.owner_reference() == {
+        "apiVersion": "cluster.x-k8s.io/v1beta1",
+        "kind": "Cluster",
+        "name": "prod",
+        "uid": "cluster-uid",
+    }
+    assert capi.read_cluster({**doc, "metadata": {"name": "prod"}}).owner_reference() is None

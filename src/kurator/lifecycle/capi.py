@@ -42,6 +42,15 @@ class CapiCluster:
     """The KubeadmControlPlane it names as its control plane, if it names one."""
     pod_cidr: str | None
     service_cidr: str | None
+    uid: str | None = None
+    api_version: str = f"{CAPI_GROUP}/v1beta2"
+
+    def owner_reference(self) -> dict[str, str] | None:
+        """The reference that makes this Cluster the owner of its CustomCluster (as Cluster API's own
+        controller sets it): deleting the Cluster deletes the CustomCluster, and its hosts are reset."""
+        if not self.uid:
+            return None
+        return {"apiVersion": self.api_version, "kind": "Cluster", "name": self.name, "uid": self.uid}
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ def read_cluster(doc: Mapping[str, Any]) -> CapiCluster:
         control_plane=str(control["name"]) if names_kcp and control.get("name") else None,
         pod_cidr=_first_block(network, "pods"),
         service_cidr=_first_block(network, "services"),
+        uid=str(meta["uid"]) if meta.get("uid") else None,
+        api_version=str(doc.get("apiVersion") or f"{CAPI_GROUP}/v1beta2"),
     )
 
 

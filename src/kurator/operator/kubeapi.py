@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from lightkube import ApiError, AsyncClient, codecs
@@ -83,13 +84,43 @@ class KubeAPI:
         """Add or remove ``finalizer`` on the CustomCluster; ``body`` is the object as last seen (its
         resourceVersion guards against dropping someone else's finalizer). Returns the finalizers written,
         None when nothing was."""
-        meta = body.get("metadata") or {}
-        for _ in range(CONFLICT_RETRIES):
-            have = list(meta.get("finalizers") or [])
+
+        def change(have: list[Any]) -> list[Any] | None:
             if (finalizer in have) == present:
                 return None
-            want = [*have, finalizer] if present else [f for f in have if f != finalizer]
-            patch = {"metadata": {"finalizers": want, "resourceVersion": meta.get("resourceVersion")}}
+            return [*have, finalizer] if present else [f for f in have if f != finalizer]
+
+        return await self._edit_list(namespace, name, "finalizers", change, body, missing_ok=not present)
+
+    async def add_owner(
+        self, namespace: str, name: str, owner: dict[str, str], body: dict[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """Add ``owner`` to the CustomCluster's ownerReferences (unless one of that uid is there); returns
+        the references written, None when nothing was."""
+
+        def change(have: list[Any]) -> list[Any] | None:
+            return None if any(o.get("uid") == owner["uid"] for o in have) else [*have, owner]
+
+        return await self._edit_list(namespace, name, "ownerReferences", change, body, missing_ok=False)
+
+    async def _edit_list(
+        self,
+        namespace: str,
+        name: str,
+        field: str,
+        change: Callable[[list[Any]], list[Any] | None],
+        body: dict[str, Any],
+        missing_ok: bool,
+    ) -> list[Any] | None:
+        """Write ``change`` of the CustomCluster's ``metadata.<field>`` (a list a merge patch replaces
+        whole) at the resourceVersion it was read at; a conflict is retried on a fresh read. A 404 is
+        raised unless ``missing_ok``."""
+        meta = body.get("metadata") or {}
+        for _ in range(CONFLICT_RETRIES):
+            want = change(list(meta.get(field) or []))
+            if want is None:
+                return None
+            patch = {"metadata": {field: want, "resourceVersion": meta.get("resourceVersion")}}
             try:
                 await self.client.patch(
                     CustomClusterResource, name, patch, namespace=namespace, patch_type=PatchType.MERGE
@@ -97,17 +128,14 @@ class KubeAPI:
                 return want
             except ApiError as exc:
                 if _code(exc) == 404:
-                    if present:  # nothing to hold: the cluster is gone
+                    if not missing_ok:
                         raise
                     return None
                 if _code(exc) != 409:
                     raise
             fresh = await self.client.get(CustomClusterResource, name, namespace=namespace)
-            meta = {
-                "finalizers": (fresh.metadata.finalizers if fresh.metadata else None) or [],
-                "resourceVersion": fresh.metadata.resourceVersion if fresh.metadata else None,
-            }
-        raise RuntimeError(f"CustomCluster {namespace}/{name} kept changing while its finalizer was set")
+            meta = fresh.metadata.to_dict() if fresh.metadata else {}
+        raise RuntimeError(f"CustomCluster {namespace}/{name} kept changing while its {field} were set")
 
     async def suspend_job(self, namespace: str, name: str) -> None:
         """Stop a run but keep its Job (the record that it ran): the Job controller deletes its Pods."""

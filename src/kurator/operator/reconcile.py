@@ -89,7 +89,7 @@ class _Pass:
     machine_body: dict[str, Any] | None
     status: CustomClusterStatus
     observed: list[ObservedJob]
-    capi_name: str | None
+    capi_cluster: capi.CapiCluster | None
     now: dt.datetime
     requeue: float | None = None
     events: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
@@ -173,7 +173,9 @@ class Reconciler:
                 p.holding.cancel()
 
     async def _decide(self, key: Key, p: _Pass) -> float | None:
-        given = capi.inherited(*self.view.capi_for(key)) if p.capi_name else capi.Inherited()
+        given = capi.inherited(*self.view.capi_for(key)) if p.capi_cluster else capi.Inherited()
+        if p.capi_cluster is not None and not p.deleting:
+            await self._owned_by(p, p.capi_cluster)
         p.cluster, problems = capi.effective(p.cluster, given)
         await self._recheck_quiet_runs(p)
         await self._read_failures(p)
@@ -237,7 +239,7 @@ class Reconciler:
             # A status held back by a busy queue is newer than the stored one (see _write_status).
             status=self._held_status.get(key) or cluster.status or CustomClusterStatus(),
             observed=self.view.observed(key, str(cluster.metadata.get("uid", ""))),
-            capi_name=capi_cluster.name if capi_cluster else None,
+            capi_cluster=capi_cluster,
             now=utcnow(),
         )
 
@@ -369,6 +371,25 @@ class Reconciler:
         p.again_in(WAIT_FOR_JOB)
         return True
 
+    async def _owned_by(self, p: _Pass, owner: capi.CapiCluster) -> None:
+        """The Cluster API Cluster that names this cluster owns it, as Cluster API's controller would make
+        it: deleting that Cluster deletes the CustomCluster (and so resets its hosts), as in Kurator."""
+        ref = owner.owner_reference()
+        if ref is None:
+            return
+        try:
+            written = await self.api.add_owner(p.key[0], p.key[1], ref, p.body)
+        except ApiError as exc:
+            if exc.status.code == 404:
+                raise Gone(p.key) from None
+            raise
+        if written is not None:
+            self.view.wrote_cluster(p.key, owners=written)
+            p.body = self.view.clusters.get(p.key, p.body)
+            p.event(
+                "Normal", "OwnedByCluster", f"owned by Cluster {owner.name}: deleting it deletes this cluster"
+            )
+
     async def _held(self, p: _Pass) -> None:
         """The finalizer's write started by the preflight, or one now."""
         task, p.holding = p.holding, None
@@ -477,7 +498,8 @@ class Reconciler:
             )
             p.again_in(FETCH_RETRY)
             return None
-        await self.api.replace_secret(kc.secret(p.cluster, text, latest, p.capi_name))
+        capi_name = p.capi_cluster.name if p.capi_cluster else None
+        await self.api.replace_secret(kc.secret(p.cluster, text, latest, capi_name))
         self._fetched_after[p.key] = latest
         p.status = p.status.model_copy(update={"kubeconfig_secret_ref": secret})
         p.event(

@@ -178,7 +178,12 @@ class View:
     # decide from the state before it (and start the same Job again, to find it exists).
 
     def wrote_cluster(
-        self, key: Key, *, status: dict[str, Any] | None = None, finalizers: list[str] | None = None
+        self,
+        key: Key,
+        *,
+        status: dict[str, Any] | None = None,
+        finalizers: list[str] | None = None,
+        owners: list[dict[str, Any]] | None = None,
     ) -> None:
         body = self.clusters.get(key)
         if body is None:
@@ -187,6 +192,8 @@ class View:
             body["status"] = status
         if finalizers is not None:
             body["metadata"] = {**body.get("metadata", {}), "finalizers": finalizers}
+        if owners is not None:
+            body["metadata"] = {**body.get("metadata", {}), "ownerReferences": owners}
 
     def wrote_machine_status(self, key: Key, status: dict[str, Any]) -> None:
         if key in self.machines:
