@@ -377,15 +377,7 @@ class Reconciler:
         ref = owner.owner_reference()
         if ref is None:
             return
-        try:
-            written = await self.api.add_owner(p.key[0], p.key[1], ref, p.body)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                raise Gone(p.key) from None
-            raise
-        if written is not None:
-            self.view.wrote_cluster(p.key, owners=written)
-            p.body = self.view.clusters.get(p.key, p.body)
+        if await self._wrote(p, "ownerReferences", self.api.add_owner(p.key[0], p.key[1], ref, p.body)):
             p.event(
                 "Normal", "OwnedByCluster", f"owned by Cluster {owner.name}: deleting it deletes this cluster"
             )
@@ -397,15 +389,24 @@ class Reconciler:
 
     async def _hold(self, p: _Pass) -> None:
         """The finalizer, so that the cluster is never gone before its hosts are reset."""
+        await self._wrote(
+            p, "finalizers", self.api.set_finalizer(p.key[0], p.key[1], FINALIZER, True, p.body)
+        )
+
+    async def _wrote(self, p: _Pass, field: str, write: Awaitable[list[Any] | None]) -> bool:
+        """Await ``write`` of the cluster's ``metadata.<field>``; the view and the pass learn what was
+        written. False when nothing needed writing; a 404 means the cluster is gone."""
         try:
-            written = await self.api.set_finalizer(p.key[0], p.key[1], FINALIZER, True, p.body)
+            written = await write
         except ApiError as exc:
             if exc.status.code == 404:
                 raise Gone(p.key) from None
             raise
-        if written is not None:
-            self.view.wrote_cluster(p.key, finalizers=written)
-            p.body = self.view.clusters.get(p.key, p.body)
+        if written is None:
+            return False
+        self.view.wrote_cluster(p.key, metadata={field: written})
+        p.body = self.view.clusters.get(p.key, p.body)
+        return True
 
     def _queued_for(self, p: _Pass) -> float | None:
         created = p.cluster.metadata.get("creationTimestamp")

@@ -178,22 +178,16 @@ class View:
     # decide from the state before it (and start the same Job again, to find it exists).
 
     def wrote_cluster(
-        self,
-        key: Key,
-        *,
-        status: dict[str, Any] | None = None,
-        finalizers: list[str] | None = None,
-        owners: list[dict[str, Any]] | None = None,
+        self, key: Key, *, status: dict[str, Any] | None = None, metadata: Mapping[str, Any] | None = None
     ) -> None:
+        """The status, or metadata fields (finalizers, ownerReferences), the operator has just written."""
         body = self.clusters.get(key)
         if body is None:
             return
         if status is not None:
             body["status"] = status
-        if finalizers is not None:
-            body["metadata"] = {**body.get("metadata", {}), "finalizers": finalizers}
-        if owners is not None:
-            body["metadata"] = {**body.get("metadata", {}), "ownerReferences": owners}
+        if metadata:
+            body["metadata"] = {**body.get("metadata", {}), **metadata}
 
     def wrote_machine_status(self, key: Key, status: dict[str, Any]) -> None:
         if key in self.machines:
