@@ -12,6 +12,8 @@ logs in for real, and the operator checks a host once for all the clusters namin
              burst; ratio = operator total / reference;
   cpu, memory: the operator's CPU time over the burst, its resident set at the end and its peak (VmHWM).
 Targets: p99 <= 2 s after the burst is admitted; operator memory <= 200 MiB.
+The burst starts once the operator has given one cluster its Job (its watches are open, as a running
+operator's are): its start is not part of the burst.
 
 Kubespray never runs: Jobs only need to exist (kwok leaves their Pods Running).
 
@@ -117,13 +119,15 @@ async def _burst(api: AsyncClient, docs: list[list[dict[str, Any]]], concurrency
 
 
 async def _watch_jobs(
-    api: AsyncClient, namespace: str, seen: dict[str, float], want: int, label: str
+    api: AsyncClient, namespace: str, seen: dict[str, float], want: int, label: str, skip: str = ""
 ) -> None:
     async for _, job in api.watch(Job, namespace=namespace, labels={label: operators.exists()}):
         meta = job.metadata
         if meta is None or meta.name is None:
             continue
         key = (meta.labels or {}).get(CLUSTER_LABEL, meta.name)
+        if key == skip:
+            continue
         seen.setdefault(key, time.monotonic())
         if len(seen) >= want:
             return
@@ -167,8 +171,16 @@ async def _operator_run(
     await api.create(
         Secret(metadata=ObjectMeta(name="key", namespace=namespace), stringData={"ssh-privatekey": key})
     )
+    # One cluster first, as a running operator has served some: the burst starts once it has its Job, so
+    # that the operator's start (its first listing waits while the new CRDs' storage initializes, then
+    # kopf opens its watches) is not counted in the burst.
+    warm: dict[str, float] = {}
+    warmup = asyncio.create_task(_watch_jobs(api, namespace, warm, 1, CLUSTER_LABEL))
+    await asyncio.sleep(0.5)
+    await _burst(api, [[_machine(n, namespace, hosts[0]), _cluster(n, namespace)]], 1)
+    await asyncio.wait_for(warmup, timeout=120)
     seen: dict[str, float] = {}
-    watch = asyncio.create_task(_watch_jobs(api, namespace, seen, n, CLUSTER_LABEL))
+    watch = asyncio.create_task(_watch_jobs(api, namespace, seen, n, CLUSTER_LABEL, skip=f"c{n}"))
     await asyncio.sleep(1)  # the watch is open before the first create
     cpu_before = _cpu(pid)
     started = time.monotonic()
