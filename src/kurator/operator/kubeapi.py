@@ -69,14 +69,17 @@ class KubeAPI:
     async def patch_machine_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         await self._merge(CustomMachineResource.Status, namespace, name, {"status": status})
 
-    async def cluster_exists(self, namespace: str, name: str) -> bool:
+    async def _get(self, resource: Any, namespace: str, name: str) -> Any:
+        """The object, or None when there is none of that name."""
         try:
-            await self.client.get(CustomClusterResource, name, namespace=namespace)
+            return await self.client.get(resource, name, namespace=namespace)
         except ApiError as exc:
             if _code(exc) == 404:
-                return False
+                return None
             raise
-        return True
+
+    async def cluster_exists(self, namespace: str, name: str) -> bool:
+        return await self._get(CustomClusterResource, namespace, name) is not None
 
     async def set_finalizer(
         self, namespace: str, name: str, finalizer: str, present: bool, body: dict[str, Any]
@@ -157,33 +160,24 @@ class KubeAPI:
 
     async def job(self, namespace: str, name: str) -> dict[str, Any] | None:
         """A Job as a watch event would carry it; None when it is gone."""
-        try:
-            job = await self.client.get(Job, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) == 404:
-                return None
-            raise
+        job = await self._get(Job, namespace, name)
+        if job is None:
+            return None
         doc: dict[str, Any] = job.to_dict()
         return doc
 
     async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
         """One key of a Secret, decoded; None when the Secret or the key is missing."""
-        try:
-            secret = await self.client.get(Secret, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) == 404:
-                return None
-            raise
+        secret = await self._get(Secret, namespace, name)
+        if secret is None:
+            return None
         data = secret.data or {}
         return base64.b64decode(data[key]) if key in data else None
 
     async def secret_annotations(self, namespace: str, name: str) -> dict[str, str] | None:
-        try:
-            secret = await self.client.get(Secret, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) == 404:
-                return None
-            raise
+        secret = await self._get(Secret, namespace, name)
+        if secret is None:
+            return None
         return dict((secret.metadata.annotations if secret.metadata else None) or {})
 
     async def replace_secret(self, doc: dict[str, Any]) -> None:
