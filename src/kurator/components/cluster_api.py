@@ -72,7 +72,7 @@ def objects(api: Client) -> list[str]:
     from lightkube import ApiError
     from lightkube.generic_resource import create_namespaced_resource
 
-    from kurator.fleet.plan import not_found
+    from kurator.kube.errors import not_found
 
     # The stored versions in Cluster API v1.14 (v1beta1 is served too).
     kinds = (

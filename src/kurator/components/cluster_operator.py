@@ -176,7 +176,7 @@ def custom_clusters(api: Client) -> list[str]:
     import httpx2
     from lightkube import ApiError
 
-    from kurator.fleet.plan import not_found
+    from kurator.kube.errors import not_found
     from kurator.lifecycle.resources import CustomClusterResource
 
     try:

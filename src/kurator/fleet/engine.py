@@ -25,6 +25,7 @@ from kurator.fleet.component import HOST, Component
 from kurator.fleet.desired import Desired, Ref
 from kurator.fleet.membership import TRANSIENT
 from kurator.kube.client import FIELD_MANAGER, Access
+from kurator.kube.errors import not_found
 from kurator.kube.karmada import Cluster
 
 POLL = 0.25  # seconds between readiness rounds
@@ -204,7 +205,7 @@ def _delete(api: Client, refs: list[Ref]) -> int:
             api.delete(res, ref.name, namespace=ref.namespace or None)
             count += 1
         except (ApiError, httpx2.HTTPStatusError) as exc:  # gone already, or its kind (its CRD went first)
-            if not plan.not_found(exc):
+            if not not_found(exc):
                 raise
     return count
 

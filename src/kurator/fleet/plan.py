@@ -17,6 +17,7 @@ from kurator.fleet.desired import Ref
 from kurator.fleet.membership import TRANSIENT
 from kurator.fleet.targets import unreachable_reason
 from kurator.kube.client import FIELD_MANAGER, Access
+from kurator.kube.errors import not_found
 
 Action = Literal["create", "change", "delete", "unchanged"]
 Doc = dict[str, Any]
@@ -70,13 +71,6 @@ class Plan:
                 for t in self.targets
             ],
         }
-
-
-def not_found(exc: Exception) -> bool:
-    if isinstance(exc, ApiError):
-        return exc.status.code == 404
-    # An unserved kind (e.g. before its CRD) answers a bare 404, not a Status.
-    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404
 
 
 def get_live(api: Client, ref: Ref) -> Doc | None:

@@ -8,7 +8,7 @@ v1beta2 (with ``apiGroup``), since which one the API server returns depends on t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,20 @@ def kcp_version(doc: Mapping[str, Any]) -> str | None:
         return None
     text = str(version)
     return text if text.startswith("v") else f"v{text}"
+
+
+def supplier(
+    clusters: Iterable[CapiCluster],
+    kcp_versions: Mapping[tuple[str, str], str | None],
+    namespace: str,
+    name: str,
+) -> tuple[CapiCluster | None, str | None]:
+    """The Cluster naming CustomCluster ``namespace/name`` as its infrastructure, and the version of the
+    KubeadmControlPlane it names (``kcp_versions`` by (namespace, name))."""
+    for c in clusters:
+        if c.namespace == namespace and c.infrastructure == name:
+            return c, kcp_versions.get((c.namespace, c.control_plane)) if c.control_plane else None
+    return None, None
 
 
 def inherited(capi: CapiCluster | None, version: str | None) -> Inherited:

@@ -23,6 +23,7 @@ from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.kube.client import FIELD_MANAGER
+from kurator.kube.errors import not_found
 from kurator.lifecycle import capi, preflight
 from kurator.lifecycle.actions import Action, Kind, Policy, next_action
 from kurator.lifecycle.jobs import PLAYBOOKS
@@ -118,14 +119,6 @@ def read_documents(texts: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     return out
 
 
-def _code(exc: Exception) -> int:
-    if isinstance(exc, ApiError):
-        return int(exc.status.code or 0)
-    if isinstance(exc, httpx2.HTTPStatusError):
-        return exc.response.status_code
-    return 0
-
-
 def _plain(obj: Any) -> dict[str, Any]:
     doc: dict[str, Any] = obj.to_dict()
     return doc
@@ -135,7 +128,7 @@ def _get(api: Client, kind: str, namespace: str, name: str) -> dict[str, Any] | 
     try:
         obj = api.get(KINDS[kind], name, namespace=namespace)
     except (ApiError, httpx2.HTTPStatusError) as exc:
-        if _code(exc) == 404:
+        if not_found(exc):
             return None
         raise
     return _plain(obj)
@@ -148,7 +141,7 @@ def _dry_run(api: Client, doc: dict[str, Any]) -> dict[str, Any]:
     try:
         obj = api.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True, dry_run=True)
     except ApiError as exc:
-        if _code(exc) == 404:
+        if not_found(exc):
             raise KuratorError(
                 f"the API server does not serve {doc['kind']}s",
                 "install the cluster operator's CRDs: `kurator install cluster-operator`",
@@ -181,15 +174,13 @@ def _capi_given(api: Client, namespace: str, name: str) -> capi.Inherited:
             listed = api.list(create_namespaced_resource(group, version, kind, plural), namespace=namespace)
             found[kind] = [_plain(o) for o in listed]
         except (ApiError, httpx2.HTTPStatusError) as exc:
-            if _code(exc) != 404:  # not installed, or not in this version
+            if not not_found(exc):  # not installed, or not in this version
                 raise
     clusters = [capi.read_cluster(d) for d in found.get("Cluster", [])]
-    owner = next((c for c in clusters if c.infrastructure == name), None)
-    if owner is None:
-        return capi.Inherited()
-    kcps = {str(d["metadata"]["name"]): d for d in found.get(capi.KCP_KIND, [])}
-    kcp = kcps.get(owner.control_plane or "")
-    return capi.inherited(owner, capi.kcp_version(kcp) if kcp else None)
+    versions = {
+        (namespace, str(d["metadata"]["name"])): capi.kcp_version(d) for d in found.get(capi.KCP_KIND, [])
+    }
+    return capi.inherited(*capi.supplier(clusters, versions, namespace, name))
 
 
 def _jobs_of(api: Client, namespace: str, name: str, uid: str) -> list[ObservedJob]:

@@ -17,20 +17,13 @@ from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.batch_v1 import Job
 
 from kurator.core.errors import KuratorError
+from kurator.kube.errors import not_found
 from kurator.lifecycle import capi
 from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
 from kurator.operator.view import Key, View
 
 log = logging.getLogger(__name__)
-
-
-def _not_served(exc: Exception) -> bool:
-    """A 404 for a list: the kind is not served (lightkube raises a plain HTTP error when the answer is
-    not a Kubernetes Status)."""
-    if isinstance(exc, ApiError):
-        return exc.status.code == 404
-    return isinstance(exc, httpx2.HTTPStatusError) and exc.response.status_code == 404
 
 
 def _doc(obj: Any) -> dict[str, Any]:
@@ -81,7 +74,7 @@ async def _fill(client: AsyncClient, view: View, namespaces: tuple[str, ...]) ->
     try:
         await _list_into(client, CustomMachineResource, namespaces, view.on_machine)
     except (ApiError, httpx2.HTTPStatusError) as exc:
-        if _not_served(exc):
+        if not_found(exc):
             raise KuratorError(
                 "the cluster operator's CRDs (CustomCluster, CustomMachine) are not in this cluster",
                 "kurator install cluster-operator installs them (or: python -m kurator.api.crds, then apply)",
@@ -97,7 +90,7 @@ async def _fill(client: AsyncClient, view: View, namespaces: tuple[str, ...]) ->
         try:
             await _list_into(client, resource, namespaces, feed)
         except (ApiError, httpx2.HTTPStatusError) as exc:
-            if _not_served(exc):  # not installed, or not in this version
+            if not_found(exc):  # not installed, or not in this version
                 continue
             raise
         listed.add((group, kind))

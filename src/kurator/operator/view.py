@@ -245,8 +245,4 @@ class View:
     def capi_for(self, cluster: Key) -> tuple[capi.CapiCluster | None, str | None]:
         """The Cluster API Cluster naming ``cluster`` as its infrastructure, and its control plane's
         version."""
-        for c in self.capi_clusters.values():
-            if c.namespace == cluster[0] and c.infrastructure == cluster[1]:
-                version = self.kcp_versions.get((c.namespace, c.control_plane)) if c.control_plane else None
-                return c, version
-        return None, None
+        return capi.supplier(self.capi_clusters.values(), self.kcp_versions, *cluster)
