@@ -86,9 +86,9 @@ def reset(access: Access, members: list[str]) -> None:
 
 
 def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
+    from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
     from kurator.fleet import membership
     from kurator.local import fleet
-    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 
     name = f"bench{size}"
     try:

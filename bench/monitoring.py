@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
+from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.local import fleet, monitoring
-from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.local.processes import rss_bytes
 from kurator.monitoring import query
 

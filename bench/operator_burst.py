@@ -44,12 +44,12 @@ from lightkube.resources.core_v1 import Namespace, Secret
 from tests.integration.sshhosts import SshTestbed
 
 from kurator.api.crds import all_crds
+from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.kube.apply import apply_all
 from kurator.kube.client import async_client, client
 from kurator.lifecycle import resources  # noqa: F401 - registers the CustomCluster and CustomMachine kinds
 from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.local import fleet
-from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.local.kubeconfigs import context_name
 
 MIB = 1024 * 1024

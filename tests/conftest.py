@@ -18,7 +18,7 @@ MEMBER2_API_PORT = 6443
 
 
 def _resolver(version: str, karmada: bool, monitoring: bool) -> dict[str, Path]:
-    from kurator.local.binaries import resolve
+    from kurator.binaries import resolve
 
     # Tests never reach for the internet: binaries come from the cache, or are built from the Go proxy.
     source = os.environ.get("KURATOR_BINARY_SOURCE", "build")
@@ -35,8 +35,8 @@ def local_fleet(fleet_home: Path) -> Iterator[object]:
     """A host and two members with three fake nodes each, Karmada, and monitoring with an HA pair of
     Prometheus per member cutting a block every BLOCK (so uploads happen within the run); torn down
     (purged) at the end of the run."""
+    from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS
     from kurator.local import fleet
-    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS
 
     try:
         result = fleet.up(

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from kurator.binaries import BinarySpec, ensure_binaries
+from kurator.binaries.catalog import DownloadSpec
+from kurator.binaries.fetch import binary_path
 from kurator.core.errors import KuratorError
-from kurator.local.binaries import BinarySpec, ensure_binaries
-from kurator.local.binaries.catalog import DownloadSpec
-from kurator.local.binaries.fetch import binary_path
 
 pytestmark = pytest.mark.integration
 

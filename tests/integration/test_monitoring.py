@@ -93,10 +93,10 @@ def test_bad_queries_get_clear_errors(fleet: UpResult) -> None:
 def test_processes_run_the_config_the_charts_carry(fleet: UpResult) -> None:
     """The chart a member gets and the process the local fleet runs come from the same builders: compare
     what the process really read (its config file, its command line) with the rendered chart."""
+    from kurator.binaries.catalog import HELM_VERSION
+    from kurator.binaries.fetch import binary_path
     from kurator.fleet import render
     from kurator.fleet.component import Artifact, Component
-    from kurator.local.binaries.catalog import HELM_VERSION
-    from kurator.local.binaries.fetch import binary_path
 
     cfg, layout = fleet.config, fleet.layout
     records = load_records(layout)

@@ -4,16 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from kurator.core.errors import InvalidInput, KuratorError
-from kurator.local.binaries.catalog import (
+from kurator.binaries.catalog import (
     DownloadSpec,
     arch,
     fleet_binaries,
     monitoring_binaries,
     prometheus_module_version,
 )
-from kurator.local.binaries.download import parse_checksum
-from kurator.local.binaries.gobuild import build_args, get_args
+from kurator.binaries.download import parse_checksum
+from kurator.binaries.gobuild import build_args, get_args
+from kurator.core.errors import InvalidInput, KuratorError
 
 HASH = "ab" * 32
 

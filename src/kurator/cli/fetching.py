@@ -18,7 +18,7 @@ def fetch_binaries(
 ) -> dict[str, Path]:
     """Fill the cache; the summary is printed always (``kurator local fetch``) or only when something was
     downloaded or built (``kurator local up``)."""
-    from kurator.local.binaries import (
+    from kurator.binaries import (
         KARMADA_CRDS,
         KARMADA_DEPLOY,
         SUPPORTED_KUBERNETES_VERSIONS,
@@ -27,8 +27,8 @@ def fetch_binaries(
         karmada_binaries,
         monitoring_binaries,
     )
-    from kurator.local.binaries.catalog import KARMADA_VERSION, helm_binary
-    from kurator.local.binaries.fetch import asset_path
+    from kurator.binaries.catalog import KARMADA_VERSION, helm_binary
+    from kurator.binaries.fetch import asset_path
 
     version = kubernetes_version or SUPPORTED_KUBERNETES_VERSIONS[0]
     reporter = ConsoleReporter()

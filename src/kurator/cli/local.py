@@ -99,9 +99,9 @@ def up(
     wait_timeout: float = typer.Option(180.0, "--wait-timeout", help="Seconds to wait for each part."),
 ) -> None:
     """Bring the local fleet up, or back up: idempotent, restarts only what is not running."""
+    from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS
     from kurator.cli.fetching import fetch_binaries
     from kurator.local import fleet
-    from kurator.local.binaries import SUPPORTED_KUBERNETES_VERSIONS
     from kurator.local.status import status
 
     reporter = ConsoleReporter()

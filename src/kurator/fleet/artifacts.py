@@ -77,7 +77,7 @@ def _fetch_into(artifact: Artifact, tmp: Path) -> Path:
         raise KuratorError(f"artifact {artifact.key} has an unsupported source {artifact.source!r}")
     import httpx  # only here: it is slow to import, and most installs use the cache
 
-    from kurator.local.binaries.download import TIMEOUT, stream_to
+    from kurator.binaries.download import TIMEOUT, stream_to
 
     with (
         httpx.Client(timeout=TIMEOUT, follow_redirects=True, trust_env=True) as client,

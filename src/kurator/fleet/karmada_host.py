@@ -19,6 +19,7 @@ from pathlib import Path
 from lightkube import ApiError, Client
 from lightkube.resources.core_v1 import Namespace
 
+from kurator.binaries.catalog import KARMADA_CRDS, KARMADA_VERSION
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.paths import kurator_home
 from kurator.core.progress import Reporter, Silent
@@ -27,7 +28,6 @@ from kurator.kube.apply import apply_all
 from kurator.kube.client import Access, client
 from kurator.kube.karmada import HOST_RECORD_NAME, HOST_RECORD_NAMESPACE, Cluster, host_record
 from kurator.kube.records import read_data
-from kurator.local.binaries.catalog import KARMADA_CRDS, KARMADA_VERSION
 
 NAMESPACE = "karmada-system"
 COMPONENTS = (
@@ -229,7 +229,7 @@ def karmadactl(reporter: Reporter | None = None) -> Path:
     """The pinned karmadactl, built (or taken from the cache) with the other Karmada binaries."""
     import os
 
-    from kurator.local.binaries import ensure_binaries, karmada_binaries
+    from kurator.binaries import ensure_binaries, karmada_binaries
 
     specs = [s for s in karmada_binaries() if s.name == "karmadactl"]
     source = os.environ.get("KURATOR_BINARY_SOURCE", "auto")
@@ -237,6 +237,6 @@ def karmadactl(reporter: Reporter | None = None) -> Path:
 
 
 def crds_dir() -> Path:
-    from kurator.local.binaries.fetch import asset_path
+    from kurator.binaries.fetch import asset_path
 
     return asset_path(KARMADA_CRDS, KARMADA_VERSION)

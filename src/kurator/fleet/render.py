@@ -21,8 +21,8 @@ Doc = dict[str, Any]
 
 def helm_path(reporter: Reporter | None = None) -> Path:
     """The pinned ``helm``, fetched into the binary cache on first use like the fleet's other binaries."""
-    from kurator.local.binaries import ensure_binaries
-    from kurator.local.binaries.catalog import helm_binary
+    from kurator.binaries import ensure_binaries
+    from kurator.binaries.catalog import helm_binary
 
     source = os.environ.get("KURATOR_BINARY_SOURCE", "auto")
     return ensure_binaries([helm_binary()], source, reporter).paths["helm"]

@@ -21,14 +21,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kurator.binaries import KARMADA_CRDS, KARMADA_DEPLOY
+from kurator.binaries.catalog import KARMADA_VERSION
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.kube.apply import apply_all
 from kurator.kube.client import client
 from kurator.local import config as fleet_config
 from kurator.local import karmada, monitoring, netns, processes
-from kurator.local.binaries import KARMADA_CRDS, KARMADA_DEPLOY
-from kurator.local.binaries.catalog import KARMADA_VERSION
 from kurator.local.config import FleetConfig, NetworkMode
 from kurator.local.control_plane import (
     APISERVER,

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kurator.binaries.catalog import GoBuildSpec
 from kurator.core.errors import KuratorError
 from kurator.core.paths import build_cache
-from kurator.local.binaries.catalog import GoBuildSpec
 
 LineCallback = Callable[[int], None]
 

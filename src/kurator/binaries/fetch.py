@@ -9,11 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kurator.core.errors import KuratorError
-from kurator.core.paths import bin_cache
-from kurator.core.progress import Reporter, Silent
-from kurator.local.binaries import gobuild
-from kurator.local.binaries.catalog import (
+from kurator.binaries import gobuild
+from kurator.binaries.catalog import (
     KARMADA_CRDS,
     KARMADA_DEPLOY,
     KARMADA_VERSION,
@@ -23,6 +20,9 @@ from kurator.local.binaries.catalog import (
     karmada_binaries,
     monitoring_binaries,
 )
+from kurator.core.errors import KuratorError
+from kurator.core.paths import bin_cache
+from kurator.core.progress import Reporter, Silent
 
 Source = Literal["auto", "download", "build"]
 SOURCES = ("auto", "download", "build")
@@ -78,7 +78,7 @@ def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> 
     """Download ``spec``; returns None on success, else why it failed."""
     if spec.download is None:
         return f"{spec.name} has no verifiable release artifact"
-    from kurator.local.binaries.download import download  # httpx is slow to import; cached runs skip it
+    from kurator.binaries.download import download  # httpx is slow to import; cached runs skip it
 
     label = f"download {spec.name} {spec.version}"
     reporter.step(label)

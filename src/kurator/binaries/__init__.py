@@ -1,6 +1,7 @@
-"""The version-keyed binary cache of the local fleet: ``<cache>/bin/<name>/<version>/<name>``."""
+"""The version-keyed binary cache, ``<cache>/bin/<name>/<version>/<name>``: checked downloads of official
+releases or builds from the Go module proxy, for the local fleet and the install engine (helm, karmadactl)."""
 
-from kurator.local.binaries.catalog import (
+from kurator.binaries.catalog import (
     KARMADA_CRDS,
     KARMADA_DEPLOY,
     SUPPORTED_KUBERNETES_VERSIONS,
@@ -9,7 +10,7 @@ from kurator.local.binaries.catalog import (
     karmada_binaries,
     monitoring_binaries,
 )
-from kurator.local.binaries.fetch import FetchReport, binary_path, ensure_binaries, missing, resolve
+from kurator.binaries.fetch import FetchReport, binary_path, ensure_binaries, missing, resolve
 
 __all__ = [
     "KARMADA_CRDS",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from kurator.binaries.catalog import DownloadSpec
 from kurator.core.errors import KuratorError
-from kurator.local.binaries.catalog import DownloadSpec
 
 BytesCallback = Callable[[int, int | None], None]  # bytes done, total (if known)
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
