@@ -96,7 +96,11 @@ def test_fleet_kubeconfig_errors_never_quote_the_file(tmp_path: Path) -> None:
     bad_yaml.write_text(f"users:\n- user:\n    client-key-data: {SECRET}\n  : [\n")
     with pytest.raises(InvalidInput) as caught:
         cluster_operator.fleet_kubeconfig("prod", bad_yaml)
-    assert "not valid YAML (line" in caught.value.message and SECRET not in str(caught.value)
+    assert (
+        "is not valid YAML: " in caught.value.message
+        and " at line " in caught.value.message
+        and SECRET not in str(caught.value)
+    )
     no_context = tmp_path / "no-context"
     doc = _config()
     doc["current-context"] = ""

@@ -30,18 +30,17 @@ def plan_cmd(
     hosts, which Job), checked by the API server in a dry run. Nothing is written."""
     import sys
 
-    from kurator.core.errors import InvalidInput
+    from kurator.core import inputs
+
+    texts = []  # read first: a file too large or not text is refused before the slower imports below
+    for f in files:
+        if str(f) == "-":
+            texts.append(("standard input", inputs.read_stream(sys.stdin.buffer, "standard input")))
+        else:
+            texts.append((f"plan file {f}", inputs.read_text(f, "plan file")))
     from kurator.lifecycle import plan as planning
     from kurator.lifecycle.actions import Policy
 
-    texts = []
-    for f in files:
-        if str(f) == "-":
-            texts.append(("stdin", sys.stdin.read()))
-        elif not f.is_file():
-            raise InvalidInput(f"{f} does not exist or is not a file")
-        else:
-            texts.append((str(f), f.read_text()))
     docs = planning.read_documents(texts)
     api = api_access(ctx).client(timeout=30)
     plans = planning.plan(api, docs, namespace, Policy(retries=retries))

@@ -33,7 +33,7 @@ WAIT_TIMEOUT = typer.Option(300.0, "--wait-timeout", help="Seconds to wait for e
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """``--set a.b=value`` pairs (values parsed as YAML: numbers, booleans, lists) into nested values."""
-    import yaml
+    from kurator.core import inputs
 
     values: dict[str, Any] = {}
     for item in items:
@@ -41,8 +41,8 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
         if not sep or not key or any(not part for part in key.split(".")):
             raise InvalidInput(f"--set {item!r} is not key=value", "for example --set replicas=3")
         try:
-            value = yaml.safe_load(raw) if raw else ""
-        except yaml.YAMLError:
+            value = inputs.load_yaml(raw, f"--set {key}") if raw else ""
+        except inputs.NotYaml:
             value = raw
         node = values
         *parents, last = key.split(".")

@@ -45,15 +45,10 @@ SERVICE_TYPES = "ClusterIP, NodePort or LoadBalancer"
 def load_store(path: Path) -> ObjectStore:
     """The object-store file parsed and its bucket asked for (a real request); errors never show a
     credential."""
+    from kurator.core import inputs
     from kurator.monitoring import objstore
 
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InvalidInput(f"object-store config {path} does not exist") from None
-    except OSError as exc:
-        raise InvalidInput(f"object-store config {path} cannot be read: {exc.strerror}") from None
-    store = objstore.parse(text, str(path))
+    store = objstore.parse(inputs.read_text(path, "object-store config", inputs.MiB), str(path))
     objstore.check_bucket(store)
     return store
 

@@ -127,24 +127,11 @@ def kubeconfig_problems(data: Any) -> list[str]:
 
 def fleet_kubeconfig(name: str, path: Path) -> str:
     """The text of the Karmada kubeconfig registered as fleet ``name``, checked (see the module)."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InvalidInput(f"--fleet {name}: {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "it is not text"
-        raise InvalidInput(f"--fleet {name}: {path} cannot be read: {reason}") from None
-    import yaml
+    from kurator.core import inputs
 
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        # PyYAML's message quotes the offending line, which may hold a key: only its number is told.
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InvalidInput(
-            f"--fleet {name}: {path} is not a kubeconfig: it is not valid YAML{where}"
-        ) from None
+    label = f"--fleet {name}: {path}"
+    text = inputs.read_text(path, f"--fleet {name}:", inputs.KUBECONFIG_LIMIT)
+    data = inputs.load_yaml(text, label)
     if problems := kubeconfig_problems(data):
         raise InvalidInput(
             f"--fleet {name}: {path} is not a kubeconfig the operator can use: {'; '.join(problems)}",

@@ -114,9 +114,21 @@ def obtain(artifact: Artifact, artifacts_dir: Path | None = None) -> Path:
 
 def pull(artifacts: list[Artifact], to: Path) -> list[Path]:
     """Copy each verified artifact into the bundle folder ``to`` and (re)write its index."""
-    to.mkdir(parents=True, exist_ok=True)
+    from kurator.core import inputs
+
+    if to.exists() and not to.is_dir():
+        raise InvalidInput(f"--to {to} is a file, not a folder", "name a folder (it is created if missing)")
+    try:
+        to.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"--to {to}: the folder cannot be made: {exc.strerror or exc}") from None
     index_path = to / INDEX
-    index: dict[str, dict[str, str]] = json.loads(index_path.read_text()) if index_path.exists() else {}
+    index: dict[str, dict[str, str]] = {}
+    if index_path.exists():
+        label = f"the bundle's index {index_path}"
+        index = inputs.load_json(inputs.read_text(index_path, "the bundle's index", inputs.MiB), label)
+        if not isinstance(index, dict):
+            raise InvalidInput(f"{label} is damaged: it is not a mapping", "delete it or use another --to")
     out = []
     for artifact in artifacts:
         src = obtain(artifact)

@@ -12,11 +12,13 @@ from typing import Any
 
 import yaml
 
+from kurator.core import inputs
 from kurator.core.errors import KuratorError
 from kurator.core.progress import Reporter
 from kurator.fleet.component import Component
 
 Doc = dict[str, Any]
+ARTIFACT_LIMIT = 8 * inputs.MiB  # per file; artifacts are pinned by sha256, CRD files run to a few MiB
 
 
 def helm_path(reporter: Reporter | None = None) -> Path:
@@ -29,10 +31,7 @@ def helm_path(reporter: Reporter | None = None) -> Path:
 
 
 def load_documents(text: str, origin: str) -> list[Doc]:
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d]
-    except yaml.YAMLError as exc:
-        raise KuratorError(f"{origin} is not valid YAML: {exc}") from None
+    docs = [d for d in inputs.load_yaml_all(text, origin) if d]
     for doc in docs:
         if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
             raise KuratorError(f"{origin} holds a document that is not a Kubernetes object")
@@ -41,7 +40,9 @@ def load_documents(text: str, origin: str) -> list[Doc]:
 
 def _manifests(path: Path) -> list[Doc]:
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml")) if path.is_dir() else [path]
-    return [doc for f in files for doc in load_documents(f.read_text(), str(f))]
+    return [
+        doc for f in files for doc in load_documents(inputs.read_text(f, "manifest", ARTIFACT_LIMIT), str(f))
+    ]
 
 
 def _zip_members(path: Path, members: tuple[str, ...], key: str) -> list[Doc]:
@@ -53,7 +54,13 @@ def _zip_members(path: Path, members: tuple[str, ...], key: str) -> list[Doc]:
         present = set(archive.namelist())
         if missing := [m for m in members if m not in present]:
             raise KuratorError(f"artifact {key}: {path.name} has no {', '.join(missing)}")
-        return [doc for m in members for doc in load_documents(archive.read(m).decode(), f"{path.name}:{m}")]
+        return [
+            doc
+            for m in members
+            for doc in load_documents(
+                inputs.decode(archive.read(m), f"{path.name}:{m}", ARTIFACT_LIMIT), f"{path.name}:{m}"
+            )
+        ]
 
 
 def _helm_template(component: Component, chart: Path, values: dict[str, Any], helm: Path) -> list[Doc]:

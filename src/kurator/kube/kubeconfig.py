@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from kurator.core import inputs
 from kurator.core.errors import InvalidInput
 
 
@@ -87,12 +88,10 @@ def default_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 def load(path: Path) -> dict[str, Any]:
     """Read and sanity-check a kubeconfig file, with an error that names the file."""
-    if not path.is_file():
+    if not path.exists():
         raise InvalidInput(f"kubeconfig {path} does not exist", "pass --kubeconfig or set KUBECONFIG")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"kubeconfig {path} is not valid YAML: {exc}") from None
+    label = f"kubeconfig {path}"
+    data = inputs.load_yaml(inputs.read_text(path, "kubeconfig", inputs.KUBECONFIG_LIMIT), label)
     if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
         raise InvalidInput(f"kubeconfig {path} has no clusters or contexts")
     return data

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
+from kurator.core import inputs
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.kube.client import FIELD_MANAGER
 from kurator.kube.errors import not_found
@@ -98,15 +99,9 @@ def steps(
 
 def read_documents(texts: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     """The CustomClusters and CustomMachines of ``(source, YAML text)`` pairs; anything else is refused."""
-    import yaml
-
     out: list[dict[str, Any]] = []
     for source, text in texts:
-        try:
-            docs = [d for d in yaml.safe_load_all(text) if d]
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"{source} is not valid YAML: {exc}") from None
-        for doc in docs:
+        for doc in (d for d in inputs.load_yaml_all(text, source) if d):
             kind = doc.get("kind") if isinstance(doc, dict) else None
             if kind not in KINDS:
                 raise InvalidInput(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -101,13 +100,17 @@ def validate_port(port: int, flag: str) -> int:
 def load(path: Path) -> FleetConfig | None:
     if not path.exists():
         return None
+    from kurator.core import inputs
+
+    label = f"the fleet record {path}"
+    hint = "run `kurator local down --purge` to start over"
     try:
-        return FleetConfig.model_validate(json.loads(path.read_text()))
+        data = inputs.load_json(inputs.read_text(path, "the fleet record", inputs.MiB), label)
+        return FleetConfig.model_validate(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{label} is damaged: it {exc.message.removeprefix(label + ' ')}", hint) from None
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(
-            f"the fleet record {path} is damaged: {exc}",
-            "run `kurator local down --purge` to start over",
-        ) from None
+        raise InvalidInput(f"{label} is damaged: {exc}", hint) from None
 
 
 def save(path: Path, cfg: FleetConfig) -> None:

@@ -90,7 +90,10 @@ BinaryResolver = Callable[[str, bool, bool], Binaries]
 def load_records(layout: FleetLayout) -> dict[str, ProcessRecord]:
     if not layout.state.exists():
         return {}
-    raw = json.loads(layout.state.read_text())
+    from kurator.core import inputs
+
+    label = f"the fleet's process record {layout.state}"
+    raw = inputs.load_json(inputs.read_text(layout.state, "the fleet's process record", inputs.MiB), label)
     return {name: ProcessRecord(**rec) for name, rec in raw.items()}
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from kurator.core import inputs
 from kurator.core.errors import InvalidInput, KuratorError
 
 if TYPE_CHECKING:
@@ -236,16 +237,6 @@ def _raw_secrets(data: Any) -> list[str]:
     return [str(config[k]) for k in SECRET_FIELDS if config.get(k) not in (None, "")]
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    # PyYAML's own message quotes the offending line, which may be the secret_key line: keep only where the
-    # problem is and what it is, with quoted text cut out unless it is one (escaped) character.
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or "cannot be parsed"
-    problem = re.sub(r"'[^']{3,}'|\"[^\"]{3,}\"", "'…'", str(problem))
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
-
-
 def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
@@ -289,9 +280,9 @@ def parse(text: str, source_name: str) -> ObjectStore:
 
     Raises InvalidInput with every problem found, in one message without any credential."""
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"{source_name} is not valid YAML: {_yaml_problem(exc)}", _HINT) from None
+        data = inputs.load_yaml(text, source_name, _UniqueKeyLoader)
+    except InvalidInput as exc:  # its messages never quote the file (see inputs.yaml_problem)
+        raise InvalidInput(exc.message, exc.hint or _HINT) from None
     if not isinstance(data, dict):
         raise InvalidInput(
             f"{source_name} must be a mapping with the keys type and config, not "

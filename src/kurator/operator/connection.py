@@ -15,6 +15,7 @@ from lightkube import AsyncClient
 from lightkube.config.client_adapter import verify_cluster
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
+from kurator.core import inputs
 from kurator.core.errors import InvalidInput
 from kurator.kube import client as kube_client
 from kurator.kube.client import FIELD_MANAGER
@@ -80,7 +81,9 @@ class Connection:
                 "give it a kubeconfig with a token or a client certificate",
             )
         if user.token_file:
-            out["token"] = Path(single.abs_file(user.token_file)).read_text().strip()
+            out["token"] = inputs.read_text(
+                single.abs_file(user.token_file), "token file", inputs.MiB
+            ).strip()
         elif user.token:
             out["token"] = user.token
         if user.client_cert_data:

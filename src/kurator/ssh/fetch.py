@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import asyncssh
 import yaml
 
+from kurator.core import inputs
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.ssh.keys import PrivateKey, load_private_key
 from kurator.ssh.session import Stage, Target, connect, explain
@@ -110,9 +111,11 @@ def with_server(kubeconfig: str | bytes, endpoint: str) -> str:
     """``kubeconfig`` with the server of its current context's cluster (or of its only cluster) set to
     ``endpoint``; everything else is kept. Errors never quote the file: it holds credentials."""
     server = api_server_url(endpoint)
+    label = "the fetched kubeconfig"
+    text = inputs.decode(kubeconfig, label, MAX_BYTES) if isinstance(kubeconfig, bytes) else kubeconfig
     try:
-        doc: Any = yaml.safe_load(kubeconfig)
-    except yaml.YAMLError:
+        doc: Any = inputs.load_yaml(text, label)
+    except inputs.NotYaml:
         doc = None
     clusters = doc.get("clusters") if isinstance(doc, dict) else None
     if not isinstance(clusters, list) or not clusters:
