@@ -71,3 +71,24 @@ def test_a_damaged_bundle_index_is_named(tmp_path: Path) -> None:
     proc = kurator("artifacts", "pull", "standin", "--to", str(tmp_path))
     assert proc.returncode == 2, proc.stderr
     assert f"the bundle's index {tmp_path / 'index.json'} is not valid JSON" in _err(proc)
+
+
+@pytest.mark.parametrize("verbose", [[], ["--verbose"], ["-v"]])
+def test_the_hint_to_run_with_verbose_is_not_given_to_who_did(
+    verbose: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import platform
+
+    from kurator.cli import main
+
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(platform, "python_version", broken)
+    monkeypatch.setattr(sys, "argv", ["kurator", "version", *verbose])
+    with pytest.raises(SystemExit) as ended:
+        main.run()
+    err = capsys.readouterr().err
+    assert ended.value.code == 1 and "a bug" in err
+    assert ("run again with --verbose" in err) is not bool(verbose), err
+    assert ("Traceback" in err) is bool(verbose), err

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from kurator.cli import params
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 
 if TYPE_CHECKING:
@@ -22,8 +23,12 @@ def plan_cmd(
     files: list[Path] = typer.Option(
         ..., "--filename", "-f", help="CustomCluster / CustomMachine manifests (repeat; '-' for stdin)."
     ),
-    namespace: str = typer.Option("default", "--namespace", "-n", help="For objects that name no namespace."),
-    retries: int = typer.Option(3, "--retries", help="The operator's --retries.", min=0, max=20),
+    namespace: str = typer.Option(
+        "default", "--namespace", "-n", parser=params.NAMESPACE, help="For objects that name no namespace."
+    ),
+    retries: int = typer.Option(
+        3, "--retries", parser=params.integer(0, 20), help="The operator's --retries."
+    ),
     output: Output = OUTPUT_OPTION,
 ) -> None:
     """Show the operator's next steps for the files' clusters (create, scale, upgrade: which playbook, which

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from kurator.cli import params
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit, err_console
 from kurator.components import COMPONENTS, WITH_OPTIONS
@@ -28,7 +29,9 @@ artifacts_app = typer.Typer(
 )
 
 DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan per target and write nothing.")
-WAIT_TIMEOUT = typer.Option(300.0, "--wait-timeout", help="Seconds to wait for every member to be ready.")
+WAIT_TIMEOUT = typer.Option(
+    300.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for every member to be ready."
+)
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -150,7 +153,9 @@ def split_clusters(clusters: str | None) -> list[str] | None:
     return [c.strip() for c in clusters.split(",") if c.strip()] if clusters else None
 
 
-CLUSTERS = typer.Option(None, "--clusters", help="Comma-separated members (default: all joined).")
+CLUSTERS = typer.Option(
+    None, "--clusters", parser=params.MEMBERS, help="Comma-separated members (default: all joined)."
+)
 ARTIFACTS_DIR = typer.Option(
     None, "--artifacts-dir", help="Offline bundle made by `kurator artifacts pull` (no network)."
 )
@@ -227,9 +232,14 @@ def install_karmada(
     ctx: typer.Context,
     dry_run: bool = DRY_RUN,
     api_address: str = typer.Option(
-        None, "--api-address", help="Address to reach Karmada's API at (default: a control-plane node's)."
+        None,
+        "--api-address",
+        parser=params.HOST,
+        help="Address to reach Karmada's API at (default: a control-plane node's).",
     ),
-    port: int = typer.Option(32443, "--port", min=1, max=65535, help="NodePort of Karmada's API server."),
+    port: int = typer.Option(
+        32443, "--port", parser=params.integer(1, 65535), help="NodePort of Karmada's API server."
+    ),
     data_dir: Path = typer.Option(
         None, "--data-dir", help="Certificates, logs and kubeconfig (default ~/.kurator/karmada/<context>)."
     ),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from kurator.cli import params
 from kurator.cli.options import OUTPUT_OPTION, Output
 from kurator.cli.render import ConsoleReporter, console, emit, up_down
 
@@ -20,8 +21,13 @@ app = typer.Typer(
 )
 
 DEFAULT_FLEET = os.environ.get("KURATOR_FLEET", "kurator")
-NAME_OPTION = typer.Option(DEFAULT_FLEET, "--name", "-n", help="Fleet name ($KURATOR_FLEET).")
+NAME_OPTION = typer.Option(
+    DEFAULT_FLEET, "--name", "-n", parser=params.FLEET_NAME, help="Fleet name ($KURATOR_FLEET)."
+)
 HOME_OPTION = typer.Option(None, "--home", help="Fleet folder (default ~/.kurator/local/<name>).")
+VERSION_OPTION = typer.Option(
+    None, "--kubernetes-version", parser=params.KUBERNETES_VERSION, help="Kubernetes version."
+)
 
 
 class Network(StrEnum):
@@ -46,10 +52,10 @@ SOURCE_OPTION = typer.Option(
 
 @app.command()
 def fetch(
-    kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Kubernetes version."),
+    kubernetes_version: str = VERSION_OPTION,
     source: Source = SOURCE_OPTION,
     mirror: str = typer.Option(
-        None, "--mirror", envvar="KURATOR_RELEASE_MIRROR", help="Release mirror base URL."
+        None, "--mirror", envvar="KURATOR_RELEASE_MIRROR", parser=params.URL, help="Release mirror base URL."
     ),
     monitoring: bool = typer.Option(
         True,
@@ -69,14 +75,24 @@ def fetch(
 @app.command()
 def up(
     name: str = NAME_OPTION,
-    members: int = typer.Option(None, "--members", help="Member clusters (default 2; fixed once created)."),
-    nodes: int = typer.Option(None, "--nodes", help="Fake nodes per cluster (default 3)."),
-    kubernetes_version: str = typer.Option(None, "--kubernetes-version", help="Kubernetes version."),
+    members: int = typer.Option(
+        None,
+        "--members",
+        parser=params.MEMBER_COUNT,
+        help="Member clusters (default 2; fixed once created).",
+    ),
+    nodes: int = typer.Option(
+        None, "--nodes", parser=params.NODE_COUNT, help="Fake nodes per cluster (default 3)."
+    ),
+    kubernetes_version: str = VERSION_OPTION,
     network: Network = typer.Option(
         Network.auto, "--network", help="netns (root: fleet in its own network namespace), loopback, or auto."
     ),
     api_port: int = typer.Option(
-        None, "--api-port", help="Port of the host API server; members follow (6443)."
+        None,
+        "--api-port",
+        parser=params.integer(1024, 65535 - 64),
+        help="Port of the host API server; members follow (6443).",
     ),
     karmada: bool = typer.Option(
         None,
@@ -89,14 +105,22 @@ def up(
         help="Run Prometheus per member and Thanos on the host, over a local S3 stand-in (default: on).",
     ),
     prometheus_replicas: int = typer.Option(
-        None, "--prometheus-replicas", help="Prometheus per member, 2 for an HA pair (default 1)."
+        None,
+        "--prometheus-replicas",
+        parser=params.integer(1, 3),
+        help="Prometheus per member, 2 for an HA pair (default 1).",
     ),
     block_duration: str = typer.Option(
-        None, "--block-duration", help="How often blocks are cut and uploaded, e.g. 2m (default 2h)."
+        None,
+        "--block-duration",
+        parser=params.BLOCK_DURATION,
+        help="How often blocks are cut and uploaded, e.g. 2m (default 2h).",
     ),
     home: Path = HOME_OPTION,
     source: Source = SOURCE_OPTION,
-    wait_timeout: float = typer.Option(180.0, "--wait-timeout", help="Seconds to wait for each part."),
+    wait_timeout: float = typer.Option(
+        180.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for each part."
+    ),
 ) -> None:
     """Bring the local fleet up, or back up: idempotent, restarts only what is not running."""
     from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS
@@ -174,7 +198,7 @@ def status_cmd(name: str = NAME_OPTION, home: Path = HOME_OPTION, output: Output
 @app.command()
 def kubeconfig(
     cluster: str = typer.Argument(
-        None, help="host, member1, … (default: the merged file with every cluster)."
+        None, parser=params.CLUSTER, help="host, member1, … (default: the merged file with every cluster)."
     ),
     name: str = NAME_OPTION,
     home: Path = HOME_OPTION,

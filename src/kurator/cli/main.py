@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 
-from kurator.cli import clusters, install, local, members, operator, query, version
-from kurator.cli.options import GlobalOptions
+from kurator.cli import clusters, install, local, members, operator, params, query, version
+from kurator.cli.options import GlobalOptions, Output
 from kurator.core.errors import KuratorError
 
 app = typer.Typer(
@@ -33,10 +33,16 @@ def main(
         help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
         show_envvar=False,
     ),
-    context: str = typer.Option(None, "--context", help="Kubeconfig context (default: its current context)."),
+    context: str = typer.Option(
+        None,
+        "--context",
+        parser=params.CONTEXT_NAME,
+        help="Kubeconfig context (default: its current context).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks of errors."),
+    output: Output = typer.Option(None, "--output", "-o", help="Output format of the command that follows."),
 ) -> None:
-    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, context=context, verbose=verbose)
+    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, context=context, verbose=verbose, output=output)
 
 
 version.register(app)
@@ -46,6 +52,13 @@ install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")
 app.add_typer(clusters.app, name="cluster")
+
+
+def command() -> Any:
+    """The click command of ``app`` with the global options accepted after the sub-command too."""
+    from kurator.cli.placement import add_global_options
+
+    return add_global_options(typer.main.get_command(app))
 
 
 def _verbose() -> bool:
@@ -92,7 +105,7 @@ def run() -> None:
     """Console-script entry point."""
     try:
         # Without standalone mode click returns the code of `typer.Exit` instead of exiting.
-        code = app(standalone_mode=False)
+        code = command().main(prog_name="kurator", standalone_mode=False)
     except KuratorError as exc:
         _traceback_if_verbose()
         _fail(exc.message, exc.hint, exc.exit_code)
@@ -106,7 +119,8 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except Exception as exc:
         _traceback_if_verbose()
-        _fail(f"unexpected {type(exc).__name__}: {exc}", "run again with --verbose for the traceback", 1)
+        hint = None if _verbose() else "run again with --verbose for the traceback"
+        _fail(f"unexpected {type(exc).__name__}: {exc}", hint, 1)
     else:
         if code == INTERRUPTED:  # Typer turns Ctrl-C into this exit code and says nothing
             _interrupted()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from kurator.cli import params
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
 
@@ -24,11 +25,13 @@ def karmada_client(ctx: typer.Context) -> Client:
 
 def join(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Name of the member in the fleet."),
+    name: str = typer.Argument(..., parser=params.MEMBER_NAME, help="Name of the member in the fleet."),
     cluster_kubeconfig: Path = typer.Option(..., "--cluster-kubeconfig", help="Kubeconfig of the member."),
-    cluster_context: str = typer.Option(None, "--cluster-context", help="Context in that kubeconfig."),
+    cluster_context: str = typer.Option(
+        None, "--cluster-context", parser=params.CONTEXT_NAME, help="Context in that kubeconfig."
+    ),
     wait_timeout: float = typer.Option(
-        60.0, "--wait-timeout", help="Seconds to wait for the member to be Ready."
+        60.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for the member to be Ready."
     ),
 ) -> None:
     """Join a member cluster to the fleet (push mode): checks it answers and the name is free first."""
@@ -50,8 +53,10 @@ def join(
 
 def unjoin(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Name of the member in the fleet."),
-    wait_timeout: float = typer.Option(60.0, "--wait-timeout", help="Seconds to wait for Karmada's cleanup."),
+    name: str = typer.Argument(..., parser=params.MEMBER_NAME, help="Name of the member in the fleet."),
+    wait_timeout: float = typer.Option(
+        60.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for Karmada's cleanup."
+    ),
     force: bool = typer.Option(False, "--force", help="Forget a member that cannot be reached."),
 ) -> None:
     """Remove a member from the fleet, and kurator's credentials from the member."""

@@ -4,11 +4,13 @@ reachable sidecars) runs before the first write."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from kurator.cli import params
 from kurator.cli.install import (
     ARTIFACTS_DIR,
     CLUSTERS,
@@ -37,9 +39,20 @@ HOST_KUBECONFIG = typer.Option(
 HOST_CONTEXT = typer.Option(
     None,
     "--host-context",
+    parser=params.CONTEXT_NAME,
     help="Context of the host cluster, where Karmada runs (a local fleet's: <fleet>-host).",
 )
 SERVICE_TYPES = "ClusterIP, NodePort or LoadBalancer"
+
+
+class ServiceType(StrEnum):
+    ClusterIP = "ClusterIP"
+    NodePort = "NodePort"
+    LoadBalancer = "LoadBalancer"
+
+
+def _duration(default: str, flag: str, help: str) -> Any:
+    return typer.Option(default, flag, parser=params.DURATION, help=help)
 
 
 def load_store(path: Path) -> ObjectStore:
@@ -71,18 +84,18 @@ def install_prometheus(
     ctx: typer.Context,
     object_store_config: Path = OBJECT_STORE,
     replicas: int = typer.Option(
-        1, "--replicas", min=1, max=5, help="Prometheus per member (2: an HA pair)."
+        1, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (2: an HA pair)."
     ),
     cluster_labels: list[str] = typer.Option(
         [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
     ),
-    scrape_interval: str = typer.Option("30s", "--scrape-interval", help="How often targets are scraped."),
-    retention: str = typer.Option("24h", "--retention", help="How long each Prometheus keeps samples."),
-    block_duration: str = typer.Option(
-        "2h", "--block-duration", help="Length of a TSDB block: how often the sidecar uploads one."
+    scrape_interval: str = _duration("30s", "--scrape-interval", "How often targets are scraped."),
+    retention: str = _duration("24h", "--retention", "How long each Prometheus keeps samples."),
+    block_duration: str = _duration(
+        "2h", "--block-duration", "Length of a TSDB block: how often the sidecar uploads one."
     ),
-    sidecar_service_type: str = typer.Option(
-        "LoadBalancer", "--sidecar-service-type", help=f"How the host reaches the sidecars: {SERVICE_TYPES}."
+    sidecar_service_type: ServiceType = typer.Option(
+        ServiceType.LoadBalancer, "--sidecar-service-type", help="How the host reaches the sidecars."
     ),
     clusters: str = CLUSTERS,
     dry_run: bool = DRY_RUN,
@@ -106,7 +119,7 @@ def install_prometheus(
         scrape_interval=scrape_interval,
         retention=retention,
         block_duration=block_duration,
-        sidecar_service_type=sidecar_service_type,
+        sidecar_service_type=sidecar_service_type.value,
     )
     comp = prometheus.component(opts, members)
     run_install(
@@ -132,12 +145,14 @@ def install_thanos(
         "--sidecar-endpoint",
         help="MEMBER=HOST:PORT where the host reaches a member's sidecar (default: read from its Service).",
     ),
-    query_replicas: int = typer.Option(1, "--query-replicas", min=1, max=5, help="Thanos Query pods."),
-    query_service_type: str = typer.Option(
-        "ClusterIP", "--query-service-type", help=f"Service type of Thanos Query: {SERVICE_TYPES}."
+    query_replicas: int = typer.Option(
+        1, "--query-replicas", parser=params.integer(1, 5), help="Thanos Query pods."
     ),
-    store_sync_interval: str = typer.Option(
-        "15m", "--store-sync-interval", help="How often the Store Gateway looks for new blocks."
+    query_service_type: ServiceType = typer.Option(
+        ServiceType.ClusterIP, "--query-service-type", help="Service type of Thanos Query."
+    ),
+    store_sync_interval: str = _duration(
+        "15m", "--store-sync-interval", "How often the Store Gateway looks for new blocks."
     ),
     dry_run: bool = DRY_RUN,
     output: Output = OUTPUT_OPTION,
@@ -167,7 +182,7 @@ def install_thanos(
         store,
         sidecars=endpoints,
         query_replicas=query_replicas,
-        query_service_type=query_service_type,
+        query_service_type=query_service_type.value,
         store_sync_interval=store_sync_interval,
     )
     comp = thanos.component(opts)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
+from kurator.cli import params
 from kurator.cli.options import global_options
-from kurator.core.errors import InvalidInput
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
 
 app = typer.Typer(
     help="The cluster operator (CustomCluster lifecycle through Kubespray).", no_args_is_help=True
@@ -16,26 +26,49 @@ app = typer.Typer(
 def run(
     ctx: typer.Context,
     namespace: list[str] = typer.Option(
-        [], "--namespace", "-n", help="Serve CustomClusters of this namespace (repeat; default: every one)."
+        [],
+        "--namespace",
+        "-n",
+        parser=params.NAMESPACE,
+        help="Serve CustomClusters of this namespace (repeat; default: every one).",
     ),
     operator_namespace: str = typer.Option(
-        "kurator-system", "--operator-namespace", help="Where fleets are registered and the Lease is kept."
+        "kurator-system",
+        "--operator-namespace",
+        parser=params.NAMESPACE,
+        help="Where fleets are registered and the Lease is kept.",
     ),
     leader_elect: bool = typer.Option(
         True, "--leader-elect/--no-leader-elect", help="Act only while holding the Lease (several replicas)."
     ),
     listen: str = typer.Option(
-        "127.0.0.1:9440", "--listen", help="Serve /healthz, /readyz and /metrics here ('' for nowhere)."
+        "127.0.0.1:9440",
+        "--listen",
+        parser=params.LISTEN,
+        help="Serve /healthz, /readyz and /metrics here ('' for nowhere).",
     ),
-    workers: int = typer.Option(128, "--workers", help="Clusters reconciled at once.", min=1, max=512),
-    retries: int = typer.Option(3, "--retries", help="Retries of a failed Kubespray run.", min=0, max=20),
-    retry_delay: str = typer.Option("1m", "--retry-delay", help="Wait before the first retry (doubling)."),
+    workers: int = typer.Option(
+        128, "--workers", parser=params.integer(1, 512), help="Clusters reconciled at once."
+    ),
+    retries: int = typer.Option(
+        3, "--retries", parser=params.integer(0, 20), help="Retries of a failed Kubespray run."
+    ),
+    retry_delay: str = typer.Option(
+        "1m", "--retry-delay", parser=params.DURATION, help="Wait before the first retry (doubling)."
+    ),
     delete_timeout: str = typer.Option(
-        "30m", "--delete-timeout", help="After this, a deletion's condition names what blocks it."
+        "30m",
+        "--delete-timeout",
+        parser=params.DURATION,
+        help="After this, a deletion's condition names what blocks it.",
     ),
-    ssh_user: str = typer.Option("root", "--ssh-user", help="The user the preflight and fetch log in as."),
-    ssh_timeout: str = typer.Option("10s", "--ssh-timeout", help="Per host, for the preflight."),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    ssh_user: str = typer.Option(
+        "root", "--ssh-user", parser=params.USER_NAME, help="The user the preflight and fetch log in as."
+    ),
+    ssh_timeout: str = typer.Option(
+        "10s", "--ssh-timeout", parser=params.DURATION, help="Per host, for the preflight."
+    ),
+    log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="How much the operator logs."),
 ) -> None:
     """Run the cluster operator until stopped (SIGTERM, Ctrl-C); exits 1 if its Lease is taken."""
     import asyncio
@@ -44,16 +77,12 @@ def run(
     from datetime import timedelta
 
     from kurator.lifecycle.actions import Policy
-    from kurator.monitoring.checks import address, duration
+    from kurator.monitoring.checks import duration
     from kurator.operator import runner, watching
     from kurator.operator.connection import Connection
     from kurator.operator.settings import LeaderElection, Settings
 
-    level = logging.getLevelName(log_level.upper())
-    if not isinstance(level, int):
-        raise InvalidInput(f"--log-level {log_level!r} is not one of debug, info, warning, error")
-    if listen:
-        address(listen, "--listen")
+    level = logging.getLevelName(log_level.value.upper())
     delay = duration(retry_delay, "--retry-delay")
     settings = Settings(
         namespaces=tuple(namespace),

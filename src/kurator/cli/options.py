@@ -12,17 +12,19 @@ if TYPE_CHECKING:
     from kurator.kube.client import Access
 
 
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
 @dataclass
 class GlobalOptions:
     kubeconfig: str | None = None
     context: str | None = None
     verbose: bool = False
-
-
-class Output(StrEnum):
-    table = "table"
-    json = "json"
-    yaml = "yaml"
+    output: Output | None = None
+    """``-o`` before the sub-command (see kurator.cli.placement)."""
 
 
 def global_options(ctx: typer.Context) -> GlobalOptions:

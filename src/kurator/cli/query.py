@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from kurator.cli import params
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
 
@@ -16,10 +17,17 @@ def query(
     promql: str = typer.Argument(
         ..., metavar="PROMQL", help="The PromQL expression, e.g. 'up' or 'sum by (cluster) (up)'."
     ),
-    range_: str = typer.Option(None, "--range", help="Query over the last duration (30s, 15m, 1h, 7d)."),
-    step: str = typer.Option(None, "--step", help="Resolution of a --range query (default: range / 60)."),
+    range_: str = typer.Option(
+        None, "--range", parser=params.RANGE, help="Query over the last duration (30s, 15m, 1h, 7d)."
+    ),
+    step: str = typer.Option(
+        None, "--step", parser=params.RANGE, help="Resolution of a --range query (default: range / 60)."
+    ),
     url: str = typer.Option(
-        None, "--url", help="Thanos Query's address (default: as recorded on the fleet's Karmada)."
+        None,
+        "--url",
+        parser=params.URL,
+        help="Thanos Query's address (default: as recorded on the fleet's Karmada).",
     ),
     no_dedup: bool = typer.Option(False, "--no-dedup", help="Show each Prometheus replica's series."),
     output: Output = OUTPUT_OPTION,

@@ -21,3 +21,10 @@ class InvalidInput(KuratorError):
     """Bad input from a flag, an argument or a config file; nothing was changed."""
 
     exit_code = 2
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` quoted for a message, cut to ``limit`` characters: an error repeats what was typed, never
+    a whole pasted file."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"

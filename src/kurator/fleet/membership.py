@@ -25,12 +25,12 @@ from lightkube.resources.core_v1 import Namespace, Secret, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 from lightkube.types import PatchType
 
-from kurator.core.errors import InvalidInput, KuratorError
+from kurator.core.errors import InvalidInput, KuratorError, shown
 from kurator.kube import client as kube_client
 from kurator.kube import kubeconfig
 from kurator.kube.karmada import CLUSTER_NAMESPACE, Cluster, Work, execution_namespace
 
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?$")
+NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?")
 MEMBER_LABEL = "kurator.dev/member"
 MANAGED = {"app.kubernetes.io/managed-by": "kurator"}
 TRANSIENT = (httpx2.HTTPError, OSError)
@@ -49,9 +49,9 @@ class ClusterInfo:
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidInput(
-            f"cluster name {name!r} is not valid",
+            f"cluster name {shown(name)} is not valid",
             "use up to 48 lower-case letters, digits and '-', starting and ending with a letter or digit",
         )
     return name

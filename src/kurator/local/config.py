@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kurator.core.errors import InvalidInput
+from kurator.core.errors import InvalidInput, shown
 
-NAME_RE = re.compile(r"^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$")
+NAME_RE = re.compile(r"[a-z]([-a-z0-9]{0,18}[a-z0-9])?")
 MAX_MEMBERS = 20  # each member costs ~0.5 GiB of memory; more does not fit one machine sensibly
 MAX_NODES = 100
 DEFAULT_FLEET = "kurator"
@@ -76,9 +76,9 @@ class FleetConfig(BaseModel):
 
 
 def validate_name(name: str) -> str:
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise InvalidInput(
-            f"fleet name {name!r} is not valid",
+            f"fleet name {shown(name)} is not valid",
             "use 1-20 lower-case letters, digits and '-', starting with a letter, e.g. 'dev'",
         )
     return name

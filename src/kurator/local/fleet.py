@@ -12,6 +12,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import math
 import os
 import re
 import shutil
@@ -268,8 +269,8 @@ def validate(opts: UpOptions, supported_versions: tuple[str, ...]) -> None:
             f"Kubernetes version {opts.kubernetes_version!r} is not supported",
             f"supported: {', '.join(supported_versions)}",
         )
-    if opts.wait_timeout <= 0:
-        raise InvalidInput("--wait-timeout must be positive")
+    if not 0 < opts.wait_timeout < math.inf:  # nan compares false both ways
+        raise InvalidInput(f"--wait-timeout must be a positive number of seconds, got {opts.wait_timeout}")
     if opts.prometheus_replicas is not None and not 1 <= opts.prometheus_replicas <= 3:
         raise InvalidInput(f"--prometheus-replicas must be 1, 2 or 3, got {opts.prometheus_replicas}")
     if opts.block_duration is not None and not re.fullmatch(r"[1-9][0-9]*[mh]", opts.block_duration):

@@ -32,8 +32,8 @@ SECRET_FIELDS = ("access_key", "secret_key", "session_token")
 LookupType = Literal["auto", "virtual-hosted", "path"]
 
 # minio-go's (non-strict) bucket name rule, which Thanos's S3 client applies.
-_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{1,61}[A-Za-z0-9]$")
-_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{1,61}[A-Za-z0-9]")
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 class _Strict(BaseModel):
@@ -103,7 +103,7 @@ class S3Config(_Strict):
     def _bucket(cls, value: str) -> str:
         if not value:
             raise ValueError("is empty: name the bucket Thanos keeps its blocks in")
-        if not _BUCKET.match(value) or ".." in value or _is_ip(value):
+        if not _BUCKET.fullmatch(value) or ".." in value or _is_ip(value):
             raise ValueError(
                 "is not a valid bucket name: 3 to 63 letters, digits, '.', '-', '_' or ':', "
                 "starting and ending with a letter or digit"
@@ -184,7 +184,7 @@ def check_endpoint(value: str) -> None:
     if port is not None and not 0 < port < 65536:
         raise ValueError("has a port that is not a number from 1 to 65535")
     host = parts.hostname or ""
-    if not host or not (_is_ip(host) or all(_DNS_LABEL.match(label) for label in host.split("."))):
+    if not host or not (_is_ip(host) or all(_DNS_LABEL.fullmatch(label) for label in host.split("."))):
         raise ValueError("does not start with a valid host name or IP address")
 
 

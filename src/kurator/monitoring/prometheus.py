@@ -31,8 +31,8 @@ REPLICA_VALUE = "${" + REPLICA_ENV + "}"
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 # Karmada member names are DNS labels; anything else (a `$` above all, which Prometheus would expand) is
 # refused before it reaches an external label.
-_CLUSTER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_JOB_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_CLUSTER_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_JOB_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 
 Job = dict[str, Any]
 
@@ -162,7 +162,7 @@ def config(
     evaluation_interval: str | None = None,
 ) -> dict[str, Any]:
     """Prometheus's configuration for member ``cluster``."""
-    if not _CLUSTER_NAME.match(cluster):
+    if not _CLUSTER_NAME.fullmatch(cluster):
         raise InvalidInput(
             f"cluster name {cluster!r} cannot be a Prometheus external label",
             "member names are DNS labels: lowercase letters, digits and '-', at most 63 characters",
@@ -180,7 +180,7 @@ def config(
     jobs = [copy.deepcopy(dict(job)) for job in scrape_jobs]
     names = [str(job.get("job_name", "")) for job in jobs]
     for job_name in names:
-        if not _JOB_NAME.match(job_name):
+        if not _JOB_NAME.fullmatch(job_name):
             raise InvalidInput(f"scrape job name {job_name!r} is empty or not a plain name")
     if dupes := sorted({n for n in names if names.count(n) > 1}):
         raise InvalidInput(f"scrape job names must be unique; repeated: {', '.join(dupes)}")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from kurator.core.errors import InvalidInput, KuratorError
+from kurator.core.errors import InvalidInput, KuratorError, shown
 
 if TYPE_CHECKING:
     from lightkube import Client
@@ -24,16 +24,18 @@ RECORD_KEY = "queryURL"
 CLUSTER_LABEL = "cluster"
 REPLICA_LABEL = "replica"
 
-_DURATION = re.compile(r"^(\d+)(s|m|h|d|w)$")
+_DURATION = re.compile(r"([0-9]{1,9})(s|m|h|d|w)")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+LONGEST = 100 * 365 * 86400
 
 
 def parse_duration(text: str, flag: str) -> int:
     """Seconds in a Prometheus-style duration such as ``30s``, ``15m``, ``1h``, ``7d``."""
-    match = _DURATION.match(text.strip())
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"{flag} must be a duration such as 30s, 15m, 1h or 7d, got {text!r}")
-    return int(match.group(1)) * _UNIT[match.group(2)]
+    match = _DURATION.fullmatch(text)
+    seconds = int(match.group(1)) * _UNIT[match.group(2)] if match else 0
+    if not 0 < seconds <= LONGEST:
+        raise InvalidInput(f"{flag} must be a duration such as 30s, 15m, 1h or 7d, got {shown(text)}")
+    return seconds
 
 
 @dataclass
