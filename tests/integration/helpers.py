@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lightkube import ApiError, Client
+from lightkube import Client
 
 from kurator.kube.client import client
+from kurator.kube.errors import NotFound
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
 
@@ -66,6 +67,6 @@ def join(fleet: UpResult, name: str, *extra: str) -> subprocess.CompletedProcess
 def gone(api: Client, kind: Any, name: str, namespace: str | None = None) -> bool:
     try:
         api.get(kind, name, namespace=namespace) if namespace else api.get(kind, name)
-    except ApiError as exc:
-        return exc.status.code == 404
+    except NotFound:
+        return True
     return False

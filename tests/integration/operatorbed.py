@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import yaml
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Pod
@@ -30,6 +30,7 @@ from lightkube.types import PatchType
 
 from kurator.api.crds import all_crds
 from kurator.kube.apply import apply_all
+from kurator.kube.errors import NotFound, RequestFailed
 from kurator.lifecycle.observed import ACTION_LABEL, CLUSTER_LABEL
 from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
 from kurator.local.fleet import UpResult
@@ -63,7 +64,7 @@ def install_crds(api: Client) -> None:
 def remove_crds(api: Client, timeout: float = 60) -> None:
     """Delete the CRDs (and with them every CustomCluster and CustomMachine left) and wait until gone. A
     cluster a failed test left keeps its finalizer with no operator to release it: released here."""
-    with contextlib.suppress(ApiError):
+    with contextlib.suppress(RequestFailed):
         for cc in api.list(CustomClusterResource, namespace="*"):
             if cc.metadata and cc.metadata.finalizers:
                 api.patch(
@@ -74,7 +75,7 @@ def remove_crds(api: Client, timeout: float = 60) -> None:
                     patch_type=PatchType.MERGE,
                 )
     for crd in all_crds():
-        with contextlib.suppress(ApiError):
+        with contextlib.suppress(RequestFailed):
             api.delete(CustomResourceDefinition, crd["metadata"]["name"])
 
     def gone() -> bool:
@@ -252,7 +253,7 @@ def run_files(api: Client, namespace: str, job: str) -> tuple[dict[str, Any], di
 def job_done(api: Client, namespace: str, job: str) -> str | None:
     try:
         j = api.get(Job, job, namespace=namespace)
-    except ApiError:
+    except RequestFailed:
         return None
     for c in (j.status.conditions if j.status else None) or []:
         if c.status == "True" and c.type in ("Complete", "Failed"):
@@ -282,8 +283,8 @@ def until_gone(api: Client, namespace: str, name: str, timeout: float = 60) -> N
     def gone() -> bool:
         try:
             api.get(CustomClusterResource, name, namespace=namespace)
-        except ApiError as exc:
-            return exc.status.code == 404
+        except NotFound:
+            return True
         return False
 
     wait_for(gone, timeout, f"CustomCluster {name} deleted")

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 import yaml
-from lightkube import ApiError, Client, codecs
+from lightkube import Client, codecs
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.authentication_v1 import TokenRequestSpec
 from lightkube.models.meta_v1 import ObjectMeta
@@ -47,6 +46,7 @@ from lightkube.types import PatchType
 from kurator.api.crds import all_crds
 from kurator.components import cluster_api, cluster_operator
 from kurator.fleet import objects, record
+from kurator.kube.errors import NotFound, RequestFailed
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION
 from kurator.local.config import HOST_CLUSTER
 from kurator.local.fleet import UpResult
@@ -134,7 +134,7 @@ def _module_zip() -> Path:
 def _remove_finalizers(api: Client, namespace: str) -> None:
     try:
         found = list(api.list(CustomClusterResource, namespace=namespace))
-    except (ApiError, httpx2.HTTPStatusError):  # the CRD is gone, with every CustomCluster
+    except NotFound:  # the CRD is gone, with every CustomCluster
         return
     for cc in found:
         api.patch(
@@ -161,7 +161,7 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
         for kind, name in ((CAPI_CLUSTER, "c1"), (KCP, "c1-cp")):
             with contextlib.suppress(Exception):  # never made, or its CRD is gone already
                 api.delete(kind, name, namespace=CLUSTERS_NS)
-        with contextlib.suppress(ApiError):
+        with contextlib.suppress(RequestFailed):
             api.delete(Namespace, CLUSTERS_NS)
         b.kurator("uninstall", "cluster-operator", "--cluster-api-crds", "--wait-timeout", "120")
 

@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.core.resource import NamespacedResource
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -25,6 +24,7 @@ from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Service, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 
+from kurator.kube.errors import NotFound
 from kurator.kube.karmada import ClusterPropagationPolicy, OverridePolicy, PropagationPolicy
 from kurator.local.fleet import UpResult, load_records
 from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator
@@ -63,11 +63,8 @@ def _labelled(api: Client, kinds: list[Any]) -> dict[str, str]:
         scope = {"namespace": "*"} if issubclass(kind, NamespacedResource) else {}
         try:
             found = list(api.list(kind, labels=SELECTOR, **scope))
-        except (ApiError, httpx2.HTTPStatusError) as exc:
-            code = exc.status.code if isinstance(exc, ApiError) else exc.response.status_code
-            if code == 404:  # the kind itself is not served (its CRD is not there)
-                continue
-            raise
+        except NotFound:  # the kind itself is not served (its CRD is not there)
+            continue
         for obj in found:
             out[f"{kind.__name__} {obj.metadata.namespace or ''}/{obj.metadata.name}"] = (
                 obj.metadata.resourceVersion

@@ -23,12 +23,13 @@ from typing import Any
 
 import pytest
 import yaml
-from lightkube import ApiError, Client, codecs
+from lightkube import Client, codecs
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Event, Namespace, Secret
 from lightkube.types import PatchType
 
 from kurator.kube.client import client as kube_client
+from kurator.kube.errors import NotFound, RequestFailed
 from kurator.kube.karmada import Cluster
 from kurator.local import netns
 from kurator.local.fleet import UpResult
@@ -80,7 +81,7 @@ def host_api(local_fleet: UpResult) -> Iterator[Client]:
         yield api
     finally:
         for ns in (*NAMESPACES, OPERATOR_NS):
-            with contextlib.suppress(ApiError):
+            with contextlib.suppress(RequestFailed):
                 api.delete(Namespace, ns)
         remove_crds(api)
 
@@ -380,8 +381,8 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
 def _not_in_karmada(karmada: Client, name: str) -> bool:
     try:
         karmada.get(Cluster, name)
-    except ApiError as exc:
-        return exc.status.code == 404
+    except NotFound:
+        return True
     return False
 
 

@@ -50,3 +50,97 @@ def test_default_path_follows_kubectl(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.delenv("KUBECONFIG")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert kubeconfig.default_path() == tmp_path / ".kube" / "config"
+
+
+def _file(path: Path, data: dict[str, object]) -> Path:
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_kubeconfig_lists_merge_as_kubectl_merges_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = _file(
+        tmp_path / "a" / "config",
+        {
+            "clusters": [
+                {"name": "shared", "cluster": {"server": "https://a:6443", "certificate-authority": "ca.crt"}}
+            ],
+            "users": [{"name": "ua", "user": {"token": "ta"}}],
+            "contexts": [{"name": "ctx-a", "context": {"cluster": "shared", "user": "ua"}}],
+        },
+    )
+    b = _file(
+        tmp_path / "b" / "config",
+        {
+            "current-context": "ctx-b",
+            "clusters": [
+                {"name": "shared", "cluster": {"server": "https://b-loses:6443"}},
+                {"name": "cb", "cluster": {"server": "https://b:6443", "certificate-authority": "ca.crt"}},
+            ],
+            "users": [{"name": "ub", "user": {"client-certificate": "/abs/cert", "client-key": "key"}}],
+            "contexts": [
+                {"name": "ctx-a", "context": {"cluster": "cb", "user": "ub"}},
+                {"name": "ctx-b", "context": {"cluster": "cb", "user": "ub"}},
+            ],
+        },
+    )
+    missing = tmp_path / "missing"
+    monkeypatch.setenv("KUBECONFIG", f"{a}::{missing}:{b}:{a}")
+    assert kubeconfig.resolve(None) == [a, missing, b]
+    assert kubeconfig.resolve(str(b)) == [b]  # --kubeconfig is one file, as with kubectl
+    merged = kubeconfig.load_merged(kubeconfig.resolve(None))
+    clusters = {c["name"]: c["cluster"] for c in merged["clusters"]}
+    assert clusters["shared"]["server"] == "https://a:6443"  # the first file naming an entry wins
+    assert clusters["shared"]["certificate-authority"] == str(
+        tmp_path / "a" / "ca.crt"
+    )  # relative to its file
+    assert clusters["cb"]["certificate-authority"] == str(tmp_path / "b" / "ca.crt")
+    users = {u["name"]: u["user"] for u in merged["users"]}
+    assert users["ub"] == {"client-certificate": "/abs/cert", "client-key": str(tmp_path / "b" / "key")}
+    contexts = {c["name"]: c["context"] for c in merged["contexts"]}
+    assert contexts["ctx-a"] == {"cluster": "shared", "user": "ua"}
+    assert merged["current-context"] == "ctx-b"  # the first file that sets one
+
+
+def test_a_kubeconfig_list_of_missing_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="none of the KUBECONFIG files exist"):
+        kubeconfig.load_merged([tmp_path / "x", tmp_path / "y"])
+
+
+def test_access_reads_the_merged_files_and_clients_come_from_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kurator.kube.client import Access, from_kubeconfig
+
+    a = _file(
+        tmp_path / "a",
+        {
+            "clusters": [{"name": "c", "cluster": {"server": "https://a:1"}}],
+            "contexts": [{"name": "ca", "context": {"cluster": "c", "user": "u"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+        },
+    )
+    b = _file(
+        tmp_path / "b",
+        {
+            "current-context": "cb",
+            "clusters": [{"name": "d", "cluster": {"server": "https://b:2"}}],
+            "contexts": [{"name": "cb", "context": {"cluster": "d", "user": "u"}}],
+            "users": [],
+        },
+    )
+    monkeypatch.setenv("KUBECONFIG", f"{a}:{b}")
+    access = Access.resolve(None, None, timeout=7.0)
+    assert access.path == a and access.paths == (a, b)
+    assert access.config().cluster.server == "https://b:2"  # b's current context, a's user
+    assert access.config().user is not None and access.config().user.token == "t"
+    assert Access.resolve(None, "ca").config().cluster.server == "https://a:1"
+    before = set(tmp_path.iterdir())
+    api = from_kubeconfig(yaml.safe_dump(kubeconfig.load_merged([a, b])), "ca", timeout=3.0)
+    assert api.config.cluster.server == "https://a:1"
+    assert set(tmp_path.iterdir()) == before  # nothing written
+    with pytest.raises(InvalidInput, match="context 'nope' is not in kubeconfig the kubeconfig given"):
+        from_kubeconfig(kubeconfig.load(a), "nope")

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from kurator.cli import clusters, install, local, members, operator, params, query, version
-from kurator.cli.options import GlobalOptions, Output
+from kurator.cli.options import REQUEST_TIMEOUT, GlobalOptions, Output
 from kurator.core.errors import KuratorError
 
 app = typer.Typer(
@@ -29,9 +29,7 @@ def main(
     kubeconfig: str = typer.Option(
         None,
         "--kubeconfig",
-        envvar="KUBECONFIG",
-        help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
-        show_envvar=False,
+        help="Kubeconfig file (default: $KUBECONFIG, its files merged as kubectl does, then ~/.kube/config).",
     ),
     context: str = typer.Option(
         None,
@@ -39,10 +37,22 @@ def main(
         parser=params.CONTEXT_NAME,
         help="Kubeconfig context (default: its current context).",
     ),
+    request_timeout: float = typer.Option(
+        REQUEST_TIMEOUT,
+        "--request-timeout",
+        parser=params.REQUEST_TIMEOUT,
+        help="How long one request to a server may take in all, e.g. 30s, 2m (as kubectl's flag).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show details and tracebacks of errors."),
     output: Output = typer.Option(None, "--output", "-o", help="Output format of the command that follows."),
 ) -> None:
-    ctx.obj = GlobalOptions(kubeconfig=kubeconfig, context=context, verbose=verbose, output=output)
+    ctx.obj = GlobalOptions(
+        kubeconfig=kubeconfig,
+        context=context,
+        verbose=verbose,
+        output=output,
+        request_timeout=request_timeout,
+    )
 
 
 version.register(app)

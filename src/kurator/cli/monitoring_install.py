@@ -67,7 +67,6 @@ def load_store(path: Path) -> ObjectStore:
 
 
 def host_access(ctx: typer.Context, kubeconfig_path: str | None, context: str | None) -> Access:
-    from kurator.kube import kubeconfig
     from kurator.kube.client import Access
 
     if not kubeconfig_path and not context:
@@ -77,7 +76,7 @@ def host_access(ctx: typer.Context, kubeconfig_path: str | None, context: str | 
             "for a local fleet: --host-context <fleet>-host",
         )
     opts = global_options(ctx)
-    return Access(kubeconfig.default_path(kubeconfig_path or opts.kubeconfig), context)
+    return Access.resolve(kubeconfig_path or opts.kubeconfig, context, opts.request_timeout)
 
 
 def install_prometheus(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 
 import typer
@@ -96,7 +97,9 @@ def run(
         leader=LeaderElection(enabled=leader_elect, namespace=operator_namespace),
     )
     opts = global_options(ctx)
-    connection = Connection.choose(opts.kubeconfig, opts.context)
+    # The operator reads one file: --kubeconfig, else the first of $KUBECONFIG.
+    first = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or None
+    connection = Connection.choose(opts.kubeconfig or first, opts.context)
     connection.config()  # a bad kubeconfig or context fails here, with its message
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     watching.quiet_libraries()

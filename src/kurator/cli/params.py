@@ -188,3 +188,16 @@ HOST = _checked(_host, "host")
 WAIT = seconds()
 MEMBER_COUNT = _fleet_limit("MAX_MEMBERS")
 NODE_COUNT = _fleet_limit("MAX_NODES")
+
+
+def _request_timeout(value: Any) -> float:
+    """kubectl's ``--request-timeout`` (30s, 2m, 1m30s, 500ms, or seconds), more than zero."""
+    from kurator.cli.options import parse_request_timeout
+
+    try:
+        return value if isinstance(value, float) else parse_request_timeout(_typed(value))
+    except InvalidInput as exc:
+        raise typer.BadParameter(exc.message) from None
+
+
+REQUEST_TIMEOUT = _request_timeout

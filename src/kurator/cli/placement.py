@@ -58,6 +58,13 @@ def _globals() -> list[TyperOption]:
             help="Kubeconfig context (global: also before the command).",
         ),
         TyperOption(
+            param_decls=["--request-timeout", "global_request_timeout"],
+            type=params.REQUEST_TIMEOUT,
+            expose_value=False,
+            callback=_setter("request_timeout"),
+            help="How long one request to a server may take in all (global: also before the command).",
+        ),
+        TyperOption(
             param_decls=["--verbose", "-v", "global_verbose"],
             is_flag=True,
             default=False,

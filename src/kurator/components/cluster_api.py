@@ -46,19 +46,16 @@ COMPONENT = Component(
 def foreign(api: Client) -> list[str]:
     """The Cluster API CRDs already in the cluster that kurator did not install (``clusterctl init`` or
     another tool did, perhaps of another release): kurator leaves those alone rather than take them over."""
-    from lightkube import ApiError
     from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
     from kurator.fleet.desired import COMPONENT_LABEL
+    from kurator.kube import ops
 
     out = []
     for name in CRD_NAMES:
-        try:
-            crd = api.get(CustomResourceDefinition, name)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                continue
-            raise
+        crd = ops.get_or_none(api, CustomResourceDefinition, name)
+        if crd is None:
+            continue
         labels = (crd.metadata.labels if crd.metadata else None) or {}
         if labels.get(COMPONENT_LABEL) != COMPONENT.name:
             out.append(name)
@@ -68,11 +65,9 @@ def foreign(api: Client) -> list[str]:
 def objects(api: Client) -> list[str]:
     """``Kind namespace/name`` of every Cluster API ``Cluster`` and ``KubeadmControlPlane`` (deleting their
     CRDs would delete them)."""
-    import httpx2
-    from lightkube import ApiError
     from lightkube.generic_resource import create_namespaced_resource
 
-    from kurator.kube.errors import not_found
+    from kurator.kube.errors import NotFound
 
     # The stored versions in Cluster API v1.14 (v1beta1 is served too).
     kinds = (
@@ -85,9 +80,7 @@ def objects(api: Client) -> list[str]:
     for kind in kinds:
         try:
             found = list(api.list(kind, namespace="*"))
-        except (ApiError, httpx2.HTTPStatusError) as exc:
-            if not_found(exc):
-                continue
-            raise
+        except NotFound:  # the CRD is not there
+            continue
         out += [f"{kind.__name__} {o.metadata.namespace}/{o.metadata.name}" for o in found if o.metadata]
     return sorted(out)

@@ -160,16 +160,11 @@ def registered_fleets(api: Client) -> dict[str, str]:
 
 def custom_clusters(api: Client) -> list[str]:
     """``namespace/name`` of every CustomCluster in the cluster (none when the CRD is not there)."""
-    import httpx2
-    from lightkube import ApiError
-
-    from kurator.kube.errors import not_found
+    from kurator.kube.errors import NotFound
     from kurator.lifecycle.resources import CustomClusterResource
 
     try:
         found = list(api.list(CustomClusterResource, namespace="*"))
-    except (ApiError, httpx2.HTTPStatusError) as exc:
-        if not_found(exc):
-            return []
-        raise
+    except NotFound:  # the CRD is not there
+        return []
     return sorted(f"{c.metadata.namespace}/{c.metadata.name}" for c in found if c.metadata)

@@ -4,16 +4,17 @@ and the NodePort), unless the user named it."""
 
 from __future__ import annotations
 
-import time
+import contextlib
 from collections.abc import Mapping
 
-from lightkube import ApiError, AsyncClient
+from lightkube import AsyncClient
 from lightkube.resources.core_v1 import Node, Service
 
 from kurator.core.errors import KuratorError
 from kurator.fleet import targets
-from kurator.fleet.membership import TRANSIENT
+from kurator.kube import wait
 from kurator.kube.client import Access
+from kurator.kube.errors import Disconnected, KubeError, NotFound, Unreachable
 from kurator.monitoring.names import NAMESPACE, SIDECAR_SERVICE
 
 POLL = 1.0
@@ -39,11 +40,11 @@ async def _sidecar_endpoint(member: str, client: AsyncClient) -> tuple[str | Non
     """(endpoint, why not): the address of ``member``'s sidecar Service as the host reaches it."""
     try:
         svc = await client.get(Service, SIDECAR_SERVICE, namespace=NAMESPACE)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None, "has no Thanos sidecar (install prometheus first)"
-        return None, f"cannot be read: {targets.unreachable_reason(exc)}"
-    except TRANSIENT as exc:  # an unreachable member is reported, not raised
+    except NotFound:
+        return None, "has no Thanos sidecar (install prometheus first)"
+    except (Unreachable, Disconnected):
+        raise  # Karmada itself does not answer: not this member's problem
+    except KubeError as exc:  # an unreachable member is reported, not raised
         return None, f"cannot be read: {targets.unreachable_reason(exc)}"
     kind = svc.spec.type if svc.spec else "ClusterIP"
     if kind == "LoadBalancer":
@@ -67,20 +68,23 @@ def discover(karmada: Access, members: list[str], given: Mapping[str, str], time
     found = dict(given)
     todo = [m for m in members if m not in found]
     why: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    with targets.Members(karmada, todo) as pool:
-        while todo:
-            results = pool.run(_sidecar_endpoint, only=todo)
-            for member, (endpoint, reason) in results.items():
-                if endpoint:
-                    found[member] = endpoint
-                else:
-                    why[member] = reason
-            todo = [m for m in todo if m not in found]
-            waiting = [m for m in todo if why[m].endswith("yet")]
-            if len(waiting) < len(todo) or not waiting or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL)
+
+    def one_round(pool: targets.Members) -> bool:
+        """True once every member is found, or one cannot be (only "not yet" is worth waiting for)."""
+        for member, (endpoint, reason) in pool.run(_sidecar_endpoint, only=todo).items():
+            if endpoint:
+                found[member] = endpoint
+            else:
+                why[member] = reason
+        todo[:] = [m for m in todo if m not in found]
+        return not todo or not all(why[m].endswith("yet") for m in todo)
+
+    if todo:
+        with targets.Members(karmada, todo) as pool, contextlib.suppress(wait.WaitTimeout):
+            backoff = wait.Backoff(first=POLL, factor=1.0, most=POLL)
+            wait.until(
+                lambda: one_round(pool), timeout=timeout, what="the sidecars' addresses", backoff=backoff
+            )
     if todo:
         said = "; ".join(f"{m} {why[m]}" for m in todo)
         raise KuratorError(

@@ -8,14 +8,14 @@ record is written before anything else, so a run cut short by Ctrl-C or a crash 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, AsyncClient, Client, codecs
+from lightkube import AsyncClient, Client, codecs
 from lightkube.resources.core_v1 import Namespace
 
 from kurator.core.errors import InvalidInput, KuratorError
@@ -23,12 +23,13 @@ from kurator.core.progress import Reporter, Silent
 from kurator.fleet import artifacts, desired, objects, plan, record, render, targets
 from kurator.fleet.component import HOST, Component
 from kurator.fleet.desired import Desired, Ref
-from kurator.fleet.membership import TRANSIENT
+from kurator.kube import ops, wait
 from kurator.kube.client import FIELD_MANAGER, Access
-from kurator.kube.errors import not_found
+from kurator.kube.errors import Disconnected, KubeError, RequestFailed, Unreachable
 from kurator.kube.karmada import Cluster
 
 POLL = 0.25  # seconds between readiness rounds
+STEADY = wait.Backoff(first=POLL, factor=1.0, most=POLL)
 
 
 @dataclass
@@ -183,9 +184,9 @@ def _apply(access: Access, docs: list[desired.Doc]) -> int:
             for wave in waves:
                 results = await asyncio.gather(*(one(d) for d in wave), return_exceptions=True)
                 for doc, result in zip(wave, results, strict=True):
-                    if isinstance(result, ApiError):
+                    if isinstance(result, RequestFailed):
                         raise KuratorError(
-                            f"Karmada refused {Ref.of(doc)}: {result.status.message}",
+                            f"{result.endpoint} refused {Ref.of(doc)}: {result.detail or result.reason}",
                             "fix the cause and run the same command again (what was applied is recorded)",
                         )
                     if isinstance(result, BaseException):
@@ -201,19 +202,15 @@ def _delete(api: Client, refs: list[Ref]) -> int:
     count = 0
     for ref in refs:
         res = objects.resource(api, ref.api_version, ref.kind)
-        try:
-            api.delete(res, ref.name, namespace=ref.namespace or None)
-            count += 1
-        except (ApiError, httpx2.HTTPStatusError) as exc:  # gone already, or its kind (its CRD went first)
-            if not not_found(exc):
-                raise
+        # Gone already, or its kind (its CRD went first): counted as not written.
+        count += ops.delete_if_present(api, res, ref.name, ref.namespace or None)
     return count
 
 
 async def _answers(member: str, client: AsyncClient) -> bool:
     try:
         await client.get(Namespace, "kube-system")
-    except (*TRANSIENT, ApiError):
+    except KubeError:
         return False
     return True
 
@@ -235,13 +232,16 @@ def _lacking(api: Client, members: list[str], apis: list[tuple[str, str]]) -> se
 
 
 def _wait_served(api: Client, apis: list[tuple[str, str]], timeout: float) -> None:
-    """Until the cluster's discovery serves every kind of ``apis`` (its own CRDs, just applied)."""
-    deadline = time.monotonic() + timeout
+    """Until the cluster's discovery serves every kind of ``apis`` (its own CRDs, just applied); one that
+    never does is left to the readiness report."""
     todo = list(apis)
-    while todo and time.monotonic() < deadline:
-        todo = [(gv, kind) for gv, kind in todo if not plan.known(api, Ref(gv, kind, "", ""))]
-        if todo:
-            time.sleep(POLL)
+
+    def served() -> bool:
+        todo[:] = [(gv, kind) for gv, kind in todo if not plan.known(api, Ref(gv, kind, "", ""))]
+        return not todo
+
+    with contextlib.suppress(wait.WaitTimeout):
+        wait.until(served, timeout=timeout, what="the new kinds to be served", backoff=STEADY)
 
 
 def _wait_apis(
@@ -255,10 +255,14 @@ def _wait_apis(
         return
     with targets.Members(karmada, sorted(waiting)) as pool:
         waiting = {m for m, ok in pool.run(_answers).items() if ok}
-    deadline = time.monotonic() + timeout
-    while waiting and time.monotonic() < deadline:
-        time.sleep(POLL)
-        waiting &= _lacking(api, members, apis)
+
+    def enabled() -> bool:
+        waiting.intersection_update(_lacking(api, members, apis))
+        return not waiting
+
+    if waiting:
+        with contextlib.suppress(wait.WaitTimeout):
+            wait.until(enabled, timeout=timeout, what="the members to serve the new kinds", backoff=STEADY)
 
 
 async def _member_state(
@@ -303,18 +307,25 @@ def _poll(
 ) -> list[MemberState]:
     """``check`` every member until each is done or failed for good, or ``timeout``; a member still
     waiting then gets the error ``late`` (formatted with ``timeout`` and what it waits for)."""
-    deadline = time.monotonic() + timeout
     states: dict[str, MemberState] = {}
     todo = sorted(members)
-    with targets.Members(karmada, todo, direct) as pool:
-        while True:
-            states.update(pool.run(check, only=todo))
-            if progress:
-                progress([states[m] for m in sorted(members)])
-            todo = [m for m in todo if not states[m].done and not _failed_for_good(states[m])]
-            if not todo or time.monotonic() >= deadline:
-                break
-            time.sleep(POLL)
+
+    def one_round(pool: targets.Members) -> bool:
+        states.update(pool.run(check, only=todo))
+        if progress:
+            progress([states[m] for m in sorted(members)])
+        todo[:] = [m for m in todo if not states[m].done and not _failed_for_good(states[m])]
+        return not todo
+
+    server = "the host cluster's API server" if direct else "Karmada's API server"
+    try:
+        with targets.Members(karmada, todo, direct) as pool, contextlib.suppress(wait.WaitTimeout):
+            wait.until(lambda: one_round(pool), timeout=timeout, what="the members", backoff=STEADY)
+    except (Unreachable, Disconnected) as exc:
+        raise KuratorError(
+            f"{server} stopped answering while the members were checked: {exc.message}",
+            "once it answers again, run the same command again: what was applied is recorded",
+        ) from exc
     for m in todo:
         st = states[m]
         if not st.done and st.error is None:

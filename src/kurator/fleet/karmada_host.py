@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.core_v1 import Namespace
 
 from kurator.binaries.catalog import KARMADA_CRDS, KARMADA_VERSION
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.paths import kurator_home
 from kurator.core.progress import Reporter, Silent
-from kurator.fleet.membership import TRANSIENT
+from kurator.kube import ops
 from kurator.kube.apply import apply_all
 from kurator.kube.client import Access, client
 from kurator.kube.karmada import HOST_RECORD_NAME, HOST_RECORD_NAMESPACE, Cluster, host_record
@@ -65,28 +65,18 @@ def default_data_dir(host: Access) -> Path:
 
 
 def find(host: Client) -> dict[str, str] | None:
-    try:
-        return read_data(host, HOST_RECORD_NAMESPACE, HOST_RECORD_NAME)
-    except ApiError as exc:
-        raise KuratorError(f"the host cluster refused to answer: {exc.status.message}") from None
-    except TRANSIENT as exc:
-        raise KuratorError(f"the host cluster does not answer: {exc}") from None
+    """The host record, None when there is none."""
+    return read_data(host, HOST_RECORD_NAMESPACE, HOST_RECORD_NAME)
 
 
 def _namespace_exists(host: Client) -> bool:
-    try:
-        host.get(Namespace, NAMESPACE)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return False
-        raise
-    return True
+    return ops.get_or_none(host, Namespace, NAMESPACE) is not None
 
 
 def serves(kubeconfig: Path) -> bool:
     try:
         list(client(kubeconfig, timeout=5.0).list(Cluster))
-    except (*TRANSIENT, ApiError, KuratorError):
+    except KuratorError:  # the API errors of kurator.kube.errors, and a kubeconfig that cannot be used
         return False
     return True
 

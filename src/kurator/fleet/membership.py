@@ -11,14 +11,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, Client
-from lightkube.config.kubeconfig import KubeConfig
+from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
 from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
 from lightkube.resources.core_v1 import Namespace, Secret, ServiceAccount
@@ -27,13 +24,13 @@ from lightkube.types import PatchType
 
 from kurator.core.errors import InvalidInput, KuratorError, shown
 from kurator.kube import client as kube_client
-from kurator.kube import kubeconfig
+from kurator.kube import kubeconfig, ops, wait
+from kurator.kube.errors import KubeError, NotFound
 from kurator.kube.karmada import CLUSTER_NAMESPACE, Cluster, Work, execution_namespace
 
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?")
 MEMBER_LABEL = "kurator.dev/member"
 MANAGED = {"app.kubernetes.io/managed-by": "kurator"}
-TRANSIENT = (httpx2.HTTPError, OSError)
 
 
 @dataclass(frozen=True)
@@ -98,22 +95,23 @@ def _check_member_answers(api: Client, ctx: str) -> str:
     """The member's kube-system namespace UID: Karmada's cluster ID, and proof that the member answers."""
     try:
         return str(api.get(Namespace, "kube-system").metadata.uid)  # type: ignore[union-attr]
-    except TRANSIENT as exc:
-        raise KuratorError(f"the member cluster (context {ctx!r}) does not answer: {exc}") from None
-    except ApiError as exc:
+    except KubeError as exc:
         raise KuratorError(
-            f"the member cluster (context {ctx!r}) refused access: {exc.status.message}"
+            f"the member cluster (context {ctx!r}) cannot be used: {exc.message}", exc.hint
         ) from None
 
 
 def _wait_token(api: Client, name: str, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def token() -> str | None:
         secret = api.get(Secret, name, namespace=CLUSTER_NAMESPACE)
-        if secret.data and secret.data.get("token"):
-            return str(secret.data["token"])
-        time.sleep(0.2)
-    raise KuratorError(f"the member never filled the token of Secret {CLUSTER_NAMESPACE}/{name}")
+        return str(secret.data["token"]) if secret.data and secret.data.get("token") else None
+
+    return wait.until(
+        token,
+        timeout=timeout,
+        what=f"the member to fill the token of Secret {CLUSTER_NAMESPACE}/{name}",
+        hint="the member's controller manager (its token controller) may not be running",
+    )
 
 
 def join(
@@ -130,16 +128,12 @@ def join(
     )
     try:
         karmada.get(Cluster, name)
+    except NotFound:
+        pass
+    else:
         raise InvalidInput(
             f"a cluster named {name!r} is already joined", "unjoin it first or pick another name"
         )
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise KuratorError(
-                f"Karmada refused the check for cluster {name!r}: {exc.status.message}"
-            ) from None
-    except TRANSIENT as exc:
-        raise KuratorError(f"Karmada's API server does not answer: {exc}") from None
     cluster_id = _check_member_answers(member, ctx)
     ca = _ca_bundle(cluster_entry, cluster_kubeconfig)
     endpoint = str(cluster_entry["server"])
@@ -222,13 +216,8 @@ def join(
 
 
 def _ensure(api: Client, obj: Any) -> None:
-    try:
-        api.create(obj)
-    except ApiError as exc:
-        if exc.status.code != 409:
-            raise KuratorError(
-                f"could not create {obj.kind} {obj.metadata.name}: {exc.status.message}"
-            ) from None
+    """Create ``obj``; one already there is kept (a re-run, or a member joined before)."""
+    ops.create_if_absent(api, obj)
 
 
 def _ready(obj: Any) -> bool:
@@ -253,19 +242,21 @@ def _info(obj: Any) -> ClusterInfo:
 
 
 def list_clusters(karmada: Client) -> list[ClusterInfo]:
-    try:
-        return sorted((_info(c) for c in karmada.list(Cluster)), key=lambda c: c.name)
-    except TRANSIENT as exc:
-        raise KuratorError(f"Karmada's API server does not answer: {exc}") from None
+    return sorted((_info(c) for c in karmada.list(Cluster)), key=lambda c: c.name)
 
 
 def wait_ready(karmada: Client, name: str, timeout: float) -> ClusterInfo:
-    deadline = time.monotonic() + timeout
-    while True:
-        info = _info(karmada.get(Cluster, name))
-        if info.ready or time.monotonic() > deadline:
-            return info
-        time.sleep(0.5)
+    """The member's Cluster once Karmada says it is Ready, or as it is after ``timeout``."""
+    last: list[ClusterInfo] = []
+
+    def ready() -> ClusterInfo | None:
+        last.append(_info(karmada.get(Cluster, name)))
+        return last[-1] if last[-1].ready else None
+
+    try:
+        return wait.until(ready, timeout=timeout, what=f"cluster {name!r} to be Ready")
+    except wait.WaitTimeout:
+        return last[-1] if last else _info(karmada.get(Cluster, name))
 
 
 @dataclass
@@ -288,25 +279,21 @@ def _member_from_karmada(karmada: Client, obj: Any, timeout: float) -> Client:
         cluster["certificate-authority-data"] = data["caBundle"]
     else:
         cluster["insecure-skip-tls-verify"] = True
-    config = KubeConfig.from_dict(
-        {
-            "clusters": [{"name": "m", "cluster": cluster}],
-            "users": [{"name": "m", "user": {"token": token}}],
-            "contexts": [{"name": "m", "context": {"cluster": "m", "user": "m"}}],
-            "current-context": "m",
-        }
-    ).get()
-    return Client(config=config, timeout=httpx2.Timeout(timeout), trust_env=False)
+    config = {
+        "clusters": [{"name": "m", "cluster": cluster}],
+        "users": [{"name": "m", "user": {"token": token}}],
+        "contexts": [{"name": "m", "context": {"cluster": "m", "user": "m"}}],
+        "current-context": "m",
+    }
+    return kube_client.from_kubeconfig(
+        config, timeout=timeout, source=f"Karmada's credentials for {obj.metadata.name}"
+    )
 
 
 def _clean_member(member: Client, name: str) -> None:
     """Delete the ClusterRole that owns the rest (see ``join``); the member's garbage collector removes
     the binding, the ServiceAccount and its token."""
-    try:
-        member.delete(ClusterRole, _role_name(name))
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise
+    ops.delete_if_present(member, ClusterRole, _role_name(name))
 
 
 def unjoin(karmada: Client, name: str, timeout: float = 60.0, force: bool = False) -> UnjoinResult:
@@ -316,58 +303,64 @@ def unjoin(karmada: Client, name: str, timeout: float = 60.0, force: bool = Fals
     validate_name(name)
     try:
         obj = karmada.get(Cluster, name)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            raise KuratorError(f"no cluster named {name!r} is joined") from None
-        raise
+    except NotFound:
+        raise KuratorError(f"no cluster named {name!r} is joined") from None
     member = _member_from_karmada(karmada, obj, timeout=min(5.0, timeout))
     member_error = None
     try:
         member.get(Namespace, "kube-system")
-    except (*TRANSIENT, ApiError) as exc:
-        member_error = f"the member does not answer ({exc})"
+    except KubeError as exc:
+        member_error = f"the member does not answer ({exc.message})"
     if member_error and not force:
         raise KuratorError(
             f"cannot unjoin {name!r}: {member_error}, so what Karmada propagated there cannot be withdrawn",
             "bring the member back, or pass --force to forget it and leave its objects behind",
         )
     karmada.delete(Cluster, name)
-    deadline = time.monotonic() + timeout
-    forced = False
-    while True:
-        try:
-            current = karmada.get(Cluster, name)
-        except ApiError as exc:
-            if exc.status.code == 404:
-                break
-            raise
-        if force and (member_error or time.monotonic() > deadline):
-            _drop_finalizers(karmada, name, current)
-            forced = True
-        elif time.monotonic() > deadline:
-            raise KuratorError(
-                f"cluster {name!r} did not finish leaving within {timeout:.0f}s "
-                f"(still held by finalizers {current.metadata.finalizers if current.metadata else []})",
-                "run unjoin again, or with --force to stop waiting for the member",
-            )
-        time.sleep(0.5)
+    # An unreachable member never confirms that its Works are gone: with --force, stop waiting at once.
+    forced = True if force and member_error else not _left(karmada, name, timeout, force)
+    if forced:
+        _drop_finalizers(karmada, name)
+        _left(karmada, name, max(10.0, timeout), force=False)
     cleaned = False
     if member_error is None:
         try:
             _clean_member(member, name)
             cleaned = True
-        except (*TRANSIENT, ApiError) as exc:
-            member_error = f"could not remove kurator's credentials from the member: {exc}"
+        except KubeError as exc:
+            member_error = f"could not remove kurator's credentials from the member: {exc.message}"
     for secret in (name, _impersonator(name)):
-        try:
-            karmada.delete(Secret, secret, namespace=CLUSTER_NAMESPACE)
-        except ApiError as exc:
-            if exc.status.code != 404:
-                raise
+        ops.delete_if_present(karmada, Secret, secret, namespace=CLUSTER_NAMESPACE)
     return UnjoinResult(forced=forced, member_cleaned=cleaned, member_error=member_error)
 
 
-def _drop_finalizers(karmada: Client, name: str, cluster: Any) -> None:
+def _left(karmada: Client, name: str, timeout: float, force: bool) -> bool:
+    """Wait until Karmada has removed the Cluster; False when it is still there after ``timeout`` and
+    ``force`` allows giving up on it (without ``force`` that is an error naming the finalizers)."""
+    held: list[str] = []
+
+    def gone() -> bool:
+        try:
+            current = karmada.get(Cluster, name)
+        except NotFound:
+            return True
+        held[:] = (current.metadata.finalizers if current.metadata else None) or []
+        return False
+
+    try:
+        wait.until(gone, timeout=timeout, what=f"cluster {name!r} to leave the fleet")
+    except wait.WaitTimeout:
+        if force:
+            return False
+        raise KuratorError(
+            f"cluster {name!r} did not finish leaving within {timeout:.0f}s "
+            f"(still held by finalizers {held})",
+            "run unjoin again, or with --force to stop waiting for the member",
+        ) from None
+    return True
+
+
+def _drop_finalizers(karmada: Client, name: str) -> None:
     """Force: stop waiting for an unreachable member. Works it can no longer receive lose their finalizers,
     then the Cluster does."""
     ns = execution_namespace(name)
@@ -376,8 +369,6 @@ def _drop_finalizers(karmada: Client, name: str, cluster: Any) -> None:
         for work in karmada.list(Work, namespace=ns):
             if work.metadata and work.metadata.name:
                 karmada.patch(Work, work.metadata.name, patch, namespace=ns, patch_type=PatchType.MERGE)
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise
-    if cluster.metadata.finalizers:
         karmada.patch(Cluster, name, patch, patch_type=PatchType.MERGE)
+    except NotFound:
+        pass  # gone meanwhile

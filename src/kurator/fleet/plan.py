@@ -8,16 +8,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx2
-from lightkube import ApiError, AsyncClient, Client, codecs
+from lightkube import AsyncClient, Client, codecs
 from lightkube.core.exceptions import LoadResourceError
 
 from kurator.fleet import objects
 from kurator.fleet.desired import Ref
-from kurator.fleet.membership import TRANSIENT
 from kurator.fleet.targets import unreachable_reason
+from kurator.kube import ops
 from kurator.kube.client import FIELD_MANAGER, Access
-from kurator.kube.errors import not_found
+from kurator.kube.errors import Disconnected, KubeError, Unreachable
 
 Action = Literal["create", "change", "delete", "unchanged"]
 Doc = dict[str, Any]
@@ -76,13 +75,8 @@ class Plan:
 def get_live(api: Client, ref: Ref) -> Doc | None:
     """The live object, or None when it (or its whole kind) does not exist."""
     res = objects.resource(api, ref.api_version, ref.kind)
-    try:
-        live = api.get(res, ref.name, namespace=ref.namespace or None)
-    except (ApiError, httpx2.HTTPStatusError) as exc:
-        if not_found(exc):
-            return None
-        raise
-    return objects.to_dict(live)
+    live = ops.get_or_none(api, res, ref.name, ref.namespace or None)
+    return None if live is None else objects.to_dict(live)
 
 
 async def get_member(api: AsyncClient, ref: Ref) -> Doc | None:
@@ -91,13 +85,8 @@ async def get_member(api: AsyncClient, ref: Ref) -> Doc | None:
         res: Any = codecs.resource_registry.load(ref.api_version, ref.kind)
     except LoadResourceError:  # a kind of an earlier version that nothing here defines any more
         return None
-    try:
-        live = await api.get(res, ref.name, namespace=ref.namespace or None)
-    except (ApiError, httpx2.HTTPStatusError) as exc:
-        if not_found(exc):
-            return None
-        raise
-    return objects.to_dict(live)
+    live = await ops.aget_or_none(api, res, ref.name, ref.namespace or None)
+    return None if live is None else objects.to_dict(live)
 
 
 def known(api: Client, ref: Ref) -> bool:
@@ -152,10 +141,13 @@ def deletions(api: Client, desired: list[Doc], installed: list[Ref]) -> list[Cha
 
 async def read_all(api: AsyncClient, refs: list[Ref]) -> list[Doc | None] | str:
     """Every ref on a member, all requests at once (each crosses Karmada's cluster proxy, which costs more
-    than it looks); or why the member could not be read."""
+    than it looks); or why the member could not be read. No connection to the API server at all (Karmada's,
+    or the host's for a component placed there) is not one member's problem: that is raised."""
     try:
         return list(await asyncio.gather(*(get_member(api, r) for r in refs)))
-    except (*TRANSIENT, ApiError) as exc:
+    except (Unreachable, Disconnected):
+        raise
+    except KubeError as exc:
         return f"unreachable ({unreachable_reason(exc)})"
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from kurator.fleet.desired import MANAGED_BY, Ref
+from kurator.kube import ops
 from kurator.kube.records import read_data
 
 NAMESPACE = "kube-system"
@@ -79,8 +80,4 @@ def save(api: Client, record: Record) -> bool:
 
 
 def delete(api: Client, component: str) -> None:
-    try:
-        api.delete(ConfigMap, name_of(component), namespace=NAMESPACE)
-    except ApiError as exc:
-        if exc.status.code != 404:
-            raise
+    ops.delete_if_present(api, ConfigMap, name_of(component), namespace=NAMESPACE)

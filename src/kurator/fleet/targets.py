@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-from lightkube import ApiError, AsyncClient, Client
+from lightkube import AsyncClient, Client
 
-from kurator.core.errors import InvalidInput, KuratorError
-from kurator.fleet.membership import TRANSIENT
+from kurator.core.errors import InvalidInput
 from kurator.kube.client import Access
+from kurator.kube.errors import KubeError, RequestFailed
 from kurator.kube.karmada import Cluster
 
 T = TypeVar("T")
@@ -23,12 +23,7 @@ def proxy_path(member: str) -> str:
 
 
 def joined_clusters(api: Client) -> list[str]:
-    try:
-        return sorted(c.metadata.name for c in api.list(Cluster) if c.metadata and c.metadata.name)
-    except TRANSIENT as exc:
-        raise KuratorError(f"Karmada's API server does not answer: {exc}") from None
-    except ApiError as exc:
-        raise KuratorError(f"Karmada refused to list clusters: {exc.status.message}") from None
+    return sorted(c.metadata.name for c in api.list(Cluster) if c.metadata and c.metadata.name)
 
 
 def choose(api: Client, wanted: Iterable[str] | None) -> list[str]:
@@ -48,10 +43,11 @@ def choose(api: Client, wanted: Iterable[str] | None) -> list[str]:
     return names
 
 
-def unreachable_reason(exc: BaseException) -> str:
-    if isinstance(exc, ApiError):
-        return f"{exc.status.code} {exc.status.message}"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+def unreachable_reason(exc: KubeError) -> str:
+    """Why a member could not be read, short: the status and the server's words, or what failed."""
+    if isinstance(exc, RequestFailed):
+        return f"{exc.code} {exc.detail or exc.reason}".strip()
+    return exc.message
 
 
 class Members:

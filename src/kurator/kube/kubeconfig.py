@@ -1,7 +1,7 @@
 """Kubeconfig files: build, write (mode 0600: they hold private keys), merge, and locate.
 
-Resolution order for the file a command uses follows kubectl: ``--kubeconfig``, then ``$KUBECONFIG``
-(first entry), then ``~/.kube/config``. There is no surprising product-specific default.
+Resolution follows kubectl: ``--kubeconfig`` (one file), else ``$KUBECONFIG`` (a list of files, merged as
+kubectl merges them), else ``~/.kube/config``. There is no surprising product-specific default.
 """
 
 from __future__ import annotations
@@ -77,31 +77,104 @@ def write(path: Path, config: dict[str, Any]) -> bool:
 
 
 def default_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The kubeconfig file a command should use when the user did not name one."""
+    """The kubeconfig file a command should use when the user did not name one (with several files in
+    ``$KUBECONFIG``, the first: where kubectl writes)."""
+    return resolve(explicit)[0]
+
+
+def resolve(explicit: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The kubeconfig files a command reads: ``explicit`` alone, else every entry of ``$KUBECONFIG`` (empty
+    entries skipped, each named once), else ``~/.kube/config``."""
     if explicit:
-        return Path(explicit).expanduser()
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return Path(env.split(os.pathsep)[0]).expanduser()
-    return Path.home() / ".kube" / "config"
+        return [Path(explicit).expanduser()]
+    entries = [e for e in os.environ.get("KUBECONFIG", "").split(os.pathsep) if e.strip()]
+    if entries:
+        return list(dict.fromkeys(Path(e).expanduser() for e in entries))
+    return [Path.home() / ".kube" / "config"]
+
+
+def parse(text: str | bytes, source: str) -> dict[str, Any]:
+    """A kubeconfig from its text (bounded as every input is: kurator.core.inputs); ``source`` names it."""
+    label = f"kubeconfig {source}"
+    if isinstance(text, bytes):
+        text = inputs.decode(text, label, inputs.KUBECONFIG_LIMIT)
+    data = inputs.load_yaml(text, label)
+    if not isinstance(data, dict):
+        raise InvalidInput(f"kubeconfig {source} is not a kubeconfig (a YAML mapping)")
+    return data
+
+
+def check_shape(data: dict[str, Any], source: str | Path) -> None:
+    if not data.get("clusters") or not data.get("contexts"):
+        raise InvalidInput(f"kubeconfig {source} has no clusters or contexts")
 
 
 def load(path: Path) -> dict[str, Any]:
     """Read and sanity-check a kubeconfig file, with an error that names the file."""
     if not path.exists():
         raise InvalidInput(f"kubeconfig {path} does not exist", "pass --kubeconfig or set KUBECONFIG")
-    label = f"kubeconfig {path}"
-    data = inputs.load_yaml(inputs.read_text(path, "kubeconfig", inputs.KUBECONFIG_LIMIT), label)
-    if not isinstance(data, dict) or not data.get("clusters") or not data.get("contexts"):
-        raise InvalidInput(f"kubeconfig {path} has no clusters or contexts")
+    data = parse(inputs.read_text(path, "kubeconfig", inputs.KUBECONFIG_LIMIT), str(path))
+    check_shape(data, path)
     return data
+
+
+_FILE_FIELDS = {
+    "clusters": ("certificate-authority",),
+    "users": ("client-certificate", "client-key", "tokenFile"),
+}
+
+
+def _absolute(section: str, entry: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``entry`` with the relative file paths it names resolved against its file's folder (as kubectl does
+    before merging, so a merged kubeconfig's paths still point where each file meant)."""
+    key = "cluster" if section == "clusters" else "user"
+    body = entry.get(key)
+    if not isinstance(body, dict):
+        return entry
+    body = dict(body)
+    for name in _FILE_FIELDS.get(section, ()):
+        value = body.get(name)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            body[name] = str(base / value)
+    return {**entry, key: body}
+
+
+def load_merged(paths: list[Path]) -> dict[str, Any]:
+    """The files of a ``$KUBECONFIG`` list merged as kubectl merges them: files that do not exist are
+    skipped; for clusters, users and contexts the first file naming an entry wins; the current context is
+    the first one set."""
+    found = [p for p in paths if p.is_file()]
+    if not found:
+        listed = ", ".join(str(p) for p in paths)
+        raise InvalidInput(
+            f"none of the KUBECONFIG files exist ({listed})", "pass --kubeconfig or fix KUBECONFIG"
+        )
+    merged: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [],
+        "users": [],
+        "contexts": [],
+    }
+    for path in found:
+        data = parse(inputs.read_text(path, "kubeconfig", inputs.KUBECONFIG_LIMIT), str(path))
+        if not merged.get("current-context") and data.get("current-context"):
+            merged["current-context"] = data["current-context"]
+        for section in ("clusters", "users", "contexts"):
+            have = {e.get("name") for e in merged[section]}
+            for entry in data.get(section) or []:
+                if isinstance(entry, dict) and entry.get("name") not in have:
+                    merged[section].append(_absolute(section, entry, path.parent.absolute()))
+                    have.add(entry.get("name"))
+    check_shape(merged, ":".join(str(p) for p in paths))
+    return merged
 
 
 def context_names(config: dict[str, Any]) -> list[str]:
     return [str(c.get("name")) for c in config.get("contexts") or []]
 
 
-def check_context(config: dict[str, Any], context: str | None, path: Path) -> str:
+def check_context(config: dict[str, Any], context: str | None, path: Path | str) -> str:
     """Return the context to use, or fail clearly if it does not exist."""
     names = context_names(config)
     chosen = context or str(config.get("current-context") or "")

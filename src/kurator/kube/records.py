@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.resources.core_v1 import ConfigMap
+
+from kurator.kube.errors import NotFound
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 
@@ -25,8 +27,6 @@ def read_data(api: Client, namespace: str, name: str) -> dict[str, str] | None:
     """The record's data, or ``None`` when there is no such record; other API errors are raised."""
     try:
         cm = api.get(ConfigMap, name, namespace=namespace)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise
+    except NotFound:
+        return None
     return dict(cm.data or {})

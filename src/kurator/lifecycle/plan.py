@@ -9,13 +9,13 @@ itself needs the hosts, which ``kurator cluster plan`` does not log in to).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, Client, codecs
+from lightkube import Client, codecs
 from lightkube.resources.batch_v1 import Job
 from pydantic import ValidationError
 
@@ -23,8 +23,9 @@ from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
 from kurator.core import inputs
 from kurator.core.errors import InvalidInput, KuratorError
+from kurator.kube import ops
 from kurator.kube.client import FIELD_MANAGER
-from kurator.kube.errors import not_found
+from kurator.kube.errors import BadRequest, Forbidden, Invalid, NotFound
 from kurator.lifecycle import capi, preflight
 from kurator.lifecycle.actions import Action, Kind, Policy, next_action
 from kurator.lifecycle.jobs import PLAYBOOKS
@@ -120,13 +121,8 @@ def _plain(obj: Any) -> dict[str, Any]:
 
 
 def _get(api: Client, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        obj = api.get(KINDS[kind], name, namespace=namespace)
-    except (ApiError, httpx2.HTTPStatusError) as exc:
-        if not_found(exc):
-            return None
-        raise
-    return _plain(obj)
+    obj = ops.get_or_none(api, KINDS[kind], name, namespace)
+    return None if obj is None else _plain(obj)
 
 
 def _dry_run(api: Client, doc: dict[str, Any]) -> dict[str, Any]:
@@ -135,14 +131,14 @@ def _dry_run(api: Client, doc: dict[str, Any]) -> dict[str, Any]:
     meta = doc["metadata"]
     try:
         obj = api.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True, dry_run=True)
-    except ApiError as exc:
-        if not_found(exc):
-            raise KuratorError(
-                f"the API server does not serve {doc['kind']}s",
-                "install the cluster operator's CRDs: `kurator install cluster-operator`",
-            ) from None
+    except NotFound:
+        raise KuratorError(
+            f"the API server does not serve {doc['kind']}s",
+            "install the cluster operator's CRDs: `kurator install cluster-operator`",
+        ) from None
+    except (BadRequest, Invalid, Forbidden) as exc:
         raise InvalidInput(
-            f"{doc['kind']} {meta.get('namespace')}/{meta.get('name')} would be refused: {exc.status.message}"
+            f"{doc['kind']} {meta.get('namespace')}/{meta.get('name')} would be refused: {exc.detail}"
         ) from None
     return _plain(obj)
 
@@ -165,12 +161,9 @@ def _capi_given(api: Client, namespace: str, name: str) -> capi.Inherited:
     for group, kind, plural, version in capi.SERVED:
         if kind in found:
             continue
-        try:
+        with contextlib.suppress(NotFound):  # not installed, or not in this version
             listed = api.list(create_namespaced_resource(group, version, kind, plural), namespace=namespace)
             found[kind] = [_plain(o) for o in listed]
-        except (ApiError, httpx2.HTTPStatusError) as exc:
-            if not not_found(exc):  # not installed, or not in this version
-                raise
     clusters = [capi.read_cluster(d) for d in found.get("Cluster", [])]
     versions = {
         (namespace, str(d["metadata"]["name"])): capi.kcp_version(d) for d in found.get(capi.KCP_KIND, [])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import httpx2
-from lightkube import ApiError, Client
+from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Node, ServiceAccount
 
+from kurator.kube import ops
 from kurator.kube.client import client
+from kurator.kube.errors import KubeError
 from kurator.local.config import FleetConfig
 from kurator.local.health import poll
 from kurator.local.kubeconfigs import context_name
@@ -38,12 +39,7 @@ def ensure_nodes(cfg: FleetConfig, layout: FleetLayout, cluster: str) -> int:
             "kurator.dev/cluster": cluster,
         }
         node = Node(metadata=ObjectMeta(name=name, labels=labels, annotations={"kwok.x-k8s.io/node": "fake"}))
-        try:
-            api.create(node)
-            created += 1
-        except ApiError as exc:
-            if exc.status.code != 409:
-                raise
+        created += ops.create_if_absent(api, node)
     return created
 
 
@@ -64,16 +60,12 @@ def wait_cluster_usable(cfg: FleetConfig, layout: FleetLayout, cluster: str, tim
     def usable() -> bool:
         if ready_nodes(list(api.list(Node))) < cfg.nodes:
             return False
-        try:
-            api.get(ServiceAccount, "default", namespace="default")
-        except ApiError:
-            return False
-        return True
+        return ops.get_or_none(api, ServiceAccount, "default", namespace="default") is not None
 
     poll(
         usable,
         timeout,
         f"cluster {cluster} (nodes Ready, default ServiceAccount)",
         layout.log(f"{cluster}/kwok"),
-        retry_on=(httpx2.HTTPError, ApiError),
+        retry_on=(KubeError,),
     )

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import httpx2
-from lightkube import ApiError
 from lightkube.resources.core_v1 import Node
 
 from kurator.core.errors import KuratorError
+from kurator.kube.errors import KubeError
 from kurator.local import config as fleet_config
 from kurator.local import karmada, monitoring, processes
 from kurator.local.config import FleetConfig
@@ -74,7 +73,7 @@ def _cluster_status(
         nodes = list(admin_client(cfg, layout, cluster).list(Node))
         st.nodes_total = len(nodes)
         st.nodes_ready = ready_nodes(nodes)
-    except (httpx.HTTPError, httpx2.HTTPError, ApiError, OSError):
+    except (httpx.HTTPError, KubeError, OSError):
         pass  # shown as unknown: the table says the API server is down
     return st
 

@@ -121,12 +121,7 @@ def reporting(url: str, window: str = "2m", timeout: float = 5.0) -> set[str]:
 
 def find_url(api: Client) -> str | None:
     """Where the fleet's Thanos Query serves, as recorded on the Karmada API server; ``None`` if unknown."""
-    from lightkube import ApiError
-
     from kurator.kube.records import read_data
 
-    try:
-        data = read_data(api, RECORD_NAMESPACE, RECORD_NAME)
-    except ApiError as exc:
-        raise KuratorError(f"cannot read {RECORD_NAMESPACE}/{RECORD_NAME}: {exc.status.message}") from None
+    data = read_data(api, RECORD_NAMESPACE, RECORD_NAME)
     return (data or {}).get(RECORD_KEY) or None

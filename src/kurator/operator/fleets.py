@@ -16,11 +16,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from lightkube import ApiError, Client
+from lightkube import Client
 
 from kurator.core.errors import KuratorError
 from kurator.fleet import membership
 from kurator.kube import client as kube_client
+from kurator.kube import ops
 from kurator.kube.karmada import Cluster
 from kurator.operator.kubeapi import KubeAPI
 
@@ -104,12 +105,7 @@ def _server(path: Path) -> str:
 
 def _existing(karmada: Client, name: str) -> str | None:
     """The API endpoint of the fleet's cluster ``name``, None when there is none."""
-    try:
-        obj = karmada.get(Cluster, name)
-    except ApiError as exc:
-        if exc.status.code == 404:
-            return None
-        raise KuratorError(
-            f"Karmada refused to say whether {name!r} is joined: {exc.status.message}"
-        ) from None
+    obj = ops.get_or_none(karmada, Cluster, name)
+    if obj is None:
+        return None
     return str((obj.spec or {}).get("apiEndpoint") or "")
