@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
+from kurator.fleet import metrics
 from kurator.local import fleet, monitoring
 from kurator.local.processes import rss_bytes
 from kurator.monitoring import query
@@ -61,7 +62,7 @@ def one_size(size: int, repeat: int, home: Path) -> dict[str, float]:
             f"http://{cfg.address}:{cfg.monitoring.ports['member1/' + monitoring.prometheus_name(0)]}"
         )
         deadline = time.monotonic() + 300
-        while query.reporting(global_url) != set(members):  # every member's series arrived
+        while query.reporting(metrics.sender(), global_url) != set(members):  # every member's series arrived
             if time.monotonic() > deadline:
                 raise SystemExit(f"{size} members: not every member reports after 300 s")
             time.sleep(2)

@@ -35,10 +35,14 @@ def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "conditi
 
 
 def kurator(
-    *args: str, home: Path | None = None, check: bool = False, timeout: float = 300
+    *args: str,
+    home: Path | None = None,
+    check: bool = False,
+    timeout: float = 300,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the kurator CLI as a user would, in a subprocess."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    """Run the kurator CLI as a user would, in a subprocess (``env`` added to this process's)."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     proc = subprocess.run(
         [sys.executable, "-m", "kurator", *args],
         capture_output=True,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kurator.fleet import metrics
 from kurator.local import monitoring, processes
 from kurator.local.fleet import UpResult, load_records
 from kurator.monitoring import manifests, query
@@ -175,14 +176,16 @@ def test_history_survives_a_member_losing_prometheus(fleet: UpResult) -> None:
         rows = wait_for(
             lambda: [
                 s
-                for s in query.over_range(url, 'up{cluster="member1",job="kube-apiserver"}', 3600, 15)
+                for s in query.over_range(
+                    metrics.sender(), url, 'up{cluster="member1",job="kube-apiserver"}', 3600, 15
+                )
                 if len(s.samples) >= 4
             ],
             timeout=150,
             what="member1's history from the bucket",
         )
         assert rows and all(s.cluster == "member1" for s in rows)
-        live = query.instant(url, 'up{cluster="member1"}')
+        live = query.instant(metrics.sender(), url, 'up{cluster="member1"}')
         assert live == [] or all(s.cluster == "member1" for s in live)
     finally:
         # `kurator local up` restarts exactly what is not running.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
+import json
+import re
+from collections.abc import Mapping
+
 import pytest
 
 from kurator.core.errors import InvalidInput, KuratorError
@@ -20,21 +23,20 @@ def test_bad_durations_name_the_flag(text: str) -> None:
         query.parse_duration(text, "--range")
 
 
-def _answer(monkeypatch: pytest.MonkeyPatch, status: int, body: object) -> list[httpx.Request]:
-    seen: list[httpx.Request] = []
+class Thanos:
+    """Stands in for Thanos Query: records each request and answers ``status`` with ``body``."""
 
-    def get(url: str, params: dict[str, str], **_: object) -> httpx.Response:
-        req = httpx.Request("GET", url, params=params)
-        seen.append(req)
-        return httpx.Response(status, json=body, request=req)
+    def __init__(self, status: int, body: object) -> None:
+        self.status, self.body = status, json.dumps(body).encode()
+        self.seen: list[tuple[str, dict[str, str]]] = []
 
-    monkeypatch.setattr(query.httpx, "get", get)
-    return seen
+    def __call__(self, url: str, params: Mapping[str, str]) -> tuple[int, bytes]:
+        self.seen.append((url, dict(params)))
+        return self.status, self.body
 
 
-def test_vector_rows_keep_labels_and_ask_for_dedup(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = _answer(
-        monkeypatch,
+def test_vector_rows_keep_labels_and_ask_for_dedup() -> None:
+    thanos = Thanos(
         200,
         {
             "status": "success",
@@ -46,15 +48,14 @@ def test_vector_rows_keep_labels_and_ask_for_dedup(monkeypatch: pytest.MonkeyPat
             },
         },
     )
-    rows = query.instant("http://127.0.0.1:1/", "up")
+    rows = query.instant(thanos, "http://127.0.0.1:1/", "up")
     assert [(r.cluster, r.samples) for r in rows] == [("member1", [(1700000000.5, "1")])]
-    assert seen[0].url.path == "/api/v1/query"
-    assert seen[0].url.params["dedup"] == "true"
+    assert thanos.seen[0][0] == "http://127.0.0.1:1/api/v1/query"
+    assert thanos.seen[0][1]["dedup"] == "true"
 
 
-def test_matrix_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    _answer(
-        monkeypatch,
+def test_matrix_rows() -> None:
+    thanos = Thanos(
         200,
         {
             "status": "success",
@@ -64,17 +65,27 @@ def test_matrix_rows(monkeypatch: pytest.MonkeyPatch) -> None:
             },
         },
     )
-    rows = query.over_range("http://127.0.0.1:1", "up", 3600)
+    rows = query.over_range(thanos, "http://127.0.0.1:1", "up", 3600)
     assert rows[0].samples == [(1.0, "0"), (2.0, "1")]
 
 
-def test_bad_query_is_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    _answer(monkeypatch, 400, {"status": "error", "errorType": "bad_data", "error": "parse error at char 3"})
+def test_bad_query_is_input_error() -> None:
+    thanos = Thanos(400, {"status": "error", "errorType": "bad_data", "error": "parse error at char 3"})
     with pytest.raises(InvalidInput, match="parse error"):
-        query.instant("http://127.0.0.1:1", "up{")
+        query.instant(thanos, "http://127.0.0.1:1", "up{")
 
 
-def test_server_error_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    _answer(monkeypatch, 503, {"status": "error", "errorType": "unavailable", "error": "no store"})
+def test_server_error_is_reported() -> None:
+    thanos = Thanos(503, {"status": "error", "errorType": "unavailable", "error": "no store"})
     with pytest.raises(KuratorError, match="no store"):
-        query.instant("http://127.0.0.1:1", "up")
+        query.instant(thanos, "http://127.0.0.1:1", "up")
+
+
+def test_an_answer_that_is_not_json_is_named() -> None:
+    def html(url: str, params: Mapping[str, str]) -> tuple[int, bytes]:
+        return 200, b"<html>a proxy's login page</html>"
+
+    with pytest.raises(
+        KuratorError, match=re.escape("Thanos Query at http://127.0.0.1:1 answered 200 without a JSON body")
+    ):
+        query.reporting(html, "http://127.0.0.1:1")

@@ -86,13 +86,14 @@ def _metrics(api: Client) -> set[str] | None:
     """Members whose metrics reach the fleet's global view; ``None`` when the fleet has no monitoring or
     its Thanos Query does not answer (then the column shows "-", the listing itself still works)."""
     from kurator.core.errors import KuratorError
+    from kurator.fleet import metrics
     from kurator.monitoring import query
 
-    url = query.find_url(api)
+    url = metrics.query_url(api)
     if url is None:
         return None
     try:
-        return query.reporting(url, timeout=2.0)
+        return query.reporting(metrics.sender(timeout=2.0), url)
     except KuratorError:
         return None
 

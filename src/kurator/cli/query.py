@@ -34,6 +34,7 @@ def query(
 ) -> None:
     """Query the fleet's metrics (every member, history included) through its global view."""
     from kurator.core.errors import InvalidInput, KuratorError
+    from kurator.fleet import metrics
     from kurator.monitoring import query as q
 
     seconds = q.parse_duration(range_, "--range") if range_ else None
@@ -42,18 +43,20 @@ def query(
         raise InvalidInput("--step needs --range")
     if not promql.strip():
         raise InvalidInput("the query is empty")
+    access = api_access(ctx)
     if url is None:
-        url = q.find_url(api_access(ctx).client())
+        url = metrics.query_url(access.client())
         if url is None:
             raise KuratorError(
                 "no Thanos Query is recorded for this fleet",
                 "install it (`kurator install thanos`), run a local fleet with monitoring, or pass --url",
             )
     dedup = not no_dedup
+    get = metrics.sender(access.timeout)
     rows = (
-        q.over_range(url, promql, seconds, step_s, dedup=dedup)
+        q.over_range(get, url, promql, seconds, step_s, dedup=dedup)
         if seconds
-        else q.instant(url, promql, dedup=dedup)
+        else q.instant(get, url, promql, dedup=dedup)
     )
     if output is not Output.table:
         data: list[dict[str, Any]] = [

@@ -21,6 +21,7 @@ from kurator.kube import deadline, errors
 from kurator.kube.deadline import DEFAULT_REQUEST_TIMEOUT
 
 Verify = ssl.SSLContext | bool
+LIMIT = 64 * 2**20  # bytes an answer may have
 
 
 @dataclass(frozen=True)
@@ -73,27 +74,44 @@ def request(
     timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
     trust_env: bool = False,
     check: bool = True,
+    limit: int = LIMIT,
 ) -> Answer:
     """One request, complete within ``timeout`` seconds. With ``check`` an error status raises
     (``NotFound``, ``ServerError``, ...); without, it is returned for the caller to judge."""
     endpoint = _endpoint(url)
     try:
-        with _client(verify, timeout, trust_env, follow=False) as client, deadline.started(timeout):
-            resp = client.request(method, url, params=params, headers=headers, content=content, auth=auth)
+        with (
+            _client(verify, timeout, trust_env, follow=False) as client,
+            deadline.started(timeout),
+            client.stream(method, url, params=params, headers=headers, content=content, auth=auth) as resp,
+        ):
+            body = _read(resp, limit, what, endpoint)
     except httpx2.InvalidURL as exc:
         raise errors.for_invalid_url(exc, what=what, endpoint=endpoint) from exc
     except httpx2.TransportError as exc:
         raise errors.for_transport(exc, what=what, endpoint=endpoint, deadline=timeout) from exc
-    answer = Answer(resp.status_code, resp.content, {k.lower(): v for k, v in resp.headers.items()})
+    answer = Answer(resp.status_code, body, {k.lower(): v for k, v in resp.headers.items()})
     if check and not answer.ok:
         raise errors.for_status(
-            resp.status_code,
-            resp.content,
-            answer.headers.get("content-type", ""),
-            what=what,
-            endpoint=endpoint,
+            resp.status_code, body, answer.headers.get("content-type", ""), what=what, endpoint=endpoint
         )
     return answer
+
+
+def _read(resp: httpx2.Response, limit: int, what: str, endpoint: str) -> bytes:
+    """The body, refused past ``limit`` bytes: a server must not make kurator hold gigabytes."""
+    chunks, size = [], 0
+    for chunk in resp.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise errors.KubeError(
+                f"{endpoint} answered {what} with more than {limit // 2**20} MiB",
+                "this is not the server kurator expects there: check the address",
+                what=what,
+                endpoint=endpoint,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def get(url: str, *, what: str, **options: Any) -> Answer:

@@ -366,6 +366,8 @@ def wait_ready(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
 
 
 def query_record(cfg: FleetConfig) -> dict[str, Any]:
+    """The record telling fleet commands where Thanos Query serves (kurator.fleet.metrics reads it)."""
+    from kurator.kube.records import record_doc
     from kurator.monitoring import query
 
-    return query.record(query_url(cfg))
+    return record_doc(query.RECORD_NAMESPACE, query.RECORD_NAME, {query.RECORD_KEY: query_url(cfg)})

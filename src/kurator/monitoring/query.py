@@ -1,4 +1,6 @@
-"""Queries against the fleet's global view (Thanos Query's Prometheus-compatible HTTP API).
+"""Queries against the fleet's global view (Thanos Query's Prometheus-compatible HTTP API): the requests
+to make and what their answers mean. Pure: the caller sends each request with ``get`` (in kurator,
+:mod:`kurator.fleet.metrics` over :mod:`kurator.kube.http`, with a deadline) and names Thanos Query's URL.
 
 Where Thanos Query serves is recorded on the Karmada API server (``kube-system/kurator-monitoring``,
 key ``queryURL``), so every fleet command that has the Karmada kubeconfig can find it.
@@ -6,17 +8,18 @@ key ``queryURL``), so every fleet command that has the Karmada kubeconfig can fi
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from typing import Any
 
 from kurator.core.errors import InvalidInput, KuratorError, shown
 
-if TYPE_CHECKING:
-    from lightkube import Client
+Get = Callable[[str, Mapping[str, str]], tuple[int, bytes]]
+"""Send a GET of a full URL with these query parameters; returns (HTTP status, body). Failing to get any
+answer is the sender's error to raise."""
 
 RECORD_NAMESPACE = "kube-system"
 RECORD_NAME = "kurator-monitoring"
@@ -50,13 +53,6 @@ class Series:
         return self.labels.get(CLUSTER_LABEL, "")
 
 
-def record(url: str) -> dict[str, Any]:
-    """The ConfigMap that tells fleet commands where Thanos Query serves."""
-    from kurator.kube.records import record_doc
-
-    return record_doc(RECORD_NAMESPACE, RECORD_NAME, {RECORD_KEY: url})
-
-
 def _series(result_type: str, result: Any) -> list[Series]:
     if result_type == "vector":
         return [Series(dict(r["metric"]), [(float(r["value"][0]), r["value"][1])]) for r in result]
@@ -67,37 +63,31 @@ def _series(result_type: str, result: Any) -> list[Series]:
     raise KuratorError(f"Thanos Query returned an unexpected result type {result_type!r}")
 
 
-def _get(url: str, path: str, params: dict[str, str], timeout: float) -> list[Series]:
+def _get(get: Get, url: str, path: str, params: dict[str, str]) -> list[Series]:
+    status, raw = get(f"{url.rstrip('/')}{path}", params)
     try:
-        resp = httpx.get(f"{url.rstrip('/')}{path}", params=params, timeout=timeout, trust_env=False)
-    except httpx.TimeoutException:
-        raise KuratorError(f"Thanos Query at {url} did not answer within {timeout:.0f}s") from None
-    except httpx.HTTPError as exc:
-        raise KuratorError(
-            f"Thanos Query at {url} cannot be reached: {exc}",
-            "check that monitoring runs (`kurator local status`, or `kurator get components`)",
-        ) from None
-    try:
-        body = resp.json()
+        body = json.loads(raw)
     except ValueError:
-        raise KuratorError(f"Thanos Query at {url} answered {resp.status_code} without a JSON body") from None
+        raise KuratorError(f"Thanos Query at {url} answered {status} without a JSON body") from None
+    if not isinstance(body, dict):
+        raise KuratorError(f"Thanos Query at {url} answered {status} with an unexpected body")
     if body.get("status") != "success":
-        message = body.get("error") or f"HTTP {resp.status_code}"
+        message = body.get("error") or f"HTTP {status}"
         if body.get("errorType") == "bad_data":
             raise InvalidInput(f"the query was refused: {message}")
-        raise KuratorError(f"Thanos Query failed: {message}")
+        raise KuratorError(f"Thanos Query at {url} failed: {message}")
     data = body["data"]
     return _series(data["resultType"], data["result"])
 
 
-def instant(url: str, promql: str, timeout: float = 30.0, dedup: bool = True) -> list[Series]:
+def instant(get: Get, url: str, promql: str, dedup: bool = True) -> list[Series]:
     """``promql`` now, across the fleet; replicas of one Prometheus are merged unless ``dedup`` is off."""
     params = {"query": promql, "dedup": str(dedup).lower(), "partial_response": "true"}
-    return _get(url, "/api/v1/query", params, timeout)
+    return _get(get, url, "/api/v1/query", params)
 
 
 def over_range(
-    url: str, promql: str, seconds: int, step: int | None = None, timeout: float = 60.0, dedup: bool = True
+    get: Get, url: str, promql: str, seconds: int, step: int | None = None, dedup: bool = True
 ) -> list[Series]:
     """``promql`` over the last ``seconds``, at ``step`` (default: about 60 points)."""
     end = time.time()
@@ -110,18 +100,10 @@ def over_range(
         "dedup": str(dedup).lower(),
         "partial_response": "true",
     }
-    return _get(url, "/api/v1/query_range", params, timeout)
+    return _get(get, url, "/api/v1/query_range", params)
 
 
-def reporting(url: str, window: str = "2m", timeout: float = 5.0) -> set[str]:
+def reporting(get: Get, url: str, window: str = "2m") -> set[str]:
     """The clusters whose metrics arrived within ``window`` (any successful scrape)."""
-    rows = instant(url, f"count by ({CLUSTER_LABEL}) (max_over_time(up[{window}]) == 1)", timeout)
+    rows = instant(get, url, f"count by ({CLUSTER_LABEL}) (max_over_time(up[{window}]) == 1)")
     return {s.cluster for s in rows if s.cluster}
-
-
-def find_url(api: Client) -> str | None:
-    """Where the fleet's Thanos Query serves, as recorded on the Karmada API server; ``None`` if unknown."""
-    from kurator.kube.records import read_data
-
-    data = read_data(api, RECORD_NAMESPACE, RECORD_NAME)
-    return (data or {}).get(RECORD_KEY) or None
