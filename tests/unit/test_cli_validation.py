@@ -38,8 +38,9 @@ VALID = {
     "host:port": "127.0.0.1:9440",
     "url": "http://127.0.0.1:9090",
     "host": "10.0.0.1",
+    "timeout": "30s",
 }
-NUMERIC = {"seconds", "integer", "duration"}
+NUMERIC = {"seconds", "integer", "duration", "timeout"}
 VALID_FOR = {"--api-port": "6443"}  # where the kind's valid value is out of the option's range
 ALLOWED = {("operator", "run", "--listen"): {""}}  # '' serves nothing
 # Options that take any text by design (a query, chart values, paths) or are checked as a whole pair

@@ -200,4 +200,5 @@ def _request_timeout(value: Any) -> float:
         raise typer.BadParameter(exc.message) from None
 
 
+_request_timeout.__name__ = "timeout"
 REQUEST_TIMEOUT = _request_timeout
