@@ -58,6 +58,26 @@ def kurator(
     return proc
 
 
+# The CLI with Ctrl-C restored: a shell starts a background job's commands with SIGINT ignored, and Python
+# keeps an ignored SIGINT ignored, so without this a test run from a background job could not interrupt it.
+INTERRUPTIBLE = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'kurator'; from kurator.cli.main import run; run()"
+)
+
+
+def interruptible(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """The kurator CLI started so that ``send_signal(SIGINT)`` interrupts it as Ctrl-C would, however this
+    test run was started."""
+    return subprocess.Popen(
+        [sys.executable, "-c", INTERRUPTIBLE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+
+
 def karmada_args(fleet: UpResult) -> list[str]:
     return ["--kubeconfig", str(fleet.layout.kubeconfig("karmada"))]
 

@@ -92,3 +92,11 @@ def test_the_hint_to_run_with_verbose_is_not_given_to_who_did(
     assert ended.value.code == 1 and "a bug" in err
     assert ("run again with --verbose" in err) is not bool(verbose), err
     assert ("Traceback" in err) is bool(verbose), err
+
+
+def test_a_path_that_cannot_be_used_is_named(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    proc = kurator("local", "down", "--home", str(afile))
+    assert proc.returncode == 1 and f"error: cannot use {afile}: File exists" in _err(proc), proc.stderr
+    assert afile.read_text() == "mine\n"

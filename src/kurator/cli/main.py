@@ -109,6 +109,7 @@ def _click_errors() -> tuple[type[Exception], ...]:
 
 _CLICK_ERROR = _click_errors()
 INTERRUPTED = 130
+_VERBOSE_HINT = "run again with --verbose for the traceback"
 
 
 def run() -> None:
@@ -127,10 +128,15 @@ def run() -> None:
         sys.exit(usage.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        _traceback_if_verbose()
+        if not exc.filename:  # not about a path: a network error or the like
+            _fail(f"unexpected {type(exc).__name__}: {exc}", _VERBOSE_HINT if not _verbose() else None, 1)
+        # A path the user named (or one derived from it) cannot be used: say which and why.
+        _fail(f"cannot use {exc.filename}: {exc.strerror or exc}", "check the path and its permissions", 1)
     except Exception as exc:
         _traceback_if_verbose()
-        hint = None if _verbose() else "run again with --verbose for the traceback"
-        _fail(f"unexpected {type(exc).__name__}: {exc}", hint, 1)
+        _fail(f"unexpected {type(exc).__name__}: {exc}", None if _verbose() else _VERBOSE_HINT, 1)
     else:
         if code == INTERRUPTED:  # Typer turns Ctrl-C into this exit code and says nothing
             _interrupted()
