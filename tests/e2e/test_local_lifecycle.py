@@ -84,13 +84,13 @@ def load_records_from(home: Path) -> dict[str, processes.ProcessRecord]:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--members", "0"], "--members must be between 1 and 20, got 0"),
-        (["--members", "-3"], "--members must be between 1 and 20, got -3"),
-        (["--members", "100000"], "--members must be between 1 and 20, got 100000"),
-        (["--nodes", "0"], "--nodes must be between 1 and 100, got 0"),
+        (["--members", "0"], "Invalid value for '--members': 0 is not between 1 and 20"),
+        (["--members", "-3"], "Invalid value for '--members': -3 is not between 1 and 20"),
+        (["--members", "100000"], "Invalid value for '--members': 100000 is not between 1 and 20"),
+        (["--nodes", "0"], "Invalid value for '--nodes': 0 is not between 1 and 100"),
         (["--kubernetes-version", "1.99.0"], "Kubernetes version '1.99.0' is not supported"),
         (["--name", "Bad_Name!"], "fleet name 'Bad_Name!' is not valid"),
-        (["--api-port", "80"], "--api-port must be between 1024"),
+        (["--api-port", "80"], "Invalid value for '--api-port': 80 is not between 1024 and 65471"),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(tmp_path: Path, extra: list[str], message: str) -> None:

@@ -124,8 +124,12 @@ def run() -> None:
         _interrupted()
     except _CLICK_ERROR as exc:
         usage: Any = exc
-        usage.show()
-        sys.exit(usage.exit_code)
+        ctx = getattr(usage, "ctx", None)
+        if ctx is None:  # not about a command line (e.g. an aborted prompt): click's own words
+            usage.show()
+            sys.exit(usage.exit_code)
+        # One line, as every other error, and where to read about the command.
+        _fail(usage.format_message(), f"see `{ctx.command_path} --help`", usage.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except OSError as exc:
