@@ -68,3 +68,18 @@ def local_fleet(fleet_home: Path) -> Iterator[object]:
         yield result
     finally:
         fleet.down(FLEET, fleet_home, purge=True)
+
+
+@pytest.fixture(scope="session")
+def cluster_api_fleet(local_fleet: object, fleet_home: Path) -> object:
+    """The local fleet with Cluster API's and CAPA's managers and the AWS stand-in added (`kurator local up
+    --cluster-api` on the running fleet): started by the first test that needs them, then kept for the run
+    (the on-prem tests after it run with the real Cluster API controllers too)."""
+    from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS
+    from kurator.local import fleet
+
+    return fleet.up(
+        fleet.UpOptions(name=FLEET, home=fleet_home, cluster_api=True),
+        _resolver,
+        SUPPORTED_KUBERNETES_VERSIONS,
+    )

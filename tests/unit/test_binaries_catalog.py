@@ -7,12 +7,13 @@ import pytest
 from kurator.binaries.catalog import (
     DownloadSpec,
     arch,
+    cluster_api_binaries,
     fleet_binaries,
     monitoring_binaries,
     prometheus_module_version,
 )
 from kurator.binaries.download import parse_checksum
-from kurator.binaries.gobuild import build_args, get_args
+from kurator.binaries.gobuild import build_args, build_commands, get_args
 from kurator.core.errors import InvalidInput, KuratorError
 
 HASH = "ab" * 32
@@ -79,6 +80,47 @@ def test_single_package_build_commands() -> None:
     assert build is not None
     assert get_args(build) == ["go", "get", "go.etcd.io/etcd/server/v3@v3.6.14"]
     assert build_args(build, Path("/out"))[-3:] == ["-o", "/out/etcd", "go.etcd.io/etcd/server/v3"]
+
+
+def test_cluster_api_binaries_pin_capi_with_the_capa_that_pairs_with_it() -> None:
+    specs = {s.name: s for s in cluster_api_binaries()}
+    assert {n: s.version for n, s in specs.items()} == {
+        "capi-manager": "1.13.4",
+        "capi-kubeadm-bootstrap-manager": "1.13.4",
+        "capi-kubeadm-control-plane-manager": "1.13.4",
+        "capa-manager": "2.13.0",
+    }
+    core, aws = specs["capi-manager"].build, specs["capa-manager"].build
+    assert core is not None and aws is not None
+    assert specs["capi-kubeadm-bootstrap-manager"].build is core  # one module, shared compiled packages
+    assert all(s.download is None for s in specs.values())  # releases ship container images only
+    assert core.module == "sigs.k8s.io/cluster-api" and core.version == "v1.13.4"
+    assert aws.module == "sigs.k8s.io/cluster-api-provider-aws/v2" and aws.version == "v2.13.0"
+    assert "-X sigs.k8s.io/cluster-api/version.gitVersion=v1.13.4" in core.ldflags
+    # the CRDs, webhook configurations and RBAC of the same release are kept as data, not the sources
+    assert "controlplane/kubeadm/config" in core.asset_include and "config" in aws.asset_include
+
+
+def test_packages_in_folders_of_one_name_get_a_go_build_each() -> None:
+    build = cluster_api_binaries()[0].build
+    assert build is not None
+    assert get_args(build) == [
+        "go",
+        "get",
+        "sigs.k8s.io/cluster-api@v1.13.4",
+        "sigs.k8s.io/cluster-api/bootstrap/kubeadm@v1.13.4",
+        "sigs.k8s.io/cluster-api/controlplane/kubeadm@v1.13.4",
+    ]
+    # `go build -o DIR/` would name both kubeadm packages "kubeadm": one build per binary instead
+    commands = build_commands(build, Path("/out"))
+    assert [c[-3:] for c in commands] == [
+        ["-o", "/out/capi-manager", "sigs.k8s.io/cluster-api"],
+        ["-o", "/out/capi-kubeadm-bootstrap-manager", "sigs.k8s.io/cluster-api/bootstrap/kubeadm"],
+        ["-o", "/out/capi-kubeadm-control-plane-manager", "sigs.k8s.io/cluster-api/controlplane/kubeadm"],
+    ]
+    # folders of distinct names still share one build
+    thanos = monitoring_binaries()[0].build
+    assert thanos is not None and len(build_commands(thanos, Path("/out"))) == 1
 
 
 def test_prometheus_module_version() -> None:

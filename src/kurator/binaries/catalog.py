@@ -16,6 +16,12 @@ KARMADA_VERSION = "1.18.2"
 KARMADA_COMPONENTS = ("controller-manager", "scheduler", "aggregated-apiserver", "webhook")
 KARMADA_CRDS = "karmada-crds"
 KARMADA_DEPLOY = "karmada-deploy"
+# Cluster API and its AWS provider: CAPA v2.13.0's go.mod requires Cluster API v1.13.4 (both on the
+# Kubernetes 0.35 libraries), so the two are pinned together.
+CLUSTER_API_VERSION = "1.13.4"
+CAPA_VERSION = "2.13.0"
+CLUSTER_API_CONFIG = "cluster-api-config"
+CAPA_CONFIG = "cluster-api-aws-config"
 # Helm renders the charts of fleet components; 3.20 is built on the same Kubernetes 0.35 libraries.
 HELM_VERSION = "3.20.2"
 # Thanos 0.42.5 differs from 0.42.4 in go.mod only by `go 1.26.10`, newer than this machine's Go 1.26.8, and
@@ -70,6 +76,8 @@ class GoBuildSpec:
     # Folders of the module's source kept as data beside the binaries (CRDs, manifests of the release):
     # (folder in the module, asset name) -> <cache>/<asset name>/<version>/
     assets: tuple[tuple[str, str], ...] = ()
+    # Only these paths of an asset folder are kept (all of it when empty): a module root holds sources.
+    asset_include: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,3 +282,51 @@ def monitoring_binaries(mirror: str | None = None) -> list[BinarySpec]:
         )
         specs.append(BinarySpec(name, version, download, build))
     return specs
+
+
+def _capi_stamp(module: str, version: str) -> tuple[str, ...]:
+    """The version stamp Cluster API's and CAPA's release builds set (``manager --version``)."""
+    major, minor, _ = version.split(".")
+    pkg = f"{module}/version"
+    return (
+        "-s",
+        "-w",
+        f"-X {pkg}.gitVersion=v{version}",
+        f"-X {pkg}.gitMajor={major}",
+        f"-X {pkg}.gitMinor={minor}",
+        f"-X {pkg}.gitTreeState=clean",
+    )
+
+
+def cluster_api_binaries() -> list[BinarySpec]:
+    """Cluster API's three managers (core, kubeadm bootstrap, kubeadm control plane) and CAPA's, built from
+    the Go module proxy (their releases ship container images only). Each module's ``config`` folder (CRD
+    bases, kustomizations, webhook configurations, RBAC) is kept beside the binaries as data."""
+    capi = "sigs.k8s.io/cluster-api"
+    capa = "sigs.k8s.io/cluster-api-provider-aws/v2"
+    core = GoBuildSpec(
+        key=f"cluster-api-{CLUSTER_API_VERSION}",
+        module=capi,
+        version=f"v{CLUSTER_API_VERSION}",
+        packages=(
+            (capi, "capi-manager"),
+            (f"{capi}/bootstrap/kubeadm", "capi-kubeadm-bootstrap-manager"),
+            (f"{capi}/controlplane/kubeadm", "capi-kubeadm-control-plane-manager"),
+        ),
+        ldflags=_capi_stamp(capi, CLUSTER_API_VERSION),
+        assets=(("", CLUSTER_API_CONFIG),),
+        asset_include=("config", "bootstrap/kubeadm/config", "controlplane/kubeadm/config", "metadata.yaml"),
+    )
+    aws = GoBuildSpec(
+        key=f"cluster-api-provider-aws-{CAPA_VERSION}",
+        module=capa,
+        version=f"v{CAPA_VERSION}",
+        packages=((capa, "capa-manager"),),
+        ldflags=_capi_stamp(capa, CAPA_VERSION),
+        assets=(("", CAPA_CONFIG),),
+        asset_include=("config", "metadata.yaml"),
+    )
+    return [
+        *(BinarySpec(name, CLUSTER_API_VERSION, None, core) for _, name in core.packages),
+        BinarySpec("capa-manager", CAPA_VERSION, None, aws),
+    ]

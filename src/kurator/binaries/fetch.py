@@ -11,11 +11,16 @@ from typing import Literal
 
 from kurator.binaries import gobuild
 from kurator.binaries.catalog import (
+    CAPA_CONFIG,
+    CAPA_VERSION,
+    CLUSTER_API_CONFIG,
+    CLUSTER_API_VERSION,
     KARMADA_CRDS,
     KARMADA_DEPLOY,
     KARMADA_VERSION,
     BinarySpec,
     GoBuildSpec,
+    cluster_api_binaries,
     fleet_binaries,
     karmada_binaries,
     monitoring_binaries,
@@ -44,13 +49,22 @@ def asset_path(name: str, version: str) -> Path:
     return bin_cache() / name / version
 
 
-def _install_asset(source: Path, name: str, version: str) -> None:
+def _install_asset(source: Path, name: str, version: str, include: tuple[str, ...] = ()) -> None:
+    """Copy ``source`` (only its ``include`` paths, when given) to the asset's folder, whole or not at all."""
     target = asset_path(name, version)
     if target.exists():
         return
     tmp = target.with_name(f".{version}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp)
+    if not include:
+        shutil.copytree(source, tmp)
+    for part in include:
+        src, dst = source / part, tmp / part
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
     for path in [tmp, *tmp.rglob("*")]:  # Go's module cache is read-only; our copy need not be
         path.chmod(0o755 if path.is_dir() else 0o644)
     os.replace(tmp, target)
@@ -112,7 +126,8 @@ def _build_group(
         os.replace(result.binaries[spec.name], target)
         report.how[spec.name] = "built"
     for folder, asset in build.assets:
-        _install_asset(result.module_dir / folder, asset, build.version.removeprefix("v"))
+        version = build.version.removeprefix("v")
+        _install_asset(result.module_dir / folder, asset, version, build.asset_include)
     for step, seconds in result.steps.items():
         report.steps[f"{build.key}: {step}"] = seconds
     reporter.done(label, sum(result.steps.values()))
@@ -173,4 +188,13 @@ def resolve(
     if karmada:
         paths[KARMADA_CRDS] = asset_path(KARMADA_CRDS, KARMADA_VERSION)
         paths[KARMADA_DEPLOY] = asset_path(KARMADA_DEPLOY, KARMADA_VERSION)
+    return paths
+
+
+def resolve_cluster_api(reporter: Reporter | None = None) -> dict[str, Path]:
+    """Paths of Cluster API's and CAPA's managers and of their releases' config folders, building what is
+    missing (their releases ship container images only)."""
+    paths = ensure_binaries(cluster_api_binaries(), "build", reporter).paths
+    paths[CLUSTER_API_CONFIG] = asset_path(CLUSTER_API_CONFIG, CLUSTER_API_VERSION)
+    paths[CAPA_CONFIG] = asset_path(CAPA_CONFIG, CAPA_VERSION)
     return paths

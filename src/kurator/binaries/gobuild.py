@@ -106,18 +106,34 @@ def get_args(spec: GoBuildSpec) -> list[str]:
     return ["go", "get", *(f"{p}@{spec.version}" for p in own), *spec.requires]
 
 
+def _folder(pkg: str) -> str:
+    return pkg.rstrip("/").rsplit("/", 1)[-1]
+
+
+def one_build(spec: GoBuildSpec) -> bool:
+    """Whether one ``go build`` makes every binary: it names each after its package's folder, so two
+    packages in folders of the same name (``bootstrap/kubeadm``, ``controlplane/kubeadm``) need one each
+    (the second compiles in seconds from Go's build cache)."""
+    folders = [_folder(pkg) for pkg, _ in spec.packages]
+    return len(folders) > 1 and len(set(folders)) == len(folders)
+
+
 def build_args(spec: GoBuildSpec, out: Path) -> list[str]:
     """One ``go build`` of every package of ``spec`` into the folder ``out``."""
-    pkgs = [pkg for pkg, _ in spec.packages]
+    return build_commands(spec, out)[0]
+
+
+def build_commands(spec: GoBuildSpec, out: Path) -> list[list[str]]:
+    """The ``go build`` commands that make every binary of ``spec`` in the folder ``out`` (see one_build)."""
     ldflags = " ".join(spec.ldflags)
     args = ["go", "build", "-v", "-trimpath", f"-ldflags={ldflags}"]
     # A later `-ldflags=<package>=…` wins for that package, so each one repeats the common flags.
     args += [f"-ldflags={pkg}={ldflags} {' '.join(extra)}" for pkg, extra in spec.package_ldflags]
     if spec.tags:
         args.append(f"-tags={','.join(spec.tags)}")
-    if len(pkgs) == 1:
-        return [*args, "-o", str(out / spec.packages[0][1]), pkgs[0]]
-    return [*args, "-o", f"{out}/", *pkgs]  # one binary per package, named after its folder
+    if one_build(spec):
+        return [[*args, "-o", f"{out}/", *(pkg for pkg, _ in spec.packages)]]
+    return [[*args, "-o", str(out / name), pkg] for pkg, name in spec.packages]
 
 
 def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None) -> BuildResult:
@@ -143,12 +159,19 @@ def build(spec: GoBuildSpec, out_dir: Path, on_line: LineCallback | None = None)
     steps["go get"] = time.monotonic() - t
     t = time.monotonic()
     tmp = Path(tempfile.mkdtemp(dir=workdir, prefix=".out-"))
-    pkgs = [pkg for pkg, _ in spec.packages]
-    _run_counting(build_args(spec, tmp), workdir, env, log, "go build", on_line or (lambda _n: None))
+    compiled = [0]  # packages compiled so far, across the commands
+
+    def counted(_n: int) -> None:
+        compiled[0] += 1
+        (on_line or (lambda _n: None))(compiled[0])
+
+    for argv in build_commands(spec, tmp):
+        _run_counting(argv, workdir, env, log, "go build", counted)
     steps["go build"] = time.monotonic() - t
+    shared = one_build(spec)
     built = {}
     for pkg, name in spec.packages:
-        produced = tmp / (name if len(pkgs) == 1 else pkg.rstrip("/").rsplit("/", 1)[-1])
+        produced = tmp / (_folder(pkg) if shared else name)
         if not produced.exists():
             raise KuratorError(f"go build did not produce {name} (full log: {log})")
         built[name] = produced

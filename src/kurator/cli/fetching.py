@@ -48,6 +48,19 @@ def fetch_binaries(
     return paths
 
 
+def fetch_cluster_api() -> dict[str, Path]:
+    """Cluster API's and CAPA's managers (built from the Go module proxy the first time, ~15 minutes on two
+    cores), with the summary when something was built."""
+    from kurator.binaries.fetch import resolve_cluster_api
+
+    reporter = ConsoleReporter()
+    try:
+        paths = resolve_cluster_api(reporter)
+    finally:
+        reporter.close()
+    return paths
+
+
 def _summary(how: dict[str, str], steps: dict[str, float], paths: dict[str, Path]) -> None:
     from rich.table import Table
 

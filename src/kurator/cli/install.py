@@ -312,10 +312,11 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
 
 
 def register(app: typer.Typer, get_app: typer.Typer) -> None:
-    from kurator.cli import monitoring_install, operator_install
+    from kurator.cli import cluster_api_install, monitoring_install, operator_install
 
     monitoring_install.register(install_app, uninstall_app)
     operator_install.register(install_app, uninstall_app)
+    cluster_api_install.register(install_app, uninstall_app)
     for name, comp in COMPONENTS.items():
         if name in WITH_OPTIONS:
             continue

@@ -116,6 +116,12 @@ def up(
         parser=params.BLOCK_DURATION,
         help="How often blocks are cut and uploaded, e.g. 2m (default 2h).",
     ),
+    cluster_api: bool = typer.Option(
+        None,
+        "--cluster-api/--no-cluster-api",
+        help="Run Cluster API's and CAPA's managers against the host, with an AWS stand-in (moto); "
+        "needs root (the fleet's network namespace). Can be added to a running fleet (default: off).",
+    ),
     home: Path = HOME_OPTION,
     source: Source = SOURCE_OPTION,
     wait_timeout: float = typer.Option(
@@ -124,7 +130,7 @@ def up(
 ) -> None:
     """Bring the local fleet up, or back up: idempotent, restarts only what is not running."""
     from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS
-    from kurator.cli.fetching import fetch_binaries
+    from kurator.cli.fetching import fetch_binaries, fetch_cluster_api
     from kurator.local import fleet
     from kurator.local.status import status
 
@@ -141,6 +147,7 @@ def up(
         monitoring=monitoring,
         prometheus_replicas=prometheus_replicas,
         block_duration=block_duration,
+        cluster_api=cluster_api,
         wait_timeout=wait_timeout,
     )
     try:
@@ -156,6 +163,7 @@ def up(
             ),
             SUPPORTED_KUBERNETES_VERSIONS,
             reporter,
+            resolve_cluster_api=fetch_cluster_api,
         )
     finally:
         reporter.close()
@@ -232,6 +240,11 @@ def _status_data(st: FleetStatus) -> dict[str, Any]:
         "healthy": st.healthy,
         "etcd": "up" if st.etcd_up else "down",
         "rssBytes": st.rss_bytes,
+        **(
+            {"awsStandIn": {"endpoint": st.aws_standin, "adminKeyFile": str(st.aws_admin_key)}}
+            if st.aws_standin
+            else {}
+        ),
         "clusters": [
             {
                 "name": c.name,
@@ -262,3 +275,7 @@ def _print_status(st: FleetStatus) -> None:
         f"etcd {up_down(st.etcd_up)} · memory {st.rss_bytes / 2**30:.2f} GiB · kubeconfig {st.kubeconfig}",
         highlight=False,
     )
+    if st.aws_standin:
+        console.print(
+            f"AWS stand-in (moto) {st.aws_standin} · its admin's key {st.aws_admin_key}", highlight=False
+        )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from kurator.components import cluster_api, cluster_operator, prometheus, standin, thanos
+from kurator.components import (
+    cluster_api,
+    cluster_api_providers,
+    cluster_operator,
+    prometheus,
+    standin,
+    thanos,
+)
 from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Component
 
@@ -14,6 +21,8 @@ COMPONENTS: dict[str, Component] = {
         thanos.COMPONENT,
         cluster_api.COMPONENT,
         cluster_operator.COMPONENT,
+        cluster_api_providers.CLUSTER_API,
+        cluster_api_providers.CLUSTER_API_AWS,
     )
 }
 # Components whose commands are written out in kurator.cli, not made from the generic one: their install
@@ -25,6 +34,8 @@ WITH_OPTIONS = frozenset(
         thanos.COMPONENT.name,
         cluster_api.COMPONENT.name,
         cluster_operator.COMPONENT.name,
+        cluster_api_providers.CLUSTER_API.name,
+        cluster_api_providers.CLUSTER_API_AWS.name,
     }
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 ArtifactKind = Literal["helm-chart", "manifests"]
@@ -60,6 +61,9 @@ class Component:
     per_cluster: tuple[PerCluster, ...] = ()
     release: str | None = None  # Helm release name (default: the component's name)
     placement: Placement = "members"
+    # For an artifact neither helm nor plain manifests describe (a release's kustomize folders): makes the
+    # objects from the verified payload and the values.
+    renderer: Callable[[Path, dict[str, Any]], list[dict[str, Any]]] | None = None
 
     @property
     def version(self) -> str:

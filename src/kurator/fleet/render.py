@@ -91,6 +91,8 @@ def render(
     component: Component, payload: Path, values: dict[str, Any], reporter: Reporter | None = None
 ) -> list[Doc]:
     artifact = component.artifact
+    if component.renderer is not None:
+        return component.renderer(payload, values)
     if artifact.kind == "manifests":
         if artifact.members:
             return _zip_members(payload, artifact.members, artifact.key)

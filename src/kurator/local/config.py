@@ -42,6 +42,15 @@ class MonitoringConfig(BaseModel):
     consistency_delay: str = "30m"  # the Compactor leaves younger blocks alone
 
 
+class ClusterApiConfig(BaseModel):
+    """Cluster API's managers and the AWS stand-in in the local fleet (local/cluster_api.py): their ports
+    inside the fleet's network namespace."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ports: dict[str, int]
+
+
 class FleetConfig(BaseModel):
     """What a fleet is made of and where it listens; written to ``fleet.json``."""
 
@@ -60,6 +69,7 @@ class FleetConfig(BaseModel):
     karmada: bool = False
     karmada_ports: dict[str, int] = Field(default_factory=dict)
     monitoring: MonitoringConfig | None = None
+    cluster_api: ClusterApiConfig | None = None
 
     @property
     def clusters(self) -> list[str]:

@@ -28,8 +28,8 @@ from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.kube.apply import apply_all
 from kurator.kube.client import client
+from kurator.local import cluster_api, karmada, monitoring, netns, processes
 from kurator.local import config as fleet_config
-from kurator.local import karmada, monitoring, netns, processes
 from kurator.local.config import FleetConfig, NetworkMode
 from kurator.local.control_plane import (
     APISERVER,
@@ -69,6 +69,7 @@ class UpOptions:
     monitoring: bool | None = None  # default: on
     prometheus_replicas: int | None = None  # default: 1 per member
     block_duration: str | None = None  # default: 2h, Prometheus's and Thanos's usual
+    cluster_api: bool | None = None  # default: off; can be added to a fleet later, not removed
     wait_timeout: float = 180.0
 
 
@@ -83,6 +84,8 @@ class UpResult:
 
 # (kubernetes version, with Karmada, with monitoring) -> binary paths
 BinaryResolver = Callable[[str, bool, bool], Binaries]
+# Cluster API's and CAPA's managers and release data (kurator.binaries.fetch.resolve_cluster_api)
+ClusterApiResolver = Callable[[], Binaries]
 
 
 # --- state ------------------------------------------------------------------------------------------
@@ -197,6 +200,8 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
             mon = mon.model_copy(
                 update={"retention": _double(opts.block_duration), "consistency_delay": "0s"}
             )
+    if opts.cluster_api:
+        cluster_api.check_network(network)
     return FleetConfig(
         name=opts.name,
         members=members,
@@ -211,6 +216,7 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
         karmada=with_karmada,
         karmada_ports=karmada_ports,
         monitoring=mon,
+        cluster_api=cluster_api.new_config() if opts.cluster_api else None,
     )
 
 
@@ -255,6 +261,11 @@ def check_matches(existing: FleetConfig, opts: UpOptions) -> None:
                 f"fleet {existing.name!r} already exists with {flag} {have}, not {want}",
                 f"run `kurator local down --purge --name {existing.name}` first to make a different fleet",
             )
+    if opts.cluster_api is False and existing.cluster_api is not None:
+        raise InvalidInput(
+            f"fleet {existing.name!r} runs Cluster API, which stays once added",
+            f"run `kurator local down --purge --name {existing.name}` first to make it again without",
+        )
     if opts.network != "auto" and opts.network != existing.network:
         raise InvalidInput(f"fleet {existing.name!r} already runs with --network {existing.network}")
 
@@ -296,7 +307,8 @@ def prepare_files(cfg: FleetConfig, layout: FleetLayout) -> None:
     """PKI, kubeconfigs and kwok stages; each is rewritten only when its content would change."""
     addresses = sorted({cfg.address, fleet_config.LOOPBACK})
     for cluster in cfg.control_planes:
-        ensure_cluster_pki(layout.pki(cluster), addresses, SERVICE_IP)
+        names = cluster_api.played_names(cfg, cluster)
+        ensure_cluster_pki(layout.pki(cluster), addresses, SERVICE_IP, names)
     if cfg.karmada:
         karmada.prepare_certs(cfg, layout)
     write_kubeconfigs(cfg, layout)
@@ -349,11 +361,18 @@ def _check_ports_free(cfg: FleetConfig, to_start: list[str]) -> None:
                 )
 
 
+def _resolve_cluster_api() -> Binaries:
+    from kurator.binaries.fetch import resolve_cluster_api
+
+    return resolve_cluster_api()
+
+
 def up(
     opts: UpOptions,
     resolve_binaries: BinaryResolver,
     supported_versions: tuple[str, ...],
     reporter: Reporter | None = None,
+    resolve_cluster_api: ClusterApiResolver = _resolve_cluster_api,
 ) -> UpResult:
     """Bring the fleet to its desired state; see the module docstring."""
     report = reporter or Silent()
@@ -364,11 +383,16 @@ def up(
     if existing is not None:
         check_matches(existing, opts)
         cfg = existing
+        if opts.cluster_api and cfg.cluster_api is None:  # added to a fleet that runs without it
+            cluster_api.check_network(cfg.network)
+            cfg = cfg.model_copy(update={"cluster_api": cluster_api.new_config()})
     else:
         cfg = new_config(opts, supported_versions)
     bins = resolve_binaries(cfg.kubernetes_version, cfg.karmada, cfg.monitoring is not None)
+    if cfg.cluster_api is not None:
+        bins = {**bins, **resolve_cluster_api()}
     with fleet_lock(layout):
-        if existing is None:
+        if existing is None or cfg != existing:
             fleet_config.save(layout.config, cfg)
         if cfg.network == "loopback":
             report.note(
@@ -382,6 +406,7 @@ def up(
         link = _link(cfg)
         if link is not None:
             netns.ensure(link)
+            cluster_api.prepare_etc(link.netns)
         ns = link.netns if link else None
         records = load_records(layout)
         starter = _Starter(layout, records, cfg)
@@ -439,6 +464,12 @@ def up(
             _monitoring_up(cfg, layout, mon_specs, starter, opts.wait_timeout)
             report.done("Prometheus and Thanos", time.monotonic() - t)
 
+        if cfg.cluster_api is not None and ns is not None:
+            t = time.monotonic()
+            report.step("Cluster API and the AWS stand-in")
+            _cluster_api_up(cfg, layout, bins, ns, starter, opts.wait_timeout)
+            report.done("Cluster API and the AWS stand-in", time.monotonic() - t)
+
     return UpResult(cfg, layout, starter.started, starter.kept, time.monotonic() - began)
 
 
@@ -482,6 +513,25 @@ def _monitoring_up(
         apply_all(kc, [monitoring.query_record(cfg)])
 
 
+def _cluster_api_up(
+    cfg: FleetConfig, layout: FleetLayout, bins: Binaries, ns: str, starter: _Starter, timeout: float
+) -> None:
+    """The stand-in and the CRDs first (the managers fail at start without their CRDs), then the managers,
+    then their webhook configurations, once every webhook serves (the API server calls them on each write
+    of their kinds)."""
+    cluster_api.prepare_files(cfg, layout)
+    cspecs = cluster_api.specs(cfg, layout, bins, ns)
+    standin = process_name(fleet_config.HOST_CLUSTER, cluster_api.STANDIN)
+    starter.ensure(cspecs[standin])
+    cluster_api.apply_crds(cfg, layout, bins, timeout)
+    for name, spec in cspecs.items():
+        if name != standin:
+            starter.ensure(spec)
+    cluster_api.wait_standin(cfg, layout, timeout)
+    cluster_api.wait_managers(cfg, layout, timeout)
+    cluster_api.apply_webhooks(cfg, layout, bins)
+
+
 # --- down -------------------------------------------------------------------------------------------
 
 
@@ -511,6 +561,7 @@ def down(name: str, home: Path | None = None, purge: bool = False) -> list[str]:
                     "stop them, then run `kurator local down` again",
                 )
             netns.delete(link)
+            cluster_api.remove_files(link.netns)
     if purge:
         shutil.rmtree(layout.root)
     return stopped

@@ -95,7 +95,11 @@ def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | No
 
     def proc(component: str, argv: list[str]) -> ProcessSpec:
         name = process_name(KARMADA, component)
-        return ProcessSpec(name=name, argv=argv, log=layout.log(name), netns=netns)
+        # Karmada dials members by their kubeconfig's server: a cluster on AWS is reached by its load
+        # balancer's name, which resolves only from the namespace's own hosts file.
+        return ProcessSpec(
+            name=name, argv=argv, log=layout.log(name), netns=netns, private_etc=netns is not None
+        )
 
     apiserver = apiserver_spec(cfg, layout, KARMADA, bins, netns)
     apiserver.argv.append("--disable-admission-plugins=StorageObjectInUseProtection,ServiceAccount")

@@ -210,11 +210,14 @@ def _needs_renewal(path: Path, want_sans: list[x509.GeneralName] | None = None) 
     return False
 
 
-def ensure_cluster_pki(root: Path, addresses: list[str], service_ip: str) -> ClusterPKI:
+def ensure_cluster_pki(
+    root: Path, addresses: list[str], service_ip: str, dns_names: tuple[str, ...] = ()
+) -> ClusterPKI:
     """Create (or complete, or renew) the PKI of one cluster under ``root``; idempotent.
 
-    ``addresses`` are the IPs clients use to reach the API server. Existing material is kept unless it
-    is about to expire or the serving addresses changed, so a second ``up`` rewrites nothing.
+    ``addresses`` are the IPs clients use to reach the API server, ``dns_names`` names it answers to besides
+    its own. Existing material is kept unless it is about to expire or the serving names changed, so a second
+    ``up`` rewrites nothing (a running API server reloads a rewritten serving certificate by itself).
     """
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o700)
@@ -222,7 +225,7 @@ def ensure_cluster_pki(root: Path, addresses: list[str], service_ip: str) -> Clu
     for ca_stem, cn in (("ca", "kurator-ca"), ("front-proxy-ca", "kurator-front-proxy-ca")):
         if _needs_renewal(pki.crt(ca_stem)) or not pki.key(ca_stem).exists():
             _make_ca(pki, ca_stem, cn)
-    sans = serving_sans([*addresses, service_ip], APISERVER_DNS)
+    sans = serving_sans([*addresses, service_ip], [*APISERVER_DNS, *dns_names])
     if _needs_renewal(pki.crt("apiserver"), sans):
         _issue(pki, "ca", "apiserver", _name("kube-apiserver"), [ExtendedKeyUsageOID.SERVER_AUTH], sans)
     for ident in CLIENTS:

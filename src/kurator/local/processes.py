@@ -27,6 +27,9 @@ class ProcessSpec:
     log: Path
     netns: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # Run with the namespace's own /etc/hosts and /etc/resolv.conf (iproute2's /etc/netns/<netns>/ files,
+    # bind-mounted by `ip netns exec` into a mount namespace of the process's own).
+    private_etc: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def is_alive(rec: ProcessRecord) -> bool:
 def _exec_argv(spec: ProcessSpec) -> list[str]:
     if spec.netns is None:
         return spec.argv
+    if spec.private_etc:  # `ip` execs the command in place: the PID recorded stays the process's own
+        return ["ip", "netns", "exec", spec.netns, *spec.argv]
     return ["nsenter", f"--net=/run/netns/{spec.netns}", "--", *spec.argv]
 
 

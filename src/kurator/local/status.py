@@ -10,8 +10,8 @@ from lightkube.resources.core_v1 import Node
 
 from kurator.core.errors import KuratorError
 from kurator.kube.errors import KubeError
+from kurator.local import cluster_api, karmada, monitoring, processes
 from kurator.local import config as fleet_config
-from kurator.local import karmada, monitoring, processes
 from kurator.local.config import FleetConfig
 from kurator.local.control_plane import CLUSTER_COMPONENTS, ETCD, process_name
 from kurator.local.fleet import load_records
@@ -43,6 +43,9 @@ class FleetStatus:
     etcd_up: bool
     clusters: list[ClusterStatus]
     rss_bytes: int
+    aws_standin: str | None = None
+    """Where the AWS stand-in answers (fleets with Cluster API), and the file of its admin's key."""
+    aws_admin_key: Path | None = None
 
     @property
     def healthy(self) -> bool:
@@ -59,6 +62,8 @@ def _cluster_status(
         components += monitoring.HOST_COMPONENTS
     elif cfg.monitoring is not None and cluster in cfg.clusters:
         components += monitoring.member_components(cfg.monitoring.replicas)
+    if cfg.cluster_api is not None and cluster == fleet_config.HOST_CLUSTER:
+        components += cluster_api.COMPONENTS
     st = ClusterStatus(
         name=cluster,
         endpoint=cfg.server(cluster),
@@ -98,4 +103,6 @@ def status(name: str, home: Path | None = None) -> FleetStatus:
         etcd_up=etcd_up,
         clusters=[_cluster_status(cfg, layout, c, alive) for c in cfg.control_planes],
         rss_bytes=sum(processes.rss_bytes(r) for r in records.values()),
+        aws_standin=cluster_api.standin_url(cfg) if cfg.cluster_api else None,
+        aws_admin_key=cluster_api.admin_key_file(layout) if cfg.cluster_api else None,
     )
