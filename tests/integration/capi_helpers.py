@@ -68,12 +68,17 @@ def left_on_aws(fleet: UpResult, cluster: str, region: str = "us-east-1") -> lis
     instances not terminated); classic load balancers by their tags too."""
     tag = OWNED.format(cluster)
     out = []
+    ec2 = aws(fleet, "ec2", region)
+    # Deleted NAT gateways stay listed, in state "deleted", for about an hour on AWS too: gone, not left.
+    deleted = {
+        g["NatGatewayId"] for g in ec2.describe_nat_gateways()["NatGateways"] if g["State"] == "deleted"
+    }
     tagging = aws(fleet, "resourcegroupstaggingapi", region)
     for page in tagging.get_paginator("get_resources").paginate(TagFilters=[{"Key": tag}]):
-        out += [
-            m["ResourceARN"] for m in page["ResourceTagMappingList"] if ":instance/" not in m["ResourceARN"]
-        ]
-    ec2 = aws(fleet, "ec2", region)
+        for arn in (m["ResourceARN"] for m in page["ResourceTagMappingList"]):
+            # terminated instances are listed as instances below (AWS too lists them for a while)
+            if ":instance/" not in arn and arn.rsplit("/", 1)[-1] not in deleted:
+                out.append(arn)
     filters = [{"Name": "tag-key", "Values": [tag]}]
     for call, key, ident in (
         ("describe_vpcs", "Vpcs", "VpcId"),

@@ -96,6 +96,27 @@ def test_unknown_load_balancers_and_target_groups_are_still_errors(aws: dict[str
         elbv2.describe_target_groups(Names=["none"])
 
 
+def test_the_primary_interface_goes_with_its_instance(aws: dict[str, Any]) -> None:
+    """AWS: terminating an instance deletes the primary network interface RunInstances made for it (CAPA
+    tags it with the cluster's tag, so one left behind is a resource the cluster stranded)."""
+    ec2 = aws["ec2"]
+    _, subnet = _vpc_and_subnet(ec2)
+    image = aws_standin.image_id("capa-ami-ubuntu-24.04-v1.35.4-1700000000")
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet)["Instances"][0]
+    instance_id, eni = instance["InstanceId"], instance["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    ec2.create_tags(Resources=[eni], Tags=[{"Key": "owner", "Value": "c1"}])  # as CAPA tags it
+    tagged = [{"Name": "tag:owner", "Values": ["c1"]}]
+    assert len(ec2.describe_network_interfaces(Filters=tagged)["NetworkInterfaces"]) == 1
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    assert ec2.describe_network_interfaces(Filters=tagged)["NetworkInterfaces"] == []
+    # an interface made beforehand and attached at launch stays, as on AWS
+    own = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    spec = [{"NetworkInterfaceId": own, "DeviceIndex": 0}]
+    kept = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, NetworkInterfaces=spec)
+    ec2.terminate_instances(InstanceIds=[kept["Instances"][0]["InstanceId"]])
+    assert ec2.describe_network_interfaces(NetworkInterfaceIds=[own])["NetworkInterfaces"]
+
+
 def test_capa_finds_its_published_image_by_its_default_lookup(aws: dict[str, Any]) -> None:
     """CAPA's default lookup: owner 819546954734, name capa-ami-<os>-?<version>-*, newest first."""
     images = aws["ec2"].describe_images(

@@ -117,6 +117,30 @@ def _target_groups_of_a_load_balancer() -> None:
     cls.describe_target_groups = describe  # type: ignore[method-assign]
 
 
+@_once
+def _primary_interface_goes_with_its_instance() -> None:
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.prep_nics
+
+    @functools.wraps(original)
+    def prep(self: Any, nic_spec: list[dict[str, Any]], *args: Any, **kwargs: Any) -> None:
+        # The interfaces RunInstances makes itself (none named by NetworkInterfaceId), unless told otherwise.
+        made = {
+            int(n.get("DeviceIndex", 0))
+            for n in nic_spec
+            if not n.get("NetworkInterfaceId") and "DeleteOnTermination" not in n
+        }
+        if not nic_spec:
+            made = {0}
+        original(self, nic_spec, *args, **kwargs)
+        for index, nic in self.nics.items():
+            if index in made:
+                nic.delete_on_termination = True
+
+    Instance.prep_nics = prep  # type: ignore[method-assign]
+
+
 CORRECTIONS = (
     Correction(
         "ec2-ingress-rule-without-ports",
@@ -133,6 +157,14 @@ CORRECTIONS = (
         moto="answers TargetGroupNotFound for a load balancer with no target groups, which blocks "
         "creating and deleting a network load balancer",
         apply=_target_groups_of_a_load_balancer,
+    ),
+    Correction(
+        "ec2-primary-interface-deleted-on-termination",
+        aws="EC2 API reference, InstanceNetworkInterfaceSpecification.DeleteOnTermination, and the EC2 user "
+        "guide (network interfaces): the primary network interface RunInstances creates is deleted when "
+        "its instance is terminated",
+        moto="keeps it (as detached and tagged) after the instance is terminated",
+        apply=_primary_interface_goes_with_its_instance,
     ),
 )
 
