@@ -29,7 +29,7 @@ from kurator.fleet import record
 from kurator.kube.apply import apply_all
 from kurator.local.fleet import UpResult
 from tests.integration.capi_helpers import CapiCluster
-from tests.integration.helpers import cluster_client, gone, wait_for
+from tests.integration.helpers import cluster_client, gone, interruptible, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -123,7 +123,7 @@ def test_dry_run_plans_every_manager_and_writes_nothing(bed: Bed) -> None:
 def test_install_rerun_and_an_interrupted_run(bed: Bed) -> None:
     args = ["install", "cluster-api", "--infrastructure", "aws", "--wait-timeout", "300"]
     # cut short while the first component goes in: the next run finishes it
-    run = subprocess.Popen(bed.argv(*args), env=bed.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    run = interruptible("--kubeconfig", str(bed.kubeconfig), *args, env=bed.env())
     wait_for(lambda: record.load(bed.api, "cluster-api") is not None, 120, "the install recorded")
     run.send_signal(signal.SIGINT)
     run.wait(60)
