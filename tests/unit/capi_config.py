@@ -184,5 +184,9 @@ def capa_like(root: Path) -> Path:
             "webhook/manifests.yaml": WEBHOOKS,
             "manager/manager.yaml": MANAGER,
             **RBAC,
+            # CAPA names its leader election Role otherwise than Cluster API
+            "rbac/leader_election_role.yaml": RBAC["rbac/leader_election_role.yaml"].replace(
+                "leader-election-role", "leader-elect-role"
+            ),
         },
     )

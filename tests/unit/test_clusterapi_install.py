@@ -73,6 +73,7 @@ def test_objects_of_a_provider(tmp_path: Path, cert: install.WebhookCert) -> Non
 def test_capa_gets_its_credentials_secret_and_no_eks(tmp_path: Path) -> None:
     root = capi_config.capa_like(tmp_path / "capa")
     docs = install.objects(AWS, root, certs.make("capa-webhook-service", "capa-system"), "[default]\nk = v\n")
+    assert _by(docs, "Role")["capa-leader-election-role"]["rules"][0]["resources"] == ["leases"]
     secret = _by(docs, "Secret")["capa-manager-bootstrap-credentials"]
     assert base64.b64decode(secret["data"]["credentials"]).decode() == "[default]\nk = v\n"
     container = _by(docs, "Deployment")["capa-controller-manager"]["spec"]["template"]["spec"]["containers"][

@@ -57,13 +57,20 @@ def names(provider: Provider, root: Path) -> dict[str, str]:
     }
 
 
-def _rules(root: Path, kind: str, name: str) -> list[dict[str, Any]]:
+def _rules(root: Path, kind: str, name: str | None = None) -> list[dict[str, Any]]:
+    """The rules of the release's ``kind`` named ``name`` (None: its only one of that kind, as the leader
+    election Role, which Cluster API and CAPA name differently)."""
     folder = root / "rbac"
-    for res in kustomize.kustomization(folder).get("resources") or []:
-        for doc in kustomize.documents(folder / str(res)):
-            if doc.get("kind") == kind and (doc.get("metadata") or {}).get("name") == name:
-                return list(doc.get("rules") or [])
-    raise KuratorError(f"{folder} has no {kind} {name}: the release's config folder is not the one expected")
+    found = [
+        doc
+        for res in kustomize.kustomization(folder).get("resources") or []
+        for doc in kustomize.documents(folder / str(res))
+        if doc.get("kind") == kind and name in (None, (doc.get("metadata") or {}).get("name"))
+    ]
+    if len(found) != 1:
+        what = f"{kind} {name}" if name else f"one {kind}"
+        raise KuratorError(f"{folder} has not {what}: the release's config folder is not the one expected")
+    return list(found[0].get("rules") or [])
 
 
 def _meta(name: str, labels: dict[str, str], namespace: str | None = None) -> dict[str, Any]:
@@ -114,7 +121,7 @@ def _rbac(provider: Provider, root: Path, n: dict[str, str], labels: dict[str, s
             "apiVersion": f"{rbac}/v1",
             "kind": "Role",
             "metadata": _meta(n["leader_role"], labels, ns),
-            "rules": _rules(root, "Role", "leader-election-role"),
+            "rules": _rules(root, "Role"),
         },
         {
             "apiVersion": f"{rbac}/v1",
