@@ -137,7 +137,7 @@ def test_quickstart_reaches_infrastructure_ready_in_the_stand_in(
         return st if st.get("ready") else None
 
     st = wait_for(ready, 600, "AWSCluster capi-quickstart ready")
-    network = st["network"]
+    network = st["networkStatus"]
     ec2 = aws(fleet, "ec2")
     vpc = api.get(AWSCluster, NAME, namespace="default")["spec"]["network"]["vpc"]["id"]
     tagged = {"Name": f"tag:sigs.k8s.io/cluster-api-provider-aws/cluster/{NAME}", "Values": ["owned"]}

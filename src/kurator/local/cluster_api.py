@@ -110,6 +110,9 @@ def hosts_file(netns: str) -> Path:
 
 
 def _write_private(path: Path, text: str) -> None:
+    """Write a secret file with mode 0600 from the first byte; an unchanged one is left as it is."""
+    if path.exists() and path.read_text() == text:
+        return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
