@@ -47,6 +47,26 @@ def test_obtain_from_a_bundle_refuses_a_tampered_artifact(tmp_path: Path) -> Non
         artifacts.obtain(good, tmp_path / "elsewhere")
 
 
+def test_pull_never_replaces_a_folder_the_bundle_did_not_make(tmp_path: Path) -> None:
+    """A bundle entry is replaced only when the bundle's index (written by kurator) lists it."""
+    standin = COMPONENTS["standin"].artifact
+    mine = tmp_path / "bundle" / standin.key
+    mine.mkdir(parents=True)
+    (mine / "thesis.tex").write_text("mine")
+    with pytest.raises(InvalidInput, match="is not in the bundle's index: kurator did not make it"):
+        artifacts.pull([standin], tmp_path / "bundle")
+    assert [p.name for p in mine.iterdir()] == ["thesis.tex"]
+    assert not (tmp_path / "bundle" / artifacts.INDEX).exists()
+    (mine / "thesis.tex").unlink()
+    mine.rmdir()
+    [payload] = artifacts.pull([standin], tmp_path / "bundle")
+    payload.with_name("stale").write_text("kurator's own, replaced on a mismatch")
+    assert payload.is_dir()  # the stand-in chart is a folder
+    (payload / "Chart.yaml").write_text("changed")
+    assert artifacts.pull([standin], tmp_path / "bundle") == [payload]  # listed: replaced whole
+    assert not payload.with_name("stale").exists()
+
+
 RENDERED = [
     {
         "apiVersion": "apiextensions.k8s.io/v1",

@@ -129,6 +129,14 @@ def pull(artifacts: list[Artifact], to: Path) -> list[Path]:
         index = inputs.load_json(inputs.read_text(index_path, "the bundle's index", inputs.MiB), label)
         if not isinstance(index, dict):
             raise InvalidInput(f"{label} is damaged: it is not a mapping", "delete it or use another --to")
+    # An entry the index does not list is not kurator's: refuse before anything is copied or replaced.
+    theirs = [a.key for a in artifacts if (to / a.key).exists() and a.key not in index]
+    if theirs:
+        raise InvalidInput(
+            f"{to / theirs[0]} exists but is not in the bundle's index: kurator did not make it; "
+            "nothing was changed",
+            "move it away or choose another --to",
+        )
     out = []
     for artifact in artifacts:
         src = obtain(artifact)
