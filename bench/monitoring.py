@@ -26,6 +26,7 @@ import httpx
 from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.fleet import metrics
 from kurator.local import fleet, monitoring
+from kurator.local import monitoring_access as access
 from kurator.local.processes import rss_bytes
 from kurator.monitoring import query
 
@@ -36,9 +37,10 @@ QUERIES = {
 MIB = 1024 * 1024
 
 
-def timed(url: str, promql: str) -> float:
+def timed(client: httpx.Client, url: str, promql: str) -> float:
+    """One query over a kept-alive TLS connection (the fleet's endpoints ask for a client certificate)."""
     t = time.perf_counter()
-    r = httpx.get(f"{url}/api/v1/query", params={"query": promql}, timeout=30)
+    r = client.get(f"{url}/api/v1/query", params={"query": promql}, timeout=30)
     r.raise_for_status()
     assert r.json()["status"] == "success"
     return time.perf_counter() - t
@@ -59,21 +61,23 @@ def one_size(size: int, repeat: int, home: Path) -> dict[str, float]:
         members = [f"member{i}" for i in range(1, size + 1)]
         global_url = monitoring.query_url(cfg)
         direct_url = (
-            f"http://{cfg.address}:{cfg.monitoring.ports['member1/' + monitoring.prometheus_name(0)]}"
+            f"https://{cfg.address}:{cfg.monitoring.ports['member1/' + monitoring.prometheus_name(0)]}"
         )
+        tls = access.kurator_tls(up.layout)
+        client = httpx.Client(verify=tls, trust_env=False)
         deadline = time.monotonic() + 300
-        while query.reporting(metrics.sender(), global_url) != set(members):  # every member's series arrived
+        while query.reporting(metrics.sender(tls=tls), global_url) != set(members):  # every member reports
             if time.monotonic() > deadline:
                 raise SystemExit(f"{size} members: not every member reports after 300 s")
             time.sleep(2)
         time.sleep(60)  # a minute of samples, so rate() has something to compute over
         result: dict[str, float] = {}
         for label, promql in QUERIES.items():
-            timed(global_url, promql), timed(direct_url, promql)  # warm both
+            timed(client, global_url, promql), timed(client, direct_url, promql)  # warm both
             glob, direct = [], []
             for _ in range(repeat):
-                glob.append(timed(global_url, promql))
-                direct.append(timed(direct_url, promql))
+                glob.append(timed(client, global_url, promql))
+                direct.append(timed(client, direct_url, promql))
             result[f"{label}_global_ms"] = statistics.median(glob) * 1000
             result[f"{label}_direct_ms"] = statistics.median(direct) * 1000
         records = fleet.load_records(up.layout)

@@ -12,8 +12,8 @@ from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap
 
 from kurator.kube.client import client
-from kurator.local import netns, processes
-from kurator.local.fleet import load_records
+from kurator.local import config, netns, processes
+from kurator.local.fleet import link_of, load_records
 from tests.integration.helpers import kurator
 
 pytestmark = pytest.mark.e2e
@@ -57,12 +57,13 @@ def test_up_down_resume_purge(tmp_path: Path) -> None:
     api.create(ConfigMap(metadata=ObjectMeta(name="kept", namespace="default"), data={"a": "1"}))
     records = load_records_from(home)
     assert len(records) == 1 + 2 * 4  # etcd + 4 processes in each of 2 clusters
+    link = link_of(config.load(home / "fleet.json", ""))  # type: ignore[arg-type]
 
     kurator("local", "down", *args, check=True)
     assert not any(processes.is_alive(r) for r in records.values())
     assert _our_processes(home) == []
-    if os.geteuid() == 0:
-        assert not netns.exists(f"kurator-{NAME}")
+    if link is not None:
+        assert not netns.exists(link.netns)
     assert home.exists(), "down keeps the data"
 
     kurator("local", "up", *args, check=True)
@@ -71,8 +72,8 @@ def test_up_down_resume_purge(tmp_path: Path) -> None:
     kurator("local", "down", *args, "--purge", check=True)
     assert not home.exists()
     assert _our_processes(home) == []
-    if os.geteuid() == 0:
-        assert not netns.exists(f"kurator-{NAME}")
+    if link is not None:
+        assert not netns.exists(link.netns)
 
 
 def load_records_from(home: Path) -> dict[str, processes.ProcessRecord]:

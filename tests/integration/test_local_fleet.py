@@ -18,7 +18,7 @@ from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Pod
 
 from kurator.local import processes
-from kurator.local.fleet import UpResult, load_records
+from kurator.local.fleet import UpResult, link_of, load_records
 from kurator.local.status import status
 from tests.conftest import FLEET
 from tests.integration.helpers import cluster_client, kurator, wait_for
@@ -130,12 +130,14 @@ def test_processes_run_inside_the_fleet_network_namespace(local_fleet: UpResult)
         assert cfg.network == "loopback"
         return
     assert cfg.network == "netns"
-    netns_inode = os.stat(f"/run/netns/kurator-{FLEET}").st_ino
+    link = link_of(cfg)
+    assert link is not None and link.netns == f"kurator-{FLEET}-{cfg.fleet_id}"
+    netns_inode = os.stat(f"/run/netns/{link.netns}").st_ino
     for rec in load_records(local_fleet.layout).values():
         assert os.stat(f"/proc/{rec.pid}/ns/net").st_ino == netns_inode, rec.name
     # A fake pod IP has no route out of the namespace: nothing can ever leave for it.
     out = subprocess.run(
-        ["ip", "-n", f"kurator-{FLEET}", "route", "get", "10.244.0.5"],
+        ["ip", "-n", link.netns, "route", "get", "10.244.0.5"],
         capture_output=True,
         text=True,
         check=False,

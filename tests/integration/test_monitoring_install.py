@@ -28,6 +28,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Node, Secret, Serv
 
 from kurator.fleet import record
 from kurator.local import monitoring
+from kurator.local import monitoring_access as access
 from kurator.local.config import HOST_CLUSTER
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
@@ -245,7 +246,7 @@ def test_dry_run_plans_every_member_and_shows_no_credential(fleet: UpResult) -> 
         ("Secret", "thanos-objstore"),
         ("ConfigMap", "prometheus-config"),
     } <= made
-    assert monitoring.S3_SECRET_KEY not in proc.stdout + proc.stderr
+    assert access.s3_credentials(fleet.layout).secret_key not in proc.stdout + proc.stderr
     _nothing_installed(fleet)
 
 
@@ -260,7 +261,7 @@ def test_prometheus_reaches_every_member_with_its_own_cluster_label(fleet: UpRes
     )
     assert proc.returncode == 0, proc.stderr
     assert "prometheus 0.1.0 installed on member1, member2" in proc.stdout
-    assert monitoring.S3_SECRET_KEY not in proc.stdout + proc.stderr
+    assert access.s3_credentials(fleet.layout).secret_key not in proc.stdout + proc.stderr
     store = objstore.parse(_store_file(fleet).read_text(), "the fleet's object store")
     for member in MEMBERS:
         api = cluster_client(fleet, member)

@@ -31,8 +31,7 @@ from lightkube.types import PatchType
 from kurator.kube.client import client as kube_client
 from kurator.kube.errors import NotFound, RequestFailed
 from kurator.kube.karmada import Cluster
-from kurator.local import netns
-from kurator.local.fleet import UpResult
+from kurator.local.fleet import UpResult, link_of
 
 from .helpers import cluster_client, wait_for
 from .operatorbed import (
@@ -100,7 +99,9 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
     except SshTestbedError as exc:
         pytest.fail(f"SSH test hosts cannot be built: {exc}")
     try:
-        testbed.add_host_in(netns.Link.for_fleet(cfg.name, cfg.link_index))
+        link = link_of(cfg)
+        assert link is not None
+        testbed.add_host_in(link)
         testbed.add_host()
         testbed.add_host()
         testbed.add_host(sshd=False)

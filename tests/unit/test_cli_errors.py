@@ -98,5 +98,5 @@ def test_a_path_that_cannot_be_used_is_named(tmp_path: Path) -> None:
     afile = tmp_path / "afile"
     afile.write_text("mine\n")
     proc = kurator("local", "down", "--home", str(afile))
-    assert proc.returncode == 1 and f"error: cannot use {afile}: File exists" in _err(proc), proc.stderr
+    assert proc.returncode == 1 and f"error: cannot use {afile}: it is a file" in _err(proc), proc.stderr
     assert afile.read_text() == "mine\n"

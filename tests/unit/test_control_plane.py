@@ -41,17 +41,33 @@ def test_each_cluster_has_its_own_etcd_prefix_port_and_pki(tmp_path: Path) -> No
     h, m = _flags(host["kube-apiserver"].argv), _flags(member["kube-apiserver"].argv)
     assert (h["etcd-prefix"], m["etcd-prefix"]) == ("/kurator/host", "/kurator/member1")
     assert (h["secure-port"], m["secure-port"]) == ("6443", "6444")
-    assert h["etcd-servers"] == m["etcd-servers"] == "http://10.255.0.2:2379"
+    assert h["etcd-servers"] == m["etcd-servers"] == "https://10.255.0.2:2379"
+    assert h["etcd-certfile"] == m["etcd-certfile"] and h["etcd-certfile"].endswith(
+        "apiserver-etcd-client.crt"
+    )
     assert h["client-ca-file"] != m["client-ca-file"]
     assert list(host) == ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
     assert all(s.netns == "kurator-dev" for s in host.values())
     assert _flags(member["kwok"].argv)["manage-all-nodes"] == "true"
 
 
-def test_etcd_listens_where_the_api_servers_reach_it(tmp_path: Path) -> None:
+def test_etcd_listens_where_the_api_servers_reach_it_and_only_for_clients_with_a_certificate(
+    tmp_path: Path,
+) -> None:
     spec = etcd_spec(_cfg(), FleetLayout(tmp_path), BINS, None)
-    assert _flags(spec.argv)["listen-client-urls"] == "http://10.255.0.2:2379"
+    flags = _flags(spec.argv)
+    assert flags["listen-client-urls"] == "https://10.255.0.2:2379"
+    assert flags["listen-peer-urls"].startswith("https://")
+    assert {"--client-cert-auth", "--peer-client-cert-auth"} <= set(spec.argv)
+    assert flags["trusted-ca-file"] == flags["peer-trusted-ca-file"]
     assert spec.netns is None
+
+
+def test_kwok_serves_nothing(tmp_path: Path) -> None:
+    """kwok's server cannot ask for credentials: it is never started."""
+    for cluster in ("host", "member1"):
+        argv = cluster_specs(_cfg(), FleetLayout(tmp_path), cluster, BINS, None)["kwok"].argv
+        assert not any(a.startswith(("--server-address", "--node-port")) for a in argv)
 
 
 def test_stages_are_valid_yaml_with_the_kubelet_version() -> None:

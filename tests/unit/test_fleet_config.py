@@ -60,14 +60,14 @@ def test_existing_fleet_keeps_its_shape() -> None:
 
 def test_config_round_trip_and_damaged_record(tmp_path: Path) -> None:
     path = tmp_path / "fleet.json"
-    assert config.load(path) is None
+    assert config.load(path, "") is None
     config.save(path, _cfg())
-    assert config.load(path) == _cfg()
+    assert config.load(path, "") == _cfg()
     assert _cfg().clusters == ["host", "member1", "member2"]
     assert _cfg().server("member2") == "https://127.0.0.1:6445"
     path.write_text("{not json")
     with pytest.raises(InvalidInput, match="damaged"):
-        config.load(path)
+        config.load(path, "")
 
 
 def test_a_monitoring_port_taken_since_the_fleet_was_made_is_named_before_anything_starts() -> None:
@@ -87,18 +87,23 @@ def test_a_monitoring_port_taken_since_the_fleet_was_made_is_named_before_anythi
             sock.bind(("127.0.0.1", 0))
         ports = {n: sock.getsockname()[1] for n, sock in holders.items()}
         for n in names:  # free again, except the two this test keeps taken
-            if n not in ("host/query-http", "member1/kwok"):
+            if n not in ("host/query-http", "member1/sidecar-grpc-0"):
                 holders[n].close()
         cfg = _cfg(monitoring=config.MonitoringConfig(ports=ports))
-        query, kwok = process_name("host", monitoring.QUERY), process_name("member1", "kwok")
+        query, sidecar = (
+            process_name("host", monitoring.QUERY),
+            process_name("member1", monitoring.sidecar_name(0)),
+        )
         prometheus = process_name("member1", monitoring.prometheus_name(0))
         with pytest.raises(
             KuratorError, match=f"port {ports['host/query-http']} on 127.0.0.1, needed by {query}"
         ):
             _check_ports_free(cfg, [prometheus, query])
-        with pytest.raises(KuratorError, match=f"port {ports['member1/kwok']} .* needed by {kwok}"):
-            _check_ports_free(cfg, [kwok])
-        _check_ports_free(cfg, [prometheus])  # Query and kwok keep running: their ports are theirs
+        with pytest.raises(
+            KuratorError, match=f"port {ports['member1/sidecar-grpc-0']} .* needed by {sidecar}"
+        ):
+            _check_ports_free(cfg, [sidecar])
+        _check_ports_free(cfg, [prometheus])  # Query and the sidecar keep running: their ports are theirs
     finally:
         for sock in holders.values():
             sock.close()

@@ -54,3 +54,42 @@ def test_second_run_rewrites_nothing_but_a_new_address_reissues_the_serving_cert
         x509.SubjectAlternativeName
     )
     assert ipaddress.ip_address("10.255.0.6") in sans.value.get_values_for_type(x509.IPAddress)
+
+
+def test_a_service_pki_serves_its_addresses_and_tells_its_clients_apart(tmp_path: Path) -> None:
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from kurator.local.pki import ensure_service_pki
+
+    root = tmp_path / "etcd"
+    addresses, clients = ["127.0.0.1", "10.255.0.2"], ("apiserver", "kurator")
+    pki = ensure_service_pki(root, "etcd-ca", addresses, clients, peer=True)
+    ca = _cert(pki.ca_crt)
+    for stem in ("server", "peer", "apiserver", "kurator"):
+        _cert(pki.crt(stem)).verify_directly_issued_by(ca)
+    server = _cert(pki.crt("server"))
+    sans = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "10.255.0.2"}
+    usages = server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    # etcd dials itself (its gateway) with its serving certificate: it must be a client's too.
+    assert set(usages) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+    client = _cert(pki.crt("kurator"))
+    assert client.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "kurator"
+    assert list(client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.CLIENT_AUTH
+    ]
+    assert all(k.stat().st_mode & 0o077 == 0 for k in root.glob("*.key"))
+    before = {p.name: p.read_bytes() for p in root.iterdir()}
+    ensure_service_pki(root, "etcd-ca", addresses, clients, peer=True)
+    assert {p.name: p.read_bytes() for p in root.iterdir()} == before
+
+
+def test_a_new_service_ca_reissues_everything_it_signed(tmp_path: Path) -> None:
+    from kurator.local.pki import ensure_service_pki
+
+    root = tmp_path / "mon"
+    ensure_service_pki(root, "mon-ca", ["127.0.0.1"], ("kurator",))
+    (root / "ca.key").unlink()
+    pki = ensure_service_pki(root, "mon-ca", ["127.0.0.1"], ("kurator",))
+    for stem in ("server", "kurator"):
+        _cert(pki.crt(stem)).verify_directly_issued_by(_cert(pki.ca_crt))

@@ -52,3 +52,22 @@ def test_killed_process_is_not_alive(tmp_path: Path) -> None:
     while processes.is_alive(rec) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not processes.is_alive(rec)
+
+
+def test_a_daemon_keeps_nothing_open_of_its_caller(tmp_path: Path) -> None:
+    """An fd the caller holds (e.g. the lock of `flock lockfile kurator local up`) is not the daemon's."""
+    import fcntl
+
+    lock = (tmp_path / "lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    os.set_inheritable(lock.fileno(), True)
+    try:
+        rec = processes.spawn(ProcessSpec("t/sleep", ["sleep", "30"], tmp_path / "log"))
+        try:
+            held = {os.readlink(f) for f in Path(f"/proc/{rec.pid}/fd").iterdir()}
+            assert str(tmp_path / "lock") not in held
+            assert held <= {os.devnull, str(tmp_path / "log")}
+        finally:
+            processes.stop(rec)
+    finally:
+        lock.close()

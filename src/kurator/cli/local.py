@@ -182,10 +182,17 @@ def down(
 ) -> None:
     """Stop the processes `up` started; keep the data unless --purge."""
     from kurator.local import fleet
+    from kurator.local.layout import fleet_home
 
-    stopped = fleet.down(name, home, purge)
+    result = fleet.down(name, home, purge)
     what = "and deleted its data" if purge else "(data kept; `kurator local up` resumes it)"
-    console.print(f"stopped {len(stopped)} processes of fleet [bold]{name}[/] {what}")
+    console.print(f"stopped {len(result.stopped)} processes of fleet [bold]{name}[/] {what}")
+    if result.kept:
+        folder = fleet_home(name, home)
+        console.print(
+            f"left {folder} in place: it also holds {', '.join(result.kept)}, which kurator did not make",
+            highlight=False,
+        )
 
 
 @app.command("status")
@@ -216,9 +223,10 @@ def kubeconfig(
     from kurator.core.errors import InvalidInput, KuratorError
     from kurator.local import config as fleet_config
     from kurator.local.layout import FleetLayout, fleet_home
+    from kurator.local.state import command
 
     layout = FleetLayout(fleet_home(fleet_config.validate_name(name), home))
-    cfg = fleet_config.load(layout.config)
+    cfg = fleet_config.load(layout.config, command("down", name, home, "--purge"))
     if cfg is None:
         raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
     if cluster is not None and cluster not in cfg.control_planes:

@@ -93,7 +93,8 @@ def _metrics(api: Client) -> set[str] | None:
     if url is None:
         return None
     try:
-        return query.reporting(metrics.sender(timeout=2.0), url)
+        tls = metrics.client_tls(api)
+        return query.reporting(metrics.sender(timeout=2.0, tls=tls), url)
     except KuratorError:
         return None
 

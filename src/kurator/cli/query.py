@@ -51,8 +51,10 @@ def query(
                 "no Thanos Query is recorded for this fleet",
                 "install it (`kurator install thanos`), run a local fleet with monitoring, or pass --url",
             )
+    # The client certificate a recorded Thanos Query asks for (also for an https --url, e.g. its address).
+    tls = metrics.client_tls(access.client()) if url.startswith("https://") else None
     dedup = not no_dedup
-    get = metrics.sender(access.timeout)
+    get = metrics.sender(access.timeout, tls)
     rows = (
         q.over_range(get, url, promql, seconds, step_s, dedup=dedup)
         if seconds

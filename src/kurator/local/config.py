@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kurator.core.errors import InvalidInput, shown
+from kurator.local.state import write_private
 
 NAME_RE = re.compile(r"[a-z]([-a-z0-9]{0,18}[a-z0-9])?")
 MAX_MEMBERS = 20  # each member costs ~0.5 GiB of memory; more does not fit one machine sensibly
@@ -63,6 +64,9 @@ class FleetConfig(BaseModel):
     network: NetworkMode
     address: str  # where the API servers listen and where clients reach them
     link_index: int | None = None
+    # The fleet's id (local/state.py), which names its network namespace and links; None in fleets made
+    # before ids, whose names come from the fleet's name alone.
+    fleet_id: str | None = None
     etcd_client_port: int
     etcd_peer_port: int
     api_ports: dict[str, int]
@@ -107,23 +111,31 @@ def validate_port(port: int, flag: str) -> int:
     return port
 
 
-def load(path: Path) -> FleetConfig | None:
+def load(path: Path, recover: str) -> FleetConfig | None:
+    """The fleet's settings, ``None`` when it has none yet; ``recover`` is the command that cleans up a
+    fleet whose record is damaged (named in the error)."""
     if not path.exists():
         return None
     from kurator.core import inputs
 
     label = f"the fleet record {path}"
-    hint = "run `kurator local down --purge` to start over"
+    hint = f"run {recover} to stop the fleet's processes and delete it, then `up` to make it anew"
     try:
         data = inputs.load_json(inputs.read_text(path, "the fleet record", inputs.MiB), label)
         return FleetConfig.model_validate(data)
     except InvalidInput as exc:
         raise InvalidInput(f"{label} is damaged: it {exc.message.removeprefix(label + ' ')}", hint) from None
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"{label} is damaged: {exc}", hint) from None
+        raise InvalidInput(f"{label} is damaged: {_first_line(exc)}", hint) from None
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) and exc.errors():
+        err = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def save(path: Path, cfg: FleetConfig) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(cfg.model_dump_json(indent=2) + "\n")
-    tmp.replace(path)
+    write_private(path, cfg.model_dump_json(indent=2) + "\n")

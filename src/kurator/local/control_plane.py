@@ -8,7 +8,14 @@ from pathlib import Path
 
 from kurator.local.config import FleetConfig
 from kurator.local.layout import FleetLayout
-from kurator.local.pki import CONTROLLER_MANAGER, FRONT_PROXY_CLIENT, KWOK, SCHEDULER, ClusterPKI
+from kurator.local.pki import (
+    CONTROLLER_MANAGER,
+    FRONT_PROXY_CLIENT,
+    KWOK,
+    SCHEDULER,
+    ClusterPKI,
+    ensure_service_pki,
+)
 from kurator.local.processes import ProcessSpec
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -32,9 +39,35 @@ CLUSTER_COMPONENTS = (APISERVER, CONTROLLER_MANAGER_BIN, SCHEDULER_BIN, KWOK_BIN
 Binaries = dict[str, Path]  # binary name -> path
 
 
+# etcd serves only clients with a certificate of its own CA: the API servers (and Karmada's aggregated
+# API server) with one, kurator's health checks with another. Its peer port asks the same of peers.
+ETCD_APISERVER_CLIENT = "apiserver-etcd-client"
+ETCD_KURATOR_CLIENT = "kurator-etcd-client"
+
+
 def etcd_url(cfg: FleetConfig) -> str:
     """etcd listens where the API servers do, so ``up`` can check its health from outside the namespace."""
-    return f"http://{cfg.address}:{cfg.etcd_client_port}"
+    return f"https://{cfg.address}:{cfg.etcd_client_port}"
+
+
+def etcd_pki(layout: FleetLayout) -> ClusterPKI:
+    return ClusterPKI(layout.service_pki(ETCD))
+
+
+def ensure_etcd_pki(cfg: FleetConfig, layout: FleetLayout) -> ClusterPKI:
+    addresses = sorted({cfg.address, "127.0.0.1"})
+    clients = (ETCD_APISERVER_CLIENT, ETCD_KURATOR_CLIENT)
+    return ensure_service_pki(layout.service_pki(ETCD), "kurator-etcd-ca", addresses, clients, peer=True)
+
+
+def etcd_client_flags(layout: FleetLayout) -> list[str]:
+    """How an API server reaches etcd: the etcd CA and the API servers' client certificate."""
+    pki = etcd_pki(layout)
+    return [
+        f"--etcd-cafile={pki.ca_crt}",
+        f"--etcd-certfile={pki.crt(ETCD_APISERVER_CLIENT)}",
+        f"--etcd-keyfile={pki.key(ETCD_APISERVER_CLIENT)}",
+    ]
 
 
 def process_name(cluster: str, component: str) -> str:
@@ -43,7 +76,8 @@ def process_name(cluster: str, component: str) -> str:
 
 def etcd_spec(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | None) -> ProcessSpec:
     client = etcd_url(cfg)
-    peer = f"http://127.0.0.1:{cfg.etcd_peer_port}"
+    peer = f"https://127.0.0.1:{cfg.etcd_peer_port}"
+    pki = etcd_pki(layout)
     return ProcessSpec(
         name=ETCD,
         argv=[
@@ -55,6 +89,14 @@ def etcd_spec(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str 
             f"--listen-peer-urls={peer}",
             f"--initial-advertise-peer-urls={peer}",
             f"--initial-cluster=kurator={peer}",
+            f"--cert-file={pki.crt('server')}",
+            f"--key-file={pki.key('server')}",
+            f"--trusted-ca-file={pki.ca_crt}",
+            "--client-cert-auth",
+            f"--peer-cert-file={pki.crt('peer')}",
+            f"--peer-key-file={pki.key('peer')}",
+            f"--peer-trusted-ca-file={pki.ca_crt}",
+            "--peer-client-cert-auth",
             "--auto-compaction-retention=1",
             "--quota-backend-bytes=4294967296",
             # A throw-away local fleet trades crash durability for speed: no fsync on every write.
@@ -75,6 +117,7 @@ def apiserver_spec(
         argv=[
             str(bins[APISERVER]),
             f"--etcd-servers={etcd_url(cfg)}",
+            *etcd_client_flags(layout),
             # One etcd serves every cluster; a key prefix per cluster keeps them apart.
             f"--etcd-prefix=/kurator/{cluster}",
             f"--bind-address={cfg.address}",
@@ -149,15 +192,10 @@ def scheduler_spec(layout: FleetLayout, cluster: str, bins: Binaries, netns: str
 
 
 def kwok_spec(
-    layout: FleetLayout,
-    cluster: str,
-    bins: Binaries,
-    netns: str | None,
-    node_ip: str,
-    server_address: str | None = None,
+    layout: FleetLayout, cluster: str, bins: Binaries, netns: str | None, node_ip: str
 ) -> ProcessSpec:
-    """kwok plays every node's kubelet; with ``server_address`` it also serves its metrics there."""
-    served = [f"--server-address={server_address}"] if server_address else []
+    """kwok plays every node's kubelet. It serves nothing: its HTTP server (the fake kubelets' metrics,
+    logs and debugging handlers) cannot ask for credentials, so it is not started (no --server-address)."""
     return ProcessSpec(
         name=process_name(cluster, KWOK_BIN),
         argv=[
@@ -168,18 +206,10 @@ def kwok_spec(
             f"--cidr={POD_CIDR}",
             f"--node-ip={node_ip}",
             "--node-lease-duration-seconds=40",
-            *served,
         ],
         log=layout.log(process_name(cluster, KWOK_BIN)),
         netns=netns,
     )
-
-
-def kwok_address(cfg: FleetConfig, cluster: str) -> str | None:
-    """Where a member's kwok serves its metrics, when the fleet monitors itself (its port is one of
-    monitoring's)."""
-    port = cfg.monitoring.ports.get(f"{cluster}/kwok") if cfg.monitoring else None
-    return f"{cfg.address}:{port}" if port else None
 
 
 def cluster_specs(
@@ -190,7 +220,5 @@ def cluster_specs(
         APISERVER: apiserver_spec(cfg, layout, cluster, bins, netns),
         CONTROLLER_MANAGER_BIN: controller_manager_spec(layout, cluster, bins, netns),
         SCHEDULER_BIN: scheduler_spec(layout, cluster, bins, netns),
-        KWOK_BIN: kwok_spec(
-            layout, cluster, bins, netns, fake_node_ip(cfg, cluster), kwok_address(cfg, cluster)
-        ),
+        KWOK_BIN: kwok_spec(layout, cluster, bins, netns, fake_node_ip(cfg, cluster)),
     }

@@ -9,17 +9,17 @@ knows exactly which processes are ours.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
-import fcntl
-import json
 import math
 import os
 import re
+import secrets
 import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kurator.binaries import KARMADA_CRDS, KARMADA_DEPLOY
@@ -28,7 +28,7 @@ from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.kube.apply import apply_all
 from kurator.kube.client import client
-from kurator.local import cluster_api, karmada, monitoring, netns, processes
+from kurator.local import cluster_api, karmada, monitoring, netns, processes, state
 from kurator.local import config as fleet_config
 from kurator.local.config import FleetConfig, NetworkMode
 from kurator.local.control_plane import (
@@ -39,6 +39,7 @@ from kurator.local.control_plane import (
     SERVICE_IP,
     Binaries,
     cluster_specs,
+    ensure_etcd_pki,
     etcd_spec,
     process_name,
 )
@@ -49,6 +50,20 @@ from kurator.local.nodes import ensure_nodes, wait_cluster_usable
 from kurator.local.pki import ensure_cluster_pki
 from kurator.local.processes import ProcessRecord, ProcessSpec
 from kurator.local.stages import write_stages
+from kurator.local.state import fleet_lock, load_records, save_records
+from kurator.local.teardown import DownResult, down, link_of
+
+__all__ = [
+    "DownResult",
+    "UpOptions",
+    "UpResult",
+    "down",
+    "fleet_lock",
+    "link_of",
+    "load_records",
+    "save_records",
+    "up",
+]
 
 DEFAULT_API_PORT = 6443
 NETNS_ETCD_PORTS = (2379, 2380)
@@ -88,42 +103,6 @@ BinaryResolver = Callable[[str, bool, bool], Binaries]
 ClusterApiResolver = Callable[[], Binaries]
 
 
-# --- state ------------------------------------------------------------------------------------------
-
-
-def load_records(layout: FleetLayout) -> dict[str, ProcessRecord]:
-    if not layout.state.exists():
-        return {}
-    from kurator.core import inputs
-
-    label = f"the fleet's process record {layout.state}"
-    raw = inputs.load_json(inputs.read_text(layout.state, "the fleet's process record", inputs.MiB), label)
-    return {name: ProcessRecord(**rec) for name, rec in raw.items()}
-
-
-def save_records(layout: FleetLayout, records: dict[str, ProcessRecord]) -> None:
-    tmp = layout.state.with_name(layout.state.name + ".tmp")
-    tmp.write_text(json.dumps({n: asdict(r) for n, r in records.items()}, indent=2) + "\n")
-    tmp.replace(layout.state)
-
-
-@contextlib.contextmanager
-def fleet_lock(layout: FleetLayout) -> Iterator[None]:
-    """One ``up``/``down`` at a time per fleet; a second one fails at once instead of racing."""
-    layout.root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise KuratorError(
-                f"another kurator command is working on the fleet in {layout.root}", "wait for it to finish"
-            ) from None
-        yield
-    finally:
-        os.close(fd)
-
-
 # --- configuration ----------------------------------------------------------------------------------
 
 
@@ -155,7 +134,7 @@ def choose_network(requested: str) -> NetworkMode:
     return "netns" if requested == "netns" else "loopback"
 
 
-def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetConfig:
+def new_config(opts: UpOptions, supported_versions: tuple[str, ...], fleet_id: str) -> FleetConfig:
     """Settings of a fleet that does not exist yet; checks every port before anything is written."""
     members = opts.members or fleet_config.DEFAULT_MEMBERS
     version = opts.kubernetes_version or supported_versions[0]
@@ -168,8 +147,8 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
     api_ports = {c: base + i for i, c in enumerate(clusters)}
     karmada_ports: dict[str, int] = {}
     if network == "netns":
-        index = netns.free_index(opts.name)
-        link = netns.Link.for_fleet(opts.name, index)
+        index = netns.free_index(opts.name, fleet_id)
+        link = netns.Link.for_fleet(opts.name, index, fleet_id)
         address, (etcd_client, etcd_peer) = link.ns_addr, NETNS_ETCD_PORTS
         if with_karmada:
             karmada_ports = dict(karmada.NETNS_PORTS)
@@ -210,6 +189,7 @@ def new_config(opts: UpOptions, supported_versions: tuple[str, ...]) -> FleetCon
         network=network,
         address=address,
         link_index=index,
+        fleet_id=fleet_id,
         etcd_client_port=etcd_client,
         etcd_peer_port=etcd_peer,
         api_ports=api_ports,
@@ -297,34 +277,43 @@ def validate(opts: UpOptions, supported_versions: tuple[str, ...]) -> None:
 # --- bring-up ---------------------------------------------------------------------------------------
 
 
-def _link(cfg: FleetConfig) -> netns.Link | None:
-    if cfg.network != "netns" or cfg.link_index is None:
-        return None
-    return netns.Link.for_fleet(cfg.name, cfg.link_index)
+@contextlib.contextmanager
+def _writing(layout: FleetLayout) -> Iterator[None]:
+    """A file of the fleet that cannot be written is an error that names it, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        raise KuratorError(
+            f"cannot write the fleet's files: {exc.strerror or exc} ({exc.filename or layout.root})",
+            f"make {layout.root} writable and run `kurator local up` again",
+        ) from None
 
 
 def prepare_files(cfg: FleetConfig, layout: FleetLayout) -> None:
     """PKI, kubeconfigs and kwok stages; each is rewritten only when its content would change."""
-    addresses = sorted({cfg.address, fleet_config.LOOPBACK})
-    for cluster in cfg.control_planes:
-        names = cluster_api.played_names(cfg, cluster)
-        ensure_cluster_pki(layout.pki(cluster), addresses, SERVICE_IP, names)
-    if cfg.karmada:
-        karmada.prepare_certs(cfg, layout)
-    write_kubeconfigs(cfg, layout)
-    write_stages(layout.kwok_stages, cfg.kubernetes_version)
-    layout.logs.mkdir(parents=True, exist_ok=True)
-    layout.etcd_data.mkdir(parents=True, exist_ok=True)
-    layout.etcd_data.chmod(0o700)
+    with _writing(layout):
+        addresses = sorted({cfg.address, fleet_config.LOOPBACK})
+        ensure_etcd_pki(cfg, layout)
+        for cluster in cfg.control_planes:
+            names = cluster_api.played_names(cfg, cluster)
+            ensure_cluster_pki(layout.pki(cluster), addresses, SERVICE_IP, names)
+        if cfg.karmada:
+            karmada.prepare_certs(cfg, layout)
+        write_kubeconfigs(cfg, layout)
+        write_stages(layout.kwok_stages, cfg.kubernetes_version)
+        layout.logs.mkdir(parents=True, exist_ok=True)
+        layout.etcd_data.mkdir(parents=True, exist_ok=True)
+        layout.etcd_data.chmod(0o700)
 
 
 class _Starter:
-    """Starts missing processes and records each one the moment it exists."""
+    """Starts missing processes and records each one the moment it exists; a process whose record cannot
+    be written is stopped again, so the record never misses a running process."""
 
-    def __init__(self, layout: FleetLayout, records: dict[str, ProcessRecord], cfg: FleetConfig) -> None:
+    def __init__(self, layout: FleetLayout, records: dict[str, ProcessRecord], fleet_id: str) -> None:
         self.layout = layout
         self.records = records
-        self.cfg = cfg
+        self.fleet_id = fleet_id
         self.started: list[str] = []
         self.kept: list[str] = []
 
@@ -334,10 +323,25 @@ class _Starter:
         if rec is not None and processes.is_alive(rec):
             self.kept.append(spec.name)
             return False
-        self.records[spec.name] = processes.spawn(spec)
-        save_records(self.layout, self.records)
+        marks = {processes.FLEET_ENV: self.fleet_id, processes.PROCESS_ENV: spec.name}
+        new = processes.spawn(dataclasses.replace(spec, env={**spec.env, **marks}))
+        try:
+            save_records(self.layout, {**self.records, spec.name: new})
+        except KuratorError:
+            processes.stop(new)
+            raise
+        self.records[spec.name] = new
         self.started.append(spec.name)
         return True
+
+
+def _stop_unrecorded(records: dict[str, ProcessRecord], fleet_id: str) -> None:
+    """Stop the fleet's processes that its record does not hold (a start whose record was never written,
+    e.g. when kurator was killed in between): they would hold their ports against the ones ``up`` starts."""
+    recorded = {(r.pid, r.start_time) for r in records.values()}
+    for rec in processes.marked(fleet_id):
+        if (rec.pid, rec.start_time) not in recorded:
+            processes.stop(rec)
 
 
 def _check_ports_free(cfg: FleetConfig, to_start: list[str]) -> None:
@@ -367,6 +371,26 @@ def _resolve_cluster_api() -> Binaries:
     return resolve_cluster_api()
 
 
+def _settle(
+    opts: UpOptions, layout: FleetLayout, supported_versions: tuple[str, ...]
+) -> tuple[FleetConfig, bool, str]:
+    """The fleet's settings (recorded, or new ones), whether they are new, and the fleet's id. Nothing is
+    written: a folder kurator did not make, bad input and taken ports are refused before anything is."""
+    marker = state.read_marker(layout)
+    if marker is None and (foreign := state.foreign_entries(layout)):
+        raise InvalidInput(
+            f"{layout.root} is not empty and is not a kurator fleet's folder (it holds {foreign[0]!r}, …)",
+            "choose an empty or new folder with --home",
+        )
+    recover = state.command("down", opts.name, opts.home, "--purge")
+    existing = fleet_config.load(layout.config, recover)
+    fleet_id = marker.id if marker is not None else secrets.token_hex(4)
+    if existing is not None:
+        check_matches(existing, opts)
+        return existing, False, fleet_id
+    return new_config(opts, supported_versions, fleet_id), True, fleet_id
+
+
 def up(
     opts: UpOptions,
     resolve_binaries: BinaryResolver,
@@ -379,20 +403,23 @@ def up(
     began = time.monotonic()
     validate(opts, supported_versions)
     layout = FleetLayout(fleet_home(opts.name, opts.home))
-    existing = fleet_config.load(layout.config)
-    if existing is not None:
-        check_matches(existing, opts)
-        cfg = existing
-        if opts.cluster_api and cfg.cluster_api is None:  # added to a fleet that runs without it
-            cluster_api.check_network(cfg.network)
-            cfg = cfg.model_copy(update={"cluster_api": cluster_api.new_config()})
-    else:
-        cfg = new_config(opts, supported_versions)
+    cfg, is_new, fleet_id = _settle(opts, layout, supported_versions)
+    recorded = None if is_new else cfg
+    if opts.cluster_api and cfg.cluster_api is None:  # added to a fleet that runs without it
+        cluster_api.check_network(cfg.network)
+        cfg = cfg.model_copy(update={"cluster_api": cluster_api.new_config()})
     bins = resolve_binaries(cfg.kubernetes_version, cfg.karmada, cfg.monitoring is not None)
     if cfg.cluster_api is not None:
         bins = {**bins, **resolve_cluster_api()}
     with fleet_lock(layout):
-        if existing is None or cfg != existing:
+        marker = state.ensure_marker(layout, opts.name, fleet_id)
+        recover = state.command("down", opts.name, opts.home, "--purge")
+        if is_new and (fleet_config.load(layout.config, recover) is not None or marker.id != fleet_id):
+            raise KuratorError(
+                f"another kurator command made the fleet in {layout.root} meanwhile",
+                "run `kurator local up` again",
+            )
+        if cfg != recorded:
             fleet_config.save(layout.config, cfg)
         if cfg.network == "loopback":
             report.note(
@@ -403,13 +430,14 @@ def up(
         report.step("certificates and kubeconfigs")
         prepare_files(cfg, layout)
         report.done("certificates and kubeconfigs", time.monotonic() - t)
-        link = _link(cfg)
+        link = link_of(cfg)
         if link is not None:
             netns.ensure(link)
             cluster_api.prepare_etc(link.netns)
         ns = link.netns if link else None
-        records = load_records(layout)
-        starter = _Starter(layout, records, cfg)
+        records = load_records(layout, opts.name, opts.home)
+        _stop_unrecorded(records, marker.id)
+        starter = _Starter(layout, records, marker.id)
         specs = {c: cluster_specs(cfg, layout, c, bins, ns) for c in cfg.clusters}
         if cfg.karmada:
             specs[fleet_config.KARMADA] = karmada.specs(cfg, layout, bins, ns)
@@ -421,48 +449,7 @@ def up(
             if not (s.name in records and processes.is_alive(records[s.name]))
         ]
         _check_ports_free(cfg, dead)
-
-        t = time.monotonic()
-        report.step("etcd")
-        starter.ensure(etcd)
-        wait_etcd(cfg, layout, timeout=opts.wait_timeout)
-        report.done("etcd", time.monotonic() - t)
-
-        # API servers first, all at once: they are the slow part and independent of each other.
-        t = time.monotonic()
-        report.step(f"{len(cfg.control_planes)} API servers")
-        for cluster in cfg.control_planes:
-            starter.ensure(specs[cluster][APISERVER])
-        for cluster in cfg.control_planes:
-            wait_apiserver(cfg, layout, cluster, timeout=opts.wait_timeout)
-        report.done(f"{len(cfg.control_planes)} API servers", time.monotonic() - t)
-
-        t = time.monotonic()
-        report.step("controller managers, schedulers, kwok")
-        for cluster in cfg.clusters:
-            for component in CLUSTER_COMPONENTS[1:]:
-                starter.ensure(specs[cluster][component])
-        report.done("controller managers, schedulers, kwok", time.monotonic() - t)
-
-        if cfg.karmada:
-            t = time.monotonic()
-            report.step("Karmada")
-            _karmada_up(cfg, layout, specs[fleet_config.KARMADA], bins, starter, opts.wait_timeout)
-            report.done("Karmada", time.monotonic() - t)
-
-        t = time.monotonic()
-        report.step(f"{cfg.nodes} fake nodes per cluster")
-        for cluster in cfg.clusters:
-            ensure_nodes(cfg, layout, cluster)
-        for cluster in cfg.clusters:
-            wait_cluster_usable(cfg, layout, cluster, timeout=opts.wait_timeout)
-        report.done(f"{cfg.nodes} fake nodes per cluster", time.monotonic() - t)
-
-        if cfg.monitoring:
-            t = time.monotonic()
-            report.step("Prometheus and Thanos")
-            _monitoring_up(cfg, layout, mon_specs, starter, opts.wait_timeout)
-            report.done("Prometheus and Thanos", time.monotonic() - t)
+        _start(cfg, layout, bins, specs, etcd, mon_specs, starter, report, opts.wait_timeout)
 
         if cfg.cluster_api is not None and ns is not None:
             t = time.monotonic()
@@ -471,6 +458,61 @@ def up(
             report.done("Cluster API and the AWS stand-in", time.monotonic() - t)
 
     return UpResult(cfg, layout, starter.started, starter.kept, time.monotonic() - began)
+
+
+def _start(
+    cfg: FleetConfig,
+    layout: FleetLayout,
+    bins: Binaries,
+    specs: dict[str, dict[str, ProcessSpec]],
+    etcd: ProcessSpec,
+    mon_specs: dict[str, ProcessSpec],
+    starter: _Starter,
+    report: Reporter,
+    wait_timeout: float,
+) -> None:
+    """Start what is missing, in order, waiting for each part to serve."""
+    t = time.monotonic()
+    report.step("etcd")
+    starter.ensure(etcd)
+    wait_etcd(cfg, layout, timeout=wait_timeout)
+    report.done("etcd", time.monotonic() - t)
+
+    # API servers first, all at once: they are the slow part and independent of each other.
+    t = time.monotonic()
+    report.step(f"{len(cfg.control_planes)} API servers")
+    for cluster in cfg.control_planes:
+        starter.ensure(specs[cluster][APISERVER])
+    for cluster in cfg.control_planes:
+        wait_apiserver(cfg, layout, cluster, timeout=wait_timeout)
+    report.done(f"{len(cfg.control_planes)} API servers", time.monotonic() - t)
+
+    t = time.monotonic()
+    report.step("controller managers, schedulers, kwok")
+    for cluster in cfg.clusters:
+        for component in CLUSTER_COMPONENTS[1:]:
+            starter.ensure(specs[cluster][component])
+    report.done("controller managers, schedulers, kwok", time.monotonic() - t)
+
+    if cfg.karmada:
+        t = time.monotonic()
+        report.step("Karmada")
+        _karmada_up(cfg, layout, specs[fleet_config.KARMADA], bins, starter, wait_timeout)
+        report.done("Karmada", time.monotonic() - t)
+
+    t = time.monotonic()
+    report.step(f"{cfg.nodes} fake nodes per cluster")
+    for cluster in cfg.clusters:
+        ensure_nodes(cfg, layout, cluster)
+    for cluster in cfg.clusters:
+        wait_cluster_usable(cfg, layout, cluster, timeout=wait_timeout)
+    report.done(f"{cfg.nodes} fake nodes per cluster", time.monotonic() - t)
+
+    if cfg.monitoring:
+        t = time.monotonic()
+        report.step("Prometheus and Thanos")
+        _monitoring_up(cfg, layout, mon_specs, starter, wait_timeout)
+        report.done("Prometheus and Thanos", time.monotonic() - t)
 
 
 def _karmada_up(
@@ -499,18 +541,19 @@ def _monitoring_up(
     cfg: FleetConfig, layout: FleetLayout, mspecs: dict[str, ProcessSpec], starter: _Starter, timeout: float
 ) -> None:
     """The bucket first (sidecars and the Store Gateway need it), then everything else at once."""
-    monitoring.write_files(cfg, layout)
+    with _writing(layout):
+        monitoring.write_files(cfg, layout)
     s3 = process_name(fleet_config.HOST_CLUSTER, monitoring.S3)
     starter.ensure(mspecs[s3])
     monitoring.wait_s3(cfg, layout, timeout)
-    monitoring.ensure_bucket(cfg)
+    monitoring.ensure_bucket(cfg, layout)
     for name, spec in mspecs.items():
         if name != s3:
             starter.ensure(spec)
     monitoring.wait_ready(cfg, layout, timeout)
     if cfg.karmada:  # fleet commands (`kurator query`, `get clusters`) find Thanos Query through Karmada
         kc = client(layout.kubeconfig(fleet_config.KARMADA), context_name(cfg, fleet_config.KARMADA))
-        apply_all(kc, [monitoring.query_record(cfg)])
+        apply_all(kc, monitoring.query_records(cfg, layout))
 
 
 def _cluster_api_up(
@@ -530,38 +573,3 @@ def _cluster_api_up(
     cluster_api.wait_standin(cfg, layout, timeout)
     cluster_api.wait_managers(cfg, layout, timeout)
     cluster_api.apply_webhooks(cfg, layout, bins)
-
-
-# --- down -------------------------------------------------------------------------------------------
-
-
-def down(name: str, home: Path | None = None, purge: bool = False) -> list[str]:
-    """Stop exactly the processes ``up`` recorded (newest first), remove the namespace; keep data unless
-    ``purge``. Returns the names of the processes stopped."""
-    fleet_config.validate_name(name)
-    layout = FleetLayout(fleet_home(name, home))
-    if not layout.root.exists():
-        raise KuratorError(f"there is no local fleet named {name!r} (looked in {layout.root})")
-    cfg = fleet_config.load(layout.config)
-    stopped: list[str] = []
-    with fleet_lock(layout):
-        records = load_records(layout)
-        for proc_name in reversed(list(records)):
-            rec = records[proc_name]
-            if processes.is_alive(rec):
-                processes.stop(rec)
-                stopped.append(proc_name)
-        save_records(layout, {})
-        link = _link(cfg) if cfg else None
-        if link is not None:
-            leftover = netns.pids_inside(link.netns)
-            if leftover:
-                raise KuratorError(
-                    f"processes {leftover} that kurator did not start still run in namespace {link.netns}",
-                    "stop them, then run `kurator local down` again",
-                )
-            netns.delete(link)
-            cluster_api.remove_files(link.netns)
-    if purge:
-        shutil.rmtree(layout.root)
-    return stopped

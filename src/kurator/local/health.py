@@ -12,7 +12,14 @@ import httpx
 
 from kurator.core.errors import KuratorError
 from kurator.local.config import FleetConfig
-from kurator.local.control_plane import APISERVER, ETCD, etcd_url, process_name
+from kurator.local.control_plane import (
+    APISERVER,
+    ETCD,
+    ETCD_KURATOR_CLIENT,
+    etcd_pki,
+    etcd_url,
+    process_name,
+)
 from kurator.local.layout import FleetLayout
 from kurator.local.pki import ClusterPKI
 
@@ -48,13 +55,16 @@ def poll(
         time.sleep(POLL_SECONDS)
 
 
-def etcd_healthy(cfg: FleetConfig, timeout: float = 2.0) -> bool:
-    resp = httpx.get(f"{etcd_url(cfg)}/health", timeout=timeout, trust_env=False)
+def etcd_healthy(cfg: FleetConfig, layout: FleetLayout, timeout: float = 2.0) -> bool:
+    """etcd's /health, asked with kurator's client certificate (etcd serves no one without one)."""
+    pki = etcd_pki(layout)
+    tls = client_tls(pki.ca_crt, pki.crt(ETCD_KURATOR_CLIENT), pki.key(ETCD_KURATOR_CLIENT))
+    resp = httpx.get(f"{etcd_url(cfg)}/health", verify=tls, timeout=timeout, trust_env=False)
     return resp.status_code == 200 and resp.json().get("health") == "true"
 
 
 def wait_etcd(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
-    poll(lambda: etcd_healthy(cfg), timeout, "etcd", layout.log(ETCD))
+    poll(lambda: etcd_healthy(cfg, layout), timeout, "etcd", layout.log(ETCD))
 
 
 def apiserver_get(
@@ -68,6 +78,13 @@ def apiserver_get(
 @lru_cache(maxsize=64)
 def _tls(ca: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(ca))
+
+
+def client_tls(ca: Path, cert: Path, key: Path) -> ssl.SSLContext:
+    """TLS that checks the server against ``ca`` and presents the client certificate ``cert``."""
+    tls = ssl.create_default_context(cafile=str(ca))
+    tls.load_cert_chain(str(cert), str(key))
+    return tls
 
 
 def apiserver_ready(cfg: FleetConfig, layout: FleetLayout, cluster: str) -> bool:

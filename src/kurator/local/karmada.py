@@ -25,6 +25,7 @@ from kurator.local.control_plane import (
     Binaries,
     apiserver_spec,
     controller_manager_spec,
+    etcd_client_flags,
     etcd_url,
     process_name,
 )
@@ -41,23 +42,17 @@ SCHEDULER = "karmada-scheduler"
 # Start order after Karmada's API server: the webhook and aggregated API must serve before the CRDs that
 # convert through the webhook are used and before clusters are registered.
 COMPONENTS = (APISERVER, CONTROLLER_MANAGER_BIN, AGGREGATED, WEBHOOK, CONTROLLER, SCHEDULER)
-PORT_NAMES = (
-    "aggregated",
-    "webhook",
-    "webhook-health",
-    "webhook-metrics",
-    "controller-health",
-    "controller-metrics",
-    "scheduler-health",
-    "scheduler-metrics",
-)
+# Karmada's metrics endpoints serve anyone who asks (no TLS, no authentication to turn on), so the fleet
+# turns them off ("--metrics-bind-address=0"); only health endpoints listen beside the TLS servers.
+PORT_NAMES = ("aggregated", "webhook", "webhook-health", "controller-health", "scheduler-health")
 COMPONENT_PORTS = {
     AGGREGATED: ("aggregated",),
-    WEBHOOK: ("webhook", "webhook-health", "webhook-metrics"),
-    CONTROLLER: ("controller-health", "controller-metrics"),
-    SCHEDULER: ("scheduler-health", "scheduler-metrics"),
+    WEBHOOK: ("webhook", "webhook-health"),
+    CONTROLLER: ("controller-health",),
+    SCHEDULER: ("scheduler-health",),
 }
-NETNS_PORTS = dict(zip(PORT_NAMES, (7443, 8443, 8000, 8090, 10357, 8091, 10351, 8092), strict=True))
+NETNS_PORTS = dict(zip(PORT_NAMES, (7443, 8443, 8000, 10357, 10351), strict=True))
+METRICS_OFF = "--metrics-bind-address=0"
 SERVICE_DNS = "karmada-aggregated-apiserver.karmada-system.svc"
 WEBHOOK_DNS = "karmada-webhook.karmada-system.svc"
 # Karmada's control plane runs no workloads: only the controllers its deploy manifest enables.
@@ -116,6 +111,7 @@ def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | No
                 f"--authentication-kubeconfig={admin}",
                 f"--authorization-kubeconfig={admin}",
                 f"--etcd-servers={etcd_url(cfg)}",
+                *etcd_client_flags(layout),
                 "--etcd-prefix=/kurator/karmada-aggregated",
                 f"--tls-cert-file={pki.crt('aggregated-apiserver')}",
                 f"--tls-private-key-file={pki.key('aggregated-apiserver')}",
@@ -135,7 +131,7 @@ def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | No
                 f"--secure-port={ports['webhook']}",
                 f"--cert-dir={layout.cluster_dir(KARMADA) / 'webhook-certs'}",
                 f"--health-probe-bind-address={addr}:{ports['webhook-health']}",
-                f"--metrics-bind-address={addr}:{ports['webhook-metrics']}",
+                METRICS_OFF,
             ],
         ),
         CONTROLLER: proc(
@@ -146,7 +142,7 @@ def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | No
                 "--cluster-status-update-frequency=2s",  # members are local: fresh status is cheap
                 "--controllers=*,hpaScaleTargetMarker,deploymentReplicasSyncer",
                 f"--health-probe-bind-address={addr}:{ports['controller-health']}",
-                f"--metrics-bind-address={addr}:{ports['controller-metrics']}",
+                METRICS_OFF,
                 "--leader-elect=false",
             ],
         ),
@@ -157,7 +153,7 @@ def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | No
                 f"--kubeconfig={admin}",
                 "--enable-scheduler-estimator=false",
                 f"--health-probe-bind-address={addr}:{ports['scheduler-health']}",
-                f"--metrics-bind-address={addr}:{ports['scheduler-metrics']}",
+                METRICS_OFF,
                 "--leader-elect=false",
             ],
         ),

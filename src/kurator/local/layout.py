@@ -17,6 +17,11 @@ class FleetLayout:
     root: Path
 
     @property
+    def marker(self) -> Path:
+        """kurator's mark on a folder it made a fleet in (local/state.py)."""
+        return self.root / ".kurator-fleet"
+
+    @property
     def config(self) -> Path:
         return self.root / "fleet.json"
 
@@ -43,6 +48,10 @@ class FleetLayout:
     @property
     def kwok_stages(self) -> Path:
         return self.root / "kwok-stages.yaml"
+
+    def service_pki(self, service: str) -> Path:
+        """Certificates of one of the fleet's own services (etcd, monitoring)."""
+        return self.root / "pki" / service
 
     def cluster_dir(self, cluster: str) -> Path:
         return self.root / "clusters" / cluster

@@ -2,16 +2,19 @@
 real processes from the same rendered configuration (kwok's pods never run an image).
 
 Per member: ``replicas`` Prometheus processes (external labels ``cluster=<member>``,
-``replica=prometheus-<n>``) scraping the member's API server and kwok, each with a Thanos sidecar that
-uploads its blocks. On the host:
-Thanos Query (every sidecar and the Store Gateway), the Store Gateway and the Compactor over one bucket.
-The bucket is moto's S3 server, a stand-in for real object storage: it keeps the bucket in memory, so
-history lives as long as that process does.
+``replica=prometheus-<n>``) scraping the member's API server, each with a Thanos sidecar that uploads its
+blocks. On the host: Thanos Query (every sidecar and the Store Gateway), the Store Gateway and the
+Compactor over one bucket. The bucket is moto's S3 server, a stand-in for real object storage: it keeps
+the bucket in memory, so history lives as long as that process does.
+
+Nothing here serves anyone without credentials (local/monitoring_access.py): TLS with client certificates
+of the fleet's monitoring CA on every HTTP and gRPC port, SigV4 with the fleet's own keys at the bucket.
 """
 
 from __future__ import annotations
 
 import functools
+import ssl
 import sys
 import time
 from dataclasses import dataclass
@@ -21,8 +24,9 @@ from typing import Any
 import httpx
 
 from kurator.core.errors import KuratorError
+from kurator.local import monitoring_access as access
 from kurator.local.config import HOST_CLUSTER, FleetConfig, MonitoringConfig
-from kurator.local.control_plane import KWOK_BIN, Binaries, process_name
+from kurator.local.control_plane import Binaries, process_name
 from kurator.local.health import poll
 from kurator.local.layout import FleetLayout
 from kurator.local.pki import ADMIN, ClusterPKI
@@ -37,9 +41,6 @@ STORE = "thanos-store"
 COMPACTOR = "thanos-compactor"
 HOST_COMPONENTS = (S3, STORE, COMPACTOR, QUERY)  # start order
 BUCKET = "kurator-metrics"
-# moto accepts any credentials; these only make the object-store file look like a real one.
-S3_ACCESS_KEY = "kurator-local"
-S3_SECRET_KEY = "kurator-local-secret"  # noqa: S105 (a stand-in's fixed credential, nothing real)
 NETNS_PORT_BASE = 19000  # inside the fleet's own network namespace every port is free
 
 
@@ -65,11 +66,11 @@ def port_names(members: list[str], replicas: int) -> list[str]:
         for r in range(replicas)
         for n in (prometheus_name(r), f"sidecar-grpc-{r}", f"sidecar-http-{r}")
     ]
-    return host + per_member + [f"{m}/kwok" for m in members]
+    return host + per_member
 
 
 def process_ports(cfg: FleetConfig) -> dict[str, list[int]]:
-    """The ports each process listens on, by process name (kwok's metrics port is monitoring's too)."""
+    """The ports each process listens on, by process name."""
     mon, host = _mon(cfg), HOST_CLUSTER
     by_process = {
         process_name(host, S3): [f"{host}/{S3}"],
@@ -78,7 +79,6 @@ def process_ports(cfg: FleetConfig) -> dict[str, list[int]]:
         process_name(host, QUERY): [f"{host}/query-http", f"{host}/query-grpc"],
     }
     for m in cfg.clusters[1:]:
-        by_process[process_name(m, KWOK_BIN)] = [f"{m}/kwok"]
         for r in range(mon.replicas):
             by_process[process_name(m, prometheus_name(r))] = [f"{m}/{prometheus_name(r)}"]
             by_process[process_name(m, sidecar_name(r))] = [f"{m}/sidecar-grpc-{r}", f"{m}/sidecar-http-{r}"]
@@ -124,21 +124,22 @@ def _addr(cfg: FleetConfig, port_name: str) -> str:
 
 
 def query_url(cfg: FleetConfig) -> str:
-    return f"http://{_addr(cfg, f'{HOST_CLUSTER}/query-http')}"
+    return f"https://{_addr(cfg, f'{HOST_CLUSTER}/query-http')}"
 
 
 def s3_url(cfg: FleetConfig) -> str:
     return f"http://{_addr(cfg, f'{HOST_CLUSTER}/{S3}')}"
 
 
-def object_store(cfg: FleetConfig) -> objstore.ObjectStore:
+def object_store(cfg: FleetConfig, layout: FleetLayout) -> objstore.ObjectStore:
+    creds = access.s3_credentials(layout)
     text = (
         "type: S3\n"
         "config:\n"
         f"  bucket: {BUCKET}\n"
         f"  endpoint: {_addr(cfg, f'{HOST_CLUSTER}/{S3}')}\n"
-        f"  access_key: {S3_ACCESS_KEY}\n"
-        f"  secret_key: {S3_SECRET_KEY}\n"
+        f"  access_key: {creds.access_key}\n"
+        f"  secret_key: {creds.secret_key}\n"
         "  insecure: true\n"
         "  bucket_lookup_type: path\n"
     )
@@ -148,10 +149,10 @@ def object_store(cfg: FleetConfig) -> objstore.ObjectStore:
 def scrape_jobs(cfg: FleetConfig, layout: FleetLayout, member: str) -> list[prometheus.Job]:
     """The jobs a member's Prometheus runs in a pod, pointed at the local fleet: its API server at its
     address (the fleet's API servers publish no ``kubernetes`` endpoints, as they share one address) with
-    the fleet's admin certificate instead of a service account; kwok, the member's stand-in kubelets, at
-    its server address."""
+    the fleet's admin certificate instead of a service account. (kwok, the member's stand-in kubelets,
+    serves no metrics: see control_plane.kwok_spec.)"""
     pki = ClusterPKI(layout.pki(member))
-    access = prometheus.KubeAccess(
+    kube = prometheus.KubeAccess(
         api_server=cfg.server(member),
         ca_file=str(pki.ca_crt),
         token_file=None,
@@ -159,10 +160,7 @@ def scrape_jobs(cfg: FleetConfig, layout: FleetLayout, member: str) -> list[prom
         key_file=str(pki.key(ADMIN.file_stem)),
     )
     apiserver = cfg.server(member).removeprefix("https://")
-    return [
-        prometheus.static_job("kube-apiserver", [apiserver], scheme="https", tls=access.tls()),
-        prometheus.static_job("kwok", [_addr(cfg, f"{member}/kwok")]),
-    ]
+    return [prometheus.static_job("kube-apiserver", [apiserver], scheme="https", tls=kube.tls())]
 
 
 def config_text(cfg: FleetConfig, layout: FleetLayout, member: str) -> str:
@@ -172,10 +170,12 @@ def config_text(cfg: FleetConfig, layout: FleetLayout, member: str) -> str:
 
 
 def write_files(cfg: FleetConfig, layout: FleetLayout) -> None:
-    """The object-store file (mode 0600: it holds the credentials) and each member's prometheus.yml."""
+    """Credentials, the object-store file (mode 0600: it holds the credentials) and each member's
+    prometheus.yml."""
     p = paths(layout)
     p.root.mkdir(parents=True, exist_ok=True)
-    _write(p.objstore_file, objstore.render(object_store(cfg)), private=True)
+    access.ensure(cfg, layout)
+    _write(p.objstore_file, objstore.render(object_store(cfg, layout)), private=True)
     for member in cfg.clusters[1:]:
         _write(p.config_file(member), config_text(cfg, layout, member))
         for r in range(_mon(cfg).replicas):
@@ -198,176 +198,176 @@ def _write(path: Path, text: str, private: bool = False) -> None:
 def specs(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, netns: str | None) -> dict[str, ProcessSpec]:
     """Every monitoring process, by process name, in start order: the bucket and the host's Thanos first
     (Query's endpoints are all known up front), then each member's Prometheus and sidecar pairs."""
-    p = paths(layout)
-    prom, th = str(bins[PROMETHEUS_BIN]), str(bins[THANOS_BIN])
-    obj = str(p.objstore_file)
-    host = HOST_CLUSTER
 
     def spec(cluster: str, component: str, argv: list[str], env: dict[str, str] | None = None) -> ProcessSpec:
         name = process_name(cluster, component)
         return ProcessSpec(name=name, argv=argv, log=layout.log(name), netns=netns, env=env or {})
 
-    sidecars = [
-        _addr(cfg, f"{m}/sidecar-grpc-{r}") for m in cfg.clusters[1:] for r in range(_mon(cfg).replicas)
-    ]
-    out = [
-        spec(
-            host,
-            S3,
-            [
-                sys.executable,
-                "-m",
-                "moto.server",
-                "-H",
-                cfg.address,
-                "-p",
-                str(_mon(cfg).ports[f"{host}/{S3}"]),
-            ],
-        ),
-        spec(
-            host,
-            STORE,
-            [
-                th,
-                *thanos.store_args(
-                    objstore_path=obj,
-                    data_dir=str(p.thanos_data(STORE)),
-                    grpc_address=_addr(cfg, f"{host}/store-grpc"),
-                    http_address=_addr(cfg, f"{host}/store-http"),
-                    sync_interval=_mon(cfg).store_sync,
-                ),
-            ],
-        ),
-        spec(
-            host,
-            COMPACTOR,
-            [
-                th,
-                *thanos.compact_args(
-                    objstore_path=obj,
-                    data_dir=str(p.thanos_data(COMPACTOR)),
-                    http_address=_addr(cfg, f"{host}/compactor-http"),
-                    consistency_delay=_mon(cfg).consistency_delay,
-                ),
-            ],
-        ),
-        spec(
-            host,
-            QUERY,
-            [
-                th,
-                *thanos.query_args(
-                    [_addr(cfg, f"{host}/store-grpc"), *sidecars],
-                    grpc_address=_addr(cfg, f"{host}/query-grpc"),
-                    http_address=_addr(cfg, f"{host}/query-http"),
-                ),
-            ],
-        ),
-    ]
+    out = [spec(HOST_CLUSTER, c, argv) for c, argv in _host_argv(cfg, layout, str(bins[THANOS_BIN])).items()]
     for m in cfg.clusters[1:]:
         for r in range(_mon(cfg).replicas):
-            data = str(p.prometheus_data(m, r))
-            prom_addr = _addr(cfg, f"{m}/{prometheus_name(r)}")
-            out.append(
-                spec(
-                    m,
-                    prometheus_name(r),
-                    [
-                        prom,
-                        *prometheus.args(
-                            str(p.config_file(m)),
-                            data,
-                            prom_addr,
-                            retention=_mon(cfg).retention,
-                            block_duration=_mon(cfg).block_duration,
-                        ),
-                    ],
-                    prometheus.replica_env(prometheus_name(r)),
-                )
-            )
-            out.append(
-                spec(
-                    m,
-                    sidecar_name(r),
-                    [
-                        th,
-                        *thanos.sidecar_args(
-                            prometheus_url=f"http://{prom_addr}",
-                            tsdb_path=data,
-                            objstore_path=obj,
-                            grpc_address=_addr(cfg, f"{m}/sidecar-grpc-{r}"),
-                            http_address=_addr(cfg, f"{m}/sidecar-http-{r}"),
-                        ),
-                    ],
-                )
-            )
+            prom, sidecar = _member_argv(cfg, layout, bins, m, r)
+            out.append(spec(m, prometheus_name(r), prom, prometheus.replica_env(prometheus_name(r))))
+            out.append(spec(m, sidecar_name(r), sidecar))
     return {s.name: s for s in out}
 
 
-def _ready(url: str) -> bool:
-    return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
+def _host_argv(cfg: FleetConfig, layout: FleetLayout, th: str) -> dict[str, list[str]]:
+    """The bucket's stand-in, the Store Gateway, the Compactor and Query: each serves over TLS to clients
+    with a certificate only, Query dials its endpoints with one."""
+    p, host = paths(layout), HOST_CLUSTER
+    obj = str(p.objstore_file)
+    http, grpc = access.http_flags(layout), access.grpc_server_flags(layout)
+    sidecars = [
+        _addr(cfg, f"{m}/sidecar-grpc-{r}") for m in cfg.clusters[1:] for r in range(_mon(cfg).replicas)
+    ]
+    s3 = [
+        sys.executable,
+        *("-m", "kurator.local.s3standin", "--host", cfg.address),
+        *("--port", str(_mon(cfg).ports[f"{host}/{S3}"])),
+        *("--credentials", str(access.s3_credentials_file(layout))),
+    ]
+    store = thanos.store_args(
+        objstore_path=obj,
+        data_dir=str(p.thanos_data(STORE)),
+        grpc_address=_addr(cfg, f"{host}/store-grpc"),
+        http_address=_addr(cfg, f"{host}/store-http"),
+        sync_interval=_mon(cfg).store_sync,
+        extra=[*http, *grpc],
+    )
+    compact = thanos.compact_args(
+        objstore_path=obj,
+        data_dir=str(p.thanos_data(COMPACTOR)),
+        http_address=_addr(cfg, f"{host}/compactor-http"),
+        consistency_delay=_mon(cfg).consistency_delay,
+        extra=http,
+    )
+    query = thanos.query_args(
+        [_addr(cfg, f"{host}/store-grpc"), *sidecars],
+        grpc_address=_addr(cfg, f"{host}/query-grpc"),
+        http_address=_addr(cfg, f"{host}/query-http"),
+        extra=[*http, *grpc, *access.grpc_client_flags(layout)],
+    )
+    return {S3: s3, STORE: [th, *store], COMPACTOR: [th, *compact], QUERY: [th, *query]}
+
+
+def _member_argv(
+    cfg: FleetConfig, layout: FleetLayout, bins: Binaries, member: str, replica: int
+) -> tuple[list[str], list[str]]:
+    """One Prometheus of ``member`` and its sidecar, which reaches it over TLS with a client certificate."""
+    p = paths(layout)
+    data = str(p.prometheus_data(member, replica))
+    prom_addr = _addr(cfg, f"{member}/{prometheus_name(replica)}")
+    prom = prometheus.args(
+        str(p.config_file(member)),
+        data,
+        prom_addr,
+        retention=_mon(cfg).retention,
+        block_duration=_mon(cfg).block_duration,
+    )
+    sidecar = thanos.sidecar_args(
+        prometheus_url=f"https://{prom_addr}",
+        tsdb_path=data,
+        objstore_path=str(p.objstore_file),
+        grpc_address=_addr(cfg, f"{member}/sidecar-grpc-{replica}"),
+        http_address=_addr(cfg, f"{member}/sidecar-http-{replica}"),
+        extra=[
+            *access.http_flags(layout),
+            *access.grpc_server_flags(layout),
+            f"--prometheus.http-client-file={access.prometheus_client_file(layout)}",
+        ],
+    )
+    web = f"--web.config.file={access.web_config_file(layout)}"
+    return [str(bins[PROMETHEUS_BIN]), *prom, web], [str(bins[THANOS_BIN]), *sidecar]
+
+
+def _ready(url: str, tls: ssl.SSLContext) -> bool:
+    return httpx.get(url, verify=tls, timeout=1.0, trust_env=False).status_code == 200
 
 
 def wait_s3(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
-    poll(lambda: _ready(s3_url(cfg)), timeout, "the S3 stand-in", layout.log(process_name(HOST_CLUSTER, S3)))
+    """Ready when the stand-in answers a signed request (it answers no other kind)."""
+    client = s3_client(cfg, layout)
 
+    def answers() -> bool:
+        client.list_buckets()
+        return True
 
-def s3_client(cfg: FleetConfig) -> Any:
-    """A botocore S3 client for the stand-in (creating the bucket; tests list its blocks with it)."""
-    import botocore.session
-    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    return botocore.session.get_session().create_client(
-        "s3",
-        endpoint_url=s3_url(cfg),
-        aws_access_key_id=S3_ACCESS_KEY,
-        aws_secret_access_key=S3_SECRET_KEY,
-        region_name=objstore.DEFAULT_REGION,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
+    poll(
+        answers,
+        timeout,
+        "the S3 stand-in",
+        layout.log(process_name(HOST_CLUSTER, S3)),
+        retry_on=(BotoCoreError, ClientError),
     )
 
 
-def ensure_bucket(cfg: FleetConfig) -> None:
+def s3_client(cfg: FleetConfig, layout: FleetLayout) -> Any:
+    """A botocore S3 client for the stand-in, signing with the fleet's credentials (creating the bucket;
+    tests list its blocks with it)."""
+    import botocore.session
+    from botocore.config import Config
+
+    creds = access.s3_credentials(layout)
+    return botocore.session.get_session().create_client(
+        "s3",
+        endpoint_url=s3_url(cfg),
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        region_name=objstore.DEFAULT_REGION,
+        config=Config(
+            s3={"addressing_style": "path"}, retries={"max_attempts": 2}, connect_timeout=2, read_timeout=5
+        ),
+    )
+
+
+def ensure_bucket(cfg: FleetConfig, layout: FleetLayout) -> None:
     """Create the bucket unless it is there (a restarted stand-in starts empty)."""
     try:
-        objstore.check_bucket(object_store(cfg), timeout=5.0)
+        objstore.check_bucket(object_store(cfg, layout), timeout=5.0)
         return
     except KuratorError:
         pass
-    s3_client(cfg).create_bucket(Bucket=BUCKET)
+    s3_client(cfg, layout).create_bucket(Bucket=BUCKET)
 
 
-def blocks(cfg: FleetConfig) -> list[str]:
+def blocks(cfg: FleetConfig, layout: FleetLayout) -> list[str]:
     """The blocks in the bucket (their ULIDs): what the sidecars have uploaded."""
-    resp = s3_client(cfg).list_objects_v2(Bucket=BUCKET, Delimiter="/")
+    resp = s3_client(cfg, layout).list_objects_v2(Bucket=BUCKET, Delimiter="/")
     return [str(p["Prefix"]).rstrip("/") for p in resp.get("CommonPrefixes", [])]
 
 
 def wait_ready(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
-    """Every Prometheus, sidecar and host component answers its readiness endpoint."""
+    """Every Prometheus, sidecar and host component answers its readiness endpoint (asked with kurator's
+    client certificate)."""
+    host = HOST_CLUSTER
     checks: list[tuple[str, str]] = [
-        (process_name(HOST_CLUSTER, STORE), f"http://{_addr(cfg, f'{HOST_CLUSTER}/store-http')}/-/ready"),
-        (process_name(HOST_CLUSTER, QUERY), f"{query_url(cfg)}/-/ready"),
+        (process_name(host, STORE), f"https://{_addr(cfg, f'{host}/store-http')}/-/ready"),
+        (process_name(host, QUERY), f"{query_url(cfg)}/-/ready"),
     ]
     for m in cfg.clusters[1:]:
         for r in range(_mon(cfg).replicas):
-            checks.append(
-                (
-                    process_name(m, prometheus_name(r)),
-                    f"http://{_addr(cfg, f'{m}/{prometheus_name(r)}')}/-/ready",
-                )
-            )
-            checks.append(
-                (process_name(m, sidecar_name(r)), f"http://{_addr(cfg, f'{m}/sidecar-http-{r}')}/-/ready")
-            )
+            prom = f"https://{_addr(cfg, f'{m}/{prometheus_name(r)}')}/-/ready"
+            checks.append((process_name(m, prometheus_name(r)), prom))
+            sidecar = f"https://{_addr(cfg, f'{m}/sidecar-http-{r}')}/-/ready"
+            checks.append((process_name(m, sidecar_name(r)), sidecar))
+    tls = access.kurator_tls(layout)
     deadline = time.monotonic() + timeout
     for name, url in checks:
-        poll(functools.partial(_ready, url), max(1.0, deadline - time.monotonic()), name, layout.log(name))
+        ready = functools.partial(_ready, url, tls)
+        poll(ready, max(1.0, deadline - time.monotonic()), name, layout.log(name))
 
 
-def query_record(cfg: FleetConfig) -> dict[str, Any]:
-    """The record telling fleet commands where Thanos Query serves (kurator.fleet.metrics reads it)."""
-    from kurator.kube.records import record_doc
+def query_records(cfg: FleetConfig, layout: FleetLayout) -> list[dict[str, Any]]:
+    """What fleet commands read on Karmada to query the fleet (kurator.fleet.metrics reads them): where
+    Thanos Query serves, and the certificate it asks of them (a Secret: for the fleet's administrators)."""
+    from kurator.kube.records import record_doc, secret_doc
     from kurator.monitoring import query
 
-    return record_doc(query.RECORD_NAMESPACE, query.RECORD_NAME, {query.RECORD_KEY: query_url(cfg)})
+    where = record_doc(query.RECORD_NAMESPACE, query.RECORD_NAME, {query.RECORD_KEY: query_url(cfg)})
+    credentials = secret_doc(
+        query.RECORD_NAMESPACE, query.CLIENT_SECRET_NAME, access.client_credentials(layout)
+    )
+    return [where, credentials]

@@ -34,12 +34,16 @@ class Link:
     ns_addr: str
 
     @staticmethod
-    def for_fleet(fleet: str, index: int) -> Link:
-        """Names short enough for IFNAMSIZ (15), derived from the fleet name; ``index`` picks the /30."""
-        tag = hashlib.sha256(fleet.encode()).hexdigest()[:8]
+    def for_fleet(fleet: str, index: int, fleet_id: str | None = None) -> Link:
+        """The names of fleet ``fleet`` with id ``fleet_id`` (see local/state.py): two fleets of one name
+        in different folders have different ids, so their namespaces and links never meet. Fleets made
+        before ids existed (``None``) keep the names they were made with. ``index`` picks the /30."""
+        tag = fleet_id or hashlib.sha256(fleet.encode()).hexdigest()[:8]
+        name = f"kurator-{fleet}-{fleet_id}" if fleet_id else f"kurator-{fleet}"
         subnet = list(LINK_POOL.subnets(new_prefix=30))[index]
         host, ns = list(subnet.hosts())
-        return Link(f"kurator-{fleet}", f"kh{tag}", f"kn{tag}", str(host), str(ns))
+        # Interface names must fit IFNAMSIZ (15 characters).
+        return Link(name, f"kh{tag}", f"kn{tag}", str(host), str(ns))
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -59,13 +63,13 @@ def used_link_addresses() -> set[str]:
     return {line.split()[3].split("/")[0] for line in out.splitlines() if len(line.split()) > 3}
 
 
-def free_index(fleet: str) -> int:
-    """First /30 of the pool not in use on this machine, starting from a slot derived from the name."""
+def free_index(fleet: str, fleet_id: str | None = None) -> int:
+    """First /30 of the pool not in use on this machine, starting from a slot derived from the fleet."""
     used = used_link_addresses()
-    start = int(hashlib.sha256(fleet.encode()).hexdigest(), 16) % 1024
+    start = int(hashlib.sha256(f"{fleet}/{fleet_id}".encode()).hexdigest(), 16) % 1024
     for offset in range(1024):
         index = (start + offset) % 1024
-        link = Link.for_fleet(fleet, index)
+        link = Link.for_fleet(fleet, index, fleet_id)
         if link.host_addr not in used and link.ns_addr not in used:
             return index
     raise KuratorError("no free /30 link address left in 10.255.0.0/16 for a new fleet namespace")
@@ -73,10 +77,17 @@ def free_index(fleet: str) -> int:
 
 def ensure(link: Link) -> None:
     """Create the namespace and link if missing; a no-op when they already exist."""
+    has_link = _ip("link", "show", link.host_if, check=False).returncode == 0
+    if not has_link and (taken := {link.host_addr, link.ns_addr} & used_link_addresses()):
+        # Another fleet (or anything else) took the /30 while this one was down.
+        raise KuratorError(
+            f"the fleet's link address {min(taken)} is used by another interface on this machine",
+            f"stop what uses it (see `ip -o addr show to {min(taken)}`), then run `kurator local up` again",
+        )
     if not exists(link.netns):
         _ip("netns", "add", link.netns)
     _ip("-n", link.netns, "link", "set", "lo", "up")
-    if _ip("link", "show", link.host_if, check=False).returncode != 0:
+    if not has_link:
         _ip("link", "add", link.host_if, "type", "veth", "peer", "name", link.ns_if, "netns", link.netns)
     if link.host_addr not in _ip("-o", "-4", "addr", "show", "dev", link.host_if).stdout:
         _ip("addr", "add", f"{link.host_addr}/30", "dev", link.host_if)

@@ -195,12 +195,23 @@ APISERVER_DNS = [
 ]
 
 
-def _needs_renewal(path: Path, want_sans: list[x509.GeneralName] | None = None) -> bool:
+def _needs_renewal(
+    path: Path,
+    want_sans: list[x509.GeneralName] | None = None,
+    want_usages: list[x509.ObjectIdentifier] | None = None,
+) -> bool:
     if not path.exists():
         return True
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     if cert.not_valid_after_utc - dt.datetime.now(dt.UTC) < RENEW_BEFORE:
         return True
+    if want_usages is not None:
+        try:
+            have_usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            return True
+        if set(have_usages) != set(want_usages):
+            return True
     if want_sans is not None:
         try:
             have = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -260,3 +271,34 @@ def issue_serving_cert(
     sans = serving_sans(addresses, dns)
     if _needs_renewal(pki.crt(stem), sans):
         _issue(pki, "ca", stem, _name(common_name), [ExtendedKeyUsageOID.SERVER_AUTH], sans)
+
+
+# --- the fleet's own services (etcd, monitoring): a CA each, serving and client certificates -----------
+
+SERVICE_DNS = ["localhost"]
+
+
+def ensure_service_pki(
+    root: Path, ca_name: str, addresses: list[str], clients: tuple[str, ...], peer: bool = False
+) -> ClusterPKI:
+    """A CA for one service of the fleet under ``root`` and what its servers and clients present: a
+    serving certificate ``server`` for ``addresses`` (with ``peer``, as etcd needs: ``server`` and
+    ``peer`` certificates that serve and are clients at once), and a client certificate per name in
+    ``clients`` (told apart by common name). Idempotent like ensure_cluster_pki."""
+    root.mkdir(parents=True, exist_ok=True)
+    root.chmod(0o700)
+    pki = ClusterPKI(root)
+    new_ca = _needs_renewal(pki.ca_crt) or not pki.key("ca").exists()
+    if new_ca:  # a new CA: everything it signed is issued again
+        _make_ca(pki, "ca", ca_name)
+    sans = serving_sans(addresses, SERVICE_DNS)
+    both = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    # etcd's gateway dials etcd itself with the serving certificate, so etcd's must be a client's too.
+    usages = {"server": both, "peer": both} if peer else {"server": [ExtendedKeyUsageOID.SERVER_AUTH]}
+    for stem, eku in usages.items():
+        if new_ca or _needs_renewal(pki.crt(stem), sans, eku):
+            _issue(pki, "ca", stem, _name(f"{ca_name}-{stem}"), eku, sans)
+    for client in clients:
+        if new_ca or _needs_renewal(pki.crt(client)):
+            _issue(pki, "ca", client, _name(client), [ExtendedKeyUsageOID.CLIENT_AUTH])
+    return pki

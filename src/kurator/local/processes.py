@@ -17,6 +17,11 @@ from pathlib import Path
 
 from kurator.core.errors import KuratorError
 
+# Set in the environment of every process a fleet starts: its fleet's id and its own name, so the fleet's
+# processes are found from /proc even when the fleet's record of them is lost or damaged.
+FLEET_ENV = "KURATOR_LOCAL_FLEET"
+PROCESS_ENV = "KURATOR_LOCAL_PROCESS"
+
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -95,6 +100,10 @@ def spawn(spec: ProcessSpec) -> ProcessRecord:
             os.dup2(null_fd, 0)
             os.dup2(log_fd, 1)
             os.dup2(log_fd, 2)
+            # Nothing else of the caller's goes with the daemon: an inherited lock (`flock lockfile
+            # kurator local up`), a pipe or a test's capture file would stay open as long as it runs.
+            os.closerange(3, err_w)
+            os.closerange(err_w + 1, os.sysconf("SC_OPEN_MAX"))
             os.execvpe(argv[0], argv, env)  # noqa: S606 - argv is built by kurator, no shell involved
         except BaseException as exc:
             with contextlib.suppress(OSError):
@@ -134,6 +143,37 @@ def stop(rec: ProcessRecord, grace_seconds: float = 10.0) -> None:
         time.sleep(0.05)
     if is_alive(rec):
         raise KuratorError(f"{rec.name} (pid {rec.pid}) did not stop after SIGKILL")
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # gone, or another user's: not ours either way
+        return {}
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def marked(fleet_id: str) -> list[ProcessRecord]:
+    """Live processes started for the fleet ``fleet_id`` (found by the marker in their environment),
+    oldest first."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        env = _environ(pid)
+        if env.get(FLEET_ENV) != fleet_id:
+            continue
+        fields = _stat_fields(pid)
+        if fields is None or fields[0] in ("Z", "X"):
+            continue
+        try:
+            exe = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        found.append(ProcessRecord(env.get(PROCESS_ENV, "?"), pid, int(fields[19]), exe))
+    return sorted(found, key=lambda r: r.start_time)
 
 
 def rss_bytes(rec: ProcessRecord) -> int:

@@ -18,6 +18,7 @@ from kurator.local.fleet import load_records
 from kurator.local.health import apiserver_get, etcd_healthy
 from kurator.local.layout import FleetLayout, fleet_home
 from kurator.local.nodes import admin_client, ready_nodes
+from kurator.local.state import command
 
 
 @dataclass
@@ -86,13 +87,13 @@ def _cluster_status(
 def status(name: str, home: Path | None = None) -> FleetStatus:
     fleet_config.validate_name(name)
     layout = FleetLayout(fleet_home(name, home))
-    cfg = fleet_config.load(layout.config)
+    cfg = fleet_config.load(layout.config, command("down", name, home, "--purge"))
     if cfg is None:
         raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
-    records = load_records(layout)
+    records = load_records(layout, name, home)
     alive = {n: processes.is_alive(r) for n, r in records.items()}
     try:
-        etcd_up = alive.get(ETCD, False) and etcd_healthy(cfg, timeout=1.0)
+        etcd_up = alive.get(ETCD, False) and etcd_healthy(cfg, layout, timeout=1.0)
     except (httpx.HTTPError, OSError):
         etcd_up = False
     return FleetStatus(

@@ -3,7 +3,10 @@ to make and what their answers mean. Pure: the caller sends each request with ``
 :mod:`kurator.fleet.metrics` over :mod:`kurator.kube.http`, with a deadline) and names Thanos Query's URL.
 
 Where Thanos Query serves is recorded on the Karmada API server (``kube-system/kurator-monitoring``,
-key ``queryURL``), so every fleet command that has the Karmada kubeconfig can find it.
+key ``queryURL``), so every fleet command that has the Karmada kubeconfig can find it. A Thanos Query that
+asks its clients for a certificate (the local fleet's does) has it recorded beside, in the Secret
+``kube-system/kurator-monitoring-client`` (``ca.crt``, ``tls.crt``, ``tls.key``): only who may read
+Secrets there can query.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ answer is the sender's error to raise."""
 RECORD_NAMESPACE = "kube-system"
 RECORD_NAME = "kurator-monitoring"
 RECORD_KEY = "queryURL"
+CLIENT_SECRET_NAME = "kurator-monitoring-client"  # noqa: S105 (a name, not a secret)
+CLIENT_SECRET_KEYS = ("ca.crt", "tls.crt", "tls.key")
 CLUSTER_LABEL = "cluster"
 REPLICA_LABEL = "replica"
 
