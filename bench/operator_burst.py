@@ -47,11 +47,14 @@ from kurator.api.crds import all_crds
 from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.kube.apply import apply_all
 from kurator.kube.client import async_client, client
-from kurator.lifecycle import resources  # noqa: F401 - registers the CustomCluster and CustomMachine kinds
+from kurator.kube.resources import namespaced
+from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE
 from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.local import fleet
 from kurator.local.kubeconfigs import context_name
 
+for _kind in (CUSTOM_CLUSTER, CUSTOM_MACHINE):
+    namespaced(_kind)  # known to codecs.from_dict from now on
 MIB = 1024 * 1024
 NAME = "burst"
 METRICS_PORT = 19440

@@ -3,14 +3,19 @@ installed, and Jobs as the operator would observe them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.common import Condition
 from kurator.api.machine import CustomMachine
+from kurator.lifecycle import jobs
+from kurator.lifecycle.actions import Action
 from kurator.lifecycle.hosts import Host, desired
 from kurator.lifecycle.observed import ObservedJob, State, Summary, Target
+from kurator.lifecycle.state import Snapshot
+from kurator.lifecycle.status import fold as status_fold
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 VERSION = "v1.34.3"
@@ -106,3 +111,26 @@ def job(
         summary=summary,
         target=target,
     )
+
+
+def fold(
+    c: CustomCluster,
+    m: CustomMachine,
+    st: CustomClusterStatus | None,
+    observed: Sequence[ObservedJob],
+    now: datetime,
+) -> CustomClusterStatus:
+    """:func:`kurator.lifecycle.status.fold` of these objects."""
+    return status_fold(Snapshot.of(c, m, st, observed, now))
+
+
+def manifests(
+    action: Action,
+    c: CustomCluster,
+    m: CustomMachine,
+    st: CustomClusterStatus | None,
+    observed: Sequence[ObservedJob],
+    user: str = "root",
+) -> list[dict[str, Any]]:
+    """:func:`kurator.lifecycle.jobs.manifests` for these objects."""
+    return jobs.manifests(action, Snapshot.of(c, m, st, observed, T0), user)

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from kurator.lifecycle.actions import NAME_MAX, Kind, Policy, current, job_name, next_action
+from kurator.lifecycle.actions import NAME_MAX, Kind, Policy, job_name, next_action
 from kurator.lifecycle.hosts import desired
 from kurator.lifecycle.observed import Summary, Target
+from kurator.lifecycle.state import current
 from tests import lifecycle_cases as lc
 
 NOW = lc.T0 + timedelta(hours=1)

@@ -94,7 +94,7 @@ def test_ansible_reads_the_jobs_inventory_and_group_vars(tmp_path: Path) -> None
     m = CustomMachine.model_validate(doc)
     c = lc.cluster(controlPlaneConfig={"address": "192.0.2.100"}, podCIDR="10.244.0.0/16")
     action = next_action(c, m, lc.status(), (), lc.T0)
-    _layout(jobs.manifests(action, c, m, None, ()), tmp_path)
+    _layout(lc.manifests(action, c, m, None, ()), tmp_path)
     listed = _inventory(tmp_path, "--list")
     assert listed["kube_control_plane"]["hosts"] == ["master1", "master2", "master3"]
     assert listed["etcd"]["hosts"] == ["master1", "master2", "master3"]
@@ -127,7 +127,7 @@ PLAYBOOK = """\
 
 def _job_objects() -> list[dict[str, Any]]:
     c, m = lc.cluster(), lc.machine()
-    return jobs.manifests(next_action(c, m, lc.status(), (), lc.T0), c, m, None, ())
+    return lc.manifests(next_action(c, m, lc.status(), (), lc.T0), c, m, None, ())
 
 
 def test_the_shipped_worker_summarizes_a_real_ansible_failure(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END O
 def _objects(action: Action, **kw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The run's files (twice, as ``data`` of an inventory and of its vars, as the tests read them) and its
     Job; the files are the Pod's annotations."""
-    (job,) = jobs.manifests(
+    (job,) = lc.manifests(
         action,
         kw.get("cluster", lc.cluster()),
         kw.get("machine", lc.machine()),
@@ -173,7 +173,7 @@ def test_hosts_with_their_own_key_get_their_own_mount() -> None:
 @pytest.mark.parametrize("kind", [Kind.CREATE, Kind.SCALE_DOWN, Kind.UPGRADE, Kind.DELETE])
 def test_no_secret_content_in_any_manifest(kind: Kind) -> None:
     action = Action(kind, "r", hosts=("node2",), version=lc.VERSION, job="cc-x-1-1-0", generation="1-1")
-    objects = jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
+    objects = lc.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
     # The worker's own source (shipped in a ConfigMap of its own) names key markers: it scrubs them.
     text = json.dumps(objects)
     assert "PRIVATE KEY" not in text and KEY not in json.dumps([*objects, jobs.worker_configmap("d")])
@@ -186,12 +186,12 @@ def test_no_secret_content_in_any_manifest(kind: Kind) -> None:
 
 def test_actions_without_a_job_have_no_manifests() -> None:
     with pytest.raises(ValueError, match="runs no Job"):
-        jobs.manifests(Action(Kind.WAIT, "JobRunning", job="x"), lc.cluster(), lc.machine(), None, ())
+        lc.manifests(Action(Kind.WAIT, "JobRunning", job="x"), lc.cluster(), lc.machine(), None, ())
 
 
 def test_reset_of_a_cluster_without_a_version_uses_a_pinned_image() -> None:
     action = Action(Kind.DELETE, "r", hosts=("master1",), job="cc-delete-1-1-0", generation="1-1")
-    *_, job = jobs.manifests(action, lc.cluster(version=None), lc.machine(), None, ())
+    *_, job = lc.manifests(action, lc.cluster(version=None), lc.machine(), None, ())
     assert _container(job)["image"].startswith("quay.io/kubespray/kubespray:")
 
 
@@ -203,7 +203,7 @@ def test_manifests_hold_only_fields_kubernetes_knows(kind: Kind) -> None:
 
     action = Action(kind, "r", hosts=("node2",), version=lc.VERSION, job="cc-x-1-1-0", generation="1-1")
     for obj in [
-        *jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ()),
+        *lc.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ()),
         jobs.worker_configmap("d"),
     ]:
         assert from_dict(obj).to_dict() == obj
@@ -217,7 +217,7 @@ def test_the_worker_configmap_is_named_by_its_content() -> None:
 
 def test_a_user_other_than_root_logs_in_and_becomes_root() -> None:
     action = next_action(lc.cluster(), lc.machine(), lc.status(), (), NOW)
-    (job,) = jobs.manifests(action, lc.cluster(), lc.machine(), lc.status(), (), user="deploy")
+    (job,) = lc.manifests(action, lc.cluster(), lc.machine(), lc.status(), (), user="deploy")
     command = _container(job)["command"]
     assert command[command.index("--user") + 1] == "deploy" and "-b" in command
 
@@ -231,6 +231,6 @@ def test_a_scale_down_of_hosts_that_do_not_answer_skips_drain_and_reset() -> Non
         generation="1-1",
         unreachable=("node2",),
     )
-    (job,) = jobs.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
+    (job,) = lc.manifests(action, lc.cluster(), lc.machine(), lc.installed(), ())
     command = _container(job)["command"]
     assert command[-4:] == ["-e", "reset_nodes=false", "-e", "allow_ungraceful_removal=true"]

@@ -12,7 +12,7 @@ import pytest
 from kurator.lifecycle.actions import Action, Kind
 from kurator.lifecycle.hosts import desired
 from kurator.lifecycle.observed import Summary, Target, observe, parse_summary
-from kurator.lifecycle.status import fold, with_decision
+from kurator.lifecycle.status import with_decision
 from tests import lifecycle_cases as lc
 
 NOW = lc.T0 + timedelta(hours=1)
@@ -24,19 +24,19 @@ def _conds(status: object) -> dict[str, tuple[str, str | None]]:
 
 def test_pending_then_provisioning_then_provisioned() -> None:
     c, m = lc.cluster(), lc.machine()
-    assert fold(c, m, None, (), NOW).phase == "Pending"
-    running = fold(c, m, None, (lc.job("create", "active"),), NOW)
+    assert lc.fold(c, m, None, (), NOW).phase == "Pending"
+    running = lc.fold(c, m, None, (lc.job("create", "active"),), NOW)
     assert running.phase == "Provisioning"
     assert _conds(running)["Provisioned"] == ("False", "Provisioning")
     done = (lc.job("create", "succeeded", target=Target(desired(m), lc.VERSION)),)
-    st = fold(c, m, running, done, NOW)
+    st = lc.fold(c, m, running, done, NOW)
     assert st.phase == "Provisioned" and st.kubernetes_version == lc.VERSION
     assert (st.masters, st.nodes, st.api_endpoint) == (1, 2, "https://192.0.2.11:6443")
     assert [h.host_name for h in st.provisioned_hosts or ()] == ["master1", "node1", "node2"]
     conds = _conds(st)
     assert conds["Ready"] == ("True", "Provisioned") and conds["Provisioned"] == ("True", "Provisioned")
     assert conds["KubeconfigReady"] == ("False", "NotFetched")
-    fetched = fold(c, m, st.model_copy(update={"kubeconfig_secret_ref": "cc-kubeconfig"}), done, NOW)
+    fetched = lc.fold(c, m, st.model_copy(update={"kubeconfig_secret_ref": "cc-kubeconfig"}), done, NOW)
     assert _conds(fetched)["KubeconfigReady"] == ("True", "Fetched")
 
 
@@ -48,7 +48,7 @@ def test_failed_create_carries_the_summary() -> None:
             summary=Summary("node1", "kubeadm | Initialize first control plane", "timeout"),
         ),
     )
-    st = fold(lc.cluster(), lc.machine(), None, failed, NOW)
+    st = lc.fold(lc.cluster(), lc.machine(), None, failed, NOW)
     assert st.phase == "ProvisionFailed"
     (cond,) = [x for x in st.conditions or () if x.type == "Provisioned"]
     assert (cond.status, cond.reason, cond.severity) == ("False", "ProvisionFailed", "Error")
@@ -67,13 +67,15 @@ def test_failed_create_carries_the_summary() -> None:
     ],
 )
 def test_running_day_two_actions(action: str, phase: str, condition: str, reason: str) -> None:
-    st = fold(lc.cluster(), lc.machine(), lc.installed(), (lc.job(action, "active", generation="1-2"),), NOW)
+    st = lc.fold(
+        lc.cluster(), lc.machine(), lc.installed(), (lc.job(action, "active", generation="1-2"),), NOW
+    )
     assert st.phase == phase and _conds(st)[condition] == ("False", reason)
     assert _conds(st)["Ready"] == ("True", "Provisioned")  # the cluster serves while it is changed
 
 
 def test_failed_scale_up_makes_ready_false_and_keeps_provisioned() -> None:
-    st = fold(
+    st = lc.fold(
         lc.cluster(), lc.machine(), lc.installed(), (lc.job("scale-up", "failed", generation="1-2"),), NOW
     )
     assert st.phase == "Provisioned"
@@ -85,24 +87,26 @@ def test_failed_scale_up_makes_ready_false_and_keeps_provisioned() -> None:
 
 def test_deleting_phases() -> None:
     c = lc.cluster(deleting=True)
-    st = fold(c, lc.machine(), lc.installed(), (lc.job("delete", "active"),), NOW)
+    st = lc.fold(c, lc.machine(), lc.installed(), (lc.job("delete", "active"),), NOW)
     assert st.phase == "Deleting" and _conds(st)["Deleting"] == ("True", "ResettingHosts")
     assert _conds(st)["Ready"] == ("False", "Deleting") and "KubeconfigReady" not in _conds(st)
-    st = fold(c, lc.machine(), lc.installed(), (lc.job("delete", "failed"),), NOW)
+    st = lc.fold(c, lc.machine(), lc.installed(), (lc.job("delete", "failed"),), NOW)
     assert st.phase == "DeletingFailed" and _conds(st)["Deleting"] == ("False", "ResetFailed")
-    st = fold(c, lc.machine(), lc.installed(), (lc.job("delete", "succeeded", target=Target((), None)),), NOW)
+    st = lc.fold(
+        c, lc.machine(), lc.installed(), (lc.job("delete", "succeeded", target=Target((), None)),), NOW
+    )
     assert st.provisioned_hosts is None and _conds(st)["Deleting"] == ("True", "HostsReset")
 
 
 def test_transition_time_kept_while_status_unchanged() -> None:
     c, m = lc.cluster(), lc.machine()
     done = (lc.job("create", "succeeded", target=Target(desired(m), lc.VERSION)),)
-    first = fold(c, m, None, done, NOW)
-    again = fold(c, m, first, done, NOW + timedelta(hours=5))
+    first = lc.fold(c, m, None, done, NOW)
+    again = lc.fold(c, m, first, done, NOW + timedelta(hours=5))
     assert [x.last_transition_time for x in again.conditions or ()] == [
         x.last_transition_time for x in first.conditions or ()
     ]
-    broke = fold(
+    broke = lc.fold(
         c,
         m,
         again,
@@ -114,7 +118,7 @@ def test_transition_time_kept_while_status_unchanged() -> None:
 
 
 def test_blocking_decisions_show_in_ready() -> None:
-    st = fold(lc.cluster(), lc.machine(), lc.installed(), (), NOW)
+    st = lc.fold(lc.cluster(), lc.machine(), lc.installed(), (), NOW)
     stopped = with_decision(st, Action(Kind.NONE, "RetryLimitReached", "gave up"), NOW)
     (ready,) = [x for x in stopped.conditions or () if x.type == "Ready"]
     assert (ready.status, ready.reason, ready.message, ready.severity) == (
@@ -187,5 +191,5 @@ def test_conditions_fold_does_not_compute_are_kept() -> None:
 
     hosts_ready = Condition(type="HostsReady", status="False", reason="Unreachable", lastTransitionTime=lc.T0)
     old = lc.status().model_copy(update={"conditions": [hosts_ready]})
-    st = fold(lc.cluster(), lc.machine(), old, (), NOW)
+    st = lc.fold(lc.cluster(), lc.machine(), old, (), NOW)
     assert _conds(st)["HostsReady"] == ("False", "Unreachable") and _conds(st)["Ready"][0] == "False"

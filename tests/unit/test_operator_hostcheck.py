@@ -10,14 +10,15 @@ import asyncssh
 import pytest
 
 from kurator.lifecycle.hosts import Host
-from kurator.operator import hostcheck
+from kurator.operator.kubespray import hostcheck
 from kurator.ssh.preflight import HostResult
 
 KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key("openssh")
 
 
 class _Logins:
-    """Stands in for kurator.ssh.preflight.check_hosts: counts logins; hosts named bad* fail."""
+    """Stands in for kurator.ssh.preflight.check_hosts (given to HostCheck as its ``logins``): counts
+    logins; hosts named bad* fail."""
 
     def __init__(self) -> None:
         self.count = 0
@@ -33,10 +34,8 @@ class _Logins:
 
 
 @pytest.fixture
-def logins(monkeypatch: pytest.MonkeyPatch) -> _Logins:
-    fake = _Logins()
-    monkeypatch.setattr(hostcheck, "check_hosts", fake)
-    return fake
+def logins() -> _Logins:
+    return _Logins()
 
 
 async def _secret(namespace: str, name: str, key: str) -> bytes | None:
@@ -48,7 +47,7 @@ def _host(name: str, ip: str, secret: str = "key") -> Host:
 
 
 def test_clusters_checked_at_once_share_one_login_per_host(logins: _Logins) -> None:
-    check = hostcheck.HostCheck(_secret, ttl=60)
+    check = hostcheck.HostCheck(_secret, ttl=60, logins=logins)
 
     async def main() -> list[list[hostcheck.Checked]]:
         return list(await asyncio.gather(*(check.check("ns", [_host("m", "10.0.0.1")]) for _ in range(50))))
@@ -58,7 +57,7 @@ def test_clusters_checked_at_once_share_one_login_per_host(logins: _Logins) -> N
 
 
 def test_a_passed_host_is_reused_and_a_failed_one_checked_again(logins: _Logins) -> None:
-    check = hostcheck.HostCheck(_secret, ttl=60)
+    check = hostcheck.HostCheck(_secret, ttl=60, logins=logins)
 
     async def main() -> None:
         await check.check("ns", [_host("m", "10.0.0.1"), _host("bad", "10.0.0.2")])
@@ -71,7 +70,7 @@ def test_a_passed_host_is_reused_and_a_failed_one_checked_again(logins: _Logins)
 
 
 def test_nothing_is_reused_after_the_ttl(logins: _Logins) -> None:
-    check = hostcheck.HostCheck(_secret, ttl=0)
+    check = hostcheck.HostCheck(_secret, ttl=0, logins=logins)
 
     async def main() -> None:
         await check.check("ns", [_host("m", "10.0.0.1")])
@@ -82,7 +81,7 @@ def test_nothing_is_reused_after_the_ttl(logins: _Logins) -> None:
 
 
 def test_a_missing_or_unreadable_key_fails_its_hosts_with_the_secret_named(logins: _Logins) -> None:
-    check = hostcheck.HostCheck(_secret)
+    check = hostcheck.HostCheck(_secret, logins=logins)
     results = asyncio.run(
         check.check(
             "ns", [_host("a", "10.0.0.1", "gone"), _host("b", "10.0.0.2", "junk"), _host("c", "10.0.0.3")]

@@ -43,10 +43,11 @@ def plan_cmd(
             texts.append(("standard input", inputs.read_stream(sys.stdin.buffer, "standard input")))
         else:
             texts.append((f"plan file {f}", inputs.read_text(f, "plan file")))
-    from kurator.lifecycle import plan as planning
     from kurator.lifecycle.actions import Policy
+    from kurator.lifecycle.plan import read_documents
+    from kurator.operator import planning
 
-    docs = planning.read_documents(texts)
+    docs = read_documents(texts)
     api = api_access(ctx).client(timeout=30)
     plans = planning.plan(api, docs, namespace, Policy(retries=retries))
     if output is Output.table:

@@ -160,11 +160,12 @@ def registered_fleets(api: Client) -> dict[str, str]:
 
 def custom_clusters(api: Client) -> list[str]:
     """``namespace/name`` of every CustomCluster in the cluster (none when the CRD is not there)."""
+    from kurator.api.resources import CUSTOM_CLUSTER
     from kurator.kube.errors import NotFound
-    from kurator.lifecycle.resources import CustomClusterResource
+    from kurator.kube.resources import namespaced
 
     try:
-        found = list(api.list(CustomClusterResource, namespace="*"))
+        found = list(api.list(namespaced(CUSTOM_CLUSTER), namespace="*"))
     except NotFound:  # the CRD is not there
         return []
     return sorted(f"{c.metadata.namespace}/{c.metadata.name}" for c in found if c.metadata)

@@ -21,6 +21,7 @@ from kurator.api.machine import CustomMachine
 from kurator.lifecycle import hosts as h
 from kurator.lifecycle.hosts import Host
 from kurator.lifecycle.observed import ObservedJobs
+from kurator.lifecycle.state import Snapshot
 
 FORCE_DELETE_ANNOTATION = "kurator.dev/force-delete"
 """Set to ``"true"``: delete the cluster without resetting its hosts (they are gone or unreachable)."""
@@ -93,19 +94,6 @@ def generation_of(cluster: CustomCluster, machine: CustomMachine) -> str:
     return f"{cluster.metadata.get('generation', 0)}-{machine.metadata.get('generation', 0)}"
 
 
-def current(
-    status: CustomClusterStatus | None, observed: ObservedJobs
-) -> tuple[tuple[Host, ...], str | None]:
-    """The hosts and version the cluster has: the target of the latest succeeded Job if there is one (its
-    success may not be in the status yet), else what the status records."""
-    done = [j for j in observed if j.state == "succeeded" and j.target is not None]
-    if done:
-        latest = max(done, key=lambda j: (j.created, j.attempt))
-        assert latest.target is not None
-        return latest.target.hosts, latest.target.version
-    return h.provisioned(status), status.kubernetes_version if status else None
-
-
 def _ready(status: CustomClusterStatus | None) -> bool:
     conditions = (status.conditions or []) if status else []
     return any(c.type == "Ready" and c.status == "True" for c in conditions)
@@ -174,14 +162,8 @@ def _upgrade_step(current_version: str, wanted: str) -> str:
     return max(step, key=lambda v: int(v.split(".")[2])) if step else wanted
 
 
-def _deletion(
-    cluster: CustomCluster,
-    machine: CustomMachine,
-    status: CustomClusterStatus | None,
-    observed: ObservedJobs,
-    now: datetime,
-    policy: Policy,
-) -> Action:
+def _deletion(snap: Snapshot, policy: Policy) -> Action:
+    cluster, observed = snap.cluster, snap.observed
     name = cluster.metadata["name"]
     active = [j for j in observed if j.state == "active"]
     annotations = cluster.metadata.get("annotations") or {}
@@ -207,16 +189,15 @@ def _deletion(
         )
     if any(j.action == Kind.DELETE and j.state == "succeeded" for j in observed):
         return Action(Kind.DELETE, "ResetSucceeded", "the hosts were reset", reset=False)
-    installed, _ = current(status, observed)
-    touched = installed or (h.desired(machine) if any(j.action == Kind.CREATE for j in observed) else ())
+    touched = snap.installed or (snap.wanted if any(j.action == Kind.CREATE for j in observed) else ())
     if not touched:
         return Action(Kind.DELETE, "NothingToReset", "Kubespray never ran on the hosts", reset=False)
     run = _run(
         Kind.DELETE,
         name,
-        generation_of(cluster, machine),
+        generation_of(cluster, snap.machine),
         observed,
-        now,
+        snap.now,
         policy,
         hosts=tuple(sorted(x.name for x in touched)),
     )
@@ -237,8 +218,14 @@ def next_action(
 ) -> Action:
     """What to do next for ``cluster``; ``observed`` are the cluster's Kubespray Jobs (see
     :func:`kurator.lifecycle.observed.observe`), ``now`` the time backoff is measured against."""
+    return decide(Snapshot.of(cluster, machine, status, observed, now), policy)
+
+
+def decide(snap: Snapshot, policy: Policy = Policy()) -> Action:
+    """What to do next, from one snapshot of the cluster (see :func:`next_action`)."""
+    cluster, machine, status, observed, now = snap.cluster, snap.machine, snap.status, snap.observed, snap.now
     if cluster.metadata.get("deletionTimestamp"):
-        return _deletion(cluster, machine, status, observed, now, policy)
+        return _deletion(snap, policy)
     active = sorted((j for j in observed if j.state == "active"), key=lambda j: (j.created, j.name))
     if active:
         return Action(
@@ -251,8 +238,7 @@ def next_action(
         )
     name, generation = cluster.metadata["name"], generation_of(cluster, machine)
     checked = status is not None and status.hosts_checked_generation == machine.metadata.get("generation", 0)
-    wanted = h.desired(machine)
-    installed, installed_version = current(status, observed)
+    wanted, installed, installed_version = snap.wanted, snap.installed, snap.version
 
     def run(kind: Kind, reason: str, hosts: tuple[str, ...] = (), version: str | None = None) -> Action:
         action = _run(kind, name, generation, observed, now, policy, hosts, version)

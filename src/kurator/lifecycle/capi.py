@@ -16,18 +16,22 @@ from pydantic import ValidationError
 
 from kurator.api.cluster import CustomCluster, CustomClusterSpec
 from kurator.api.names import API_VERSION
+from kurator.api.resources import ApiKind
 
 CAPI_GROUP = "cluster.x-k8s.io"
 CONTROL_PLANE_GROUP = "controlplane.cluster.x-k8s.io"
 KCP_KIND = "KubeadmControlPlane"
-SERVED: tuple[tuple[str, str, str, str], ...] = (
-    (CAPI_GROUP, "Cluster", "clusters", "v1beta2"),
-    (CAPI_GROUP, "Cluster", "clusters", "v1beta1"),
-    (CONTROL_PLANE_GROUP, KCP_KIND, "kubeadmcontrolplanes", "v1beta2"),
-    (CONTROL_PLANE_GROUP, KCP_KIND, "kubeadmcontrolplanes", "v1beta1"),
+CLUSTER_VERSIONS = (
+    ApiKind(CAPI_GROUP, "v1beta2", "Cluster", "clusters"),
+    ApiKind(CAPI_GROUP, "v1beta1", "Cluster", "clusters"),
 )
-"""(group, kind, plural, version) of the Cluster API kinds read, newest version first; a kind whose CRD is
-absent (or does not serve that version) is skipped."""
+KCP_VERSIONS = (
+    ApiKind(CONTROL_PLANE_GROUP, "v1beta2", KCP_KIND, "kubeadmcontrolplanes"),
+    ApiKind(CONTROL_PLANE_GROUP, "v1beta1", KCP_KIND, "kubeadmcontrolplanes"),
+)
+SERVED: tuple[ApiKind, ...] = CLUSTER_VERSIONS + KCP_VERSIONS
+"""The Cluster API kinds read, newest version first; a kind whose CRD is absent (or does not serve that
+version) is skipped."""
 
 
 @dataclass(frozen=True)

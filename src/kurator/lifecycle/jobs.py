@@ -21,10 +21,9 @@ from typing import Any
 
 from kurator import worker
 from kurator.api import kubespray
-from kurator.api.cluster import CustomCluster, CustomClusterStatus
-from kurator.api.machine import CustomMachine
+from kurator.api.cluster import CustomCluster
 from kurator.lifecycle import hosts as h
-from kurator.lifecycle.actions import Action, Kind, current
+from kurator.lifecycle.actions import Action, Kind
 from kurator.lifecycle.group_vars import group_vars
 from kurator.lifecycle.hosts import Host
 from kurator.lifecycle.inventory import KEY_FILE, OTHER_KEYS_DIR, dump, render
@@ -34,10 +33,10 @@ from kurator.lifecycle.observed import (
     CLUSTER_LABEL,
     GENERATION_LABEL,
     TARGET_ANNOTATION,
-    ObservedJobs,
     Target,
     encode_target,
 )
+from kurator.lifecycle.state import Snapshot
 
 PLAYBOOKS: dict[Kind, str] = {
     Kind.CREATE: "cluster.yml",
@@ -123,11 +122,11 @@ def extra_vars(action: Action) -> list[str]:
 
 
 def _hosts_and_target(
-    action: Action, machine: CustomMachine, installed: tuple[Host, ...], version: str | None
+    action: Action, desired: tuple[Host, ...], installed: tuple[Host, ...], version: str | None
 ) -> tuple[tuple[Host, ...], Target]:
     """The hosts in the run's inventory, and the cluster once it succeeds. Hosts still in the CustomMachine
     are taken from it (their labels are there); removed ones from what was installed."""
-    wanted = h.by_name(h.desired(machine))
+    wanted = h.by_name(desired)
     known = {n: wanted.get(n, x) for n, x in h.by_name(installed).items()}
     if action.kind == Kind.CREATE:
         hosts = tuple(wanted.values())
@@ -196,20 +195,19 @@ def _key_volumes(hosts: tuple[Host, ...], default: str) -> tuple[list[dict[str, 
     return volumes, mounts
 
 
-def manifests(
-    action: Action,
-    cluster: CustomCluster,
-    machine: CustomMachine,
-    status: CustomClusterStatus | None,
-    observed: ObservedJobs,
-    user: str = "root",
-) -> list[dict[str, Any]]:
+def key_secrets(action: Action, snap: Snapshot) -> list[str]:
+    """The Secrets holding the SSH keys of the hosts ``action`` runs on."""
+    pool = {**h.by_name(snap.wanted), **h.by_name(snap.installed)}
+    return sorted({pool[n].ssh_key_secret for n in action.hosts if n in pool})
+
+
+def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[str, Any]]:
     """The objects that carry out ``action`` (one that runs a Job): the Job alone, its inventory and group
     vars in its Pod's annotations; it also needs :func:`worker_configmap` in its namespace."""
     if action.kind not in PLAYBOOKS or action.job is None:
         raise ValueError(f"action {action.kind} ({action.reason}) runs no Job")
-    installed, installed_version = current(status, observed)
-    hosts, target = _hosts_and_target(action, machine, installed, installed_version)
+    cluster, installed, installed_version = snap.cluster, snap.installed, snap.version
+    hosts, target = _hosts_and_target(action, snap.wanted, installed, installed_version)
     version = target.version or installed_version or cluster.spec.kubernetes_version
     if version is None and action.kind == Kind.DELETE:  # reset.yml needs no version; any pinned image does
         version = kubespray.KUBERNETES_VERSIONS[-1]

@@ -5,16 +5,21 @@ shapes it (``<cluster>-kubeconfig``, key ``value``, type ``cluster.x-k8s.io/secr
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from typing import Any
 
 from kurator.api.cluster import CustomCluster
+from kurator.lifecycle import hosts as h
 from kurator.lifecycle.group_vars import API_SERVER_PORT
+from kurator.lifecycle.hosts import Host
+from kurator.lifecycle.observed import ObservedJobs
 
 KEY = "value"
 TYPE = "cluster.x-k8s.io/secret"
 CLUSTER_NAME_LABEL = "cluster.x-k8s.io/cluster-name"
 FETCHED_AFTER = "kurator.dev/fetched-after"
 """The Kubespray Job after whose success the kubeconfig was fetched (an upgrade renews its certificate)."""
+RENEWING = ("create", "upgrade")
 
 
 def secret_name(cluster: str) -> str:
@@ -57,3 +62,21 @@ def endpoint_parts(endpoint: str) -> tuple[str, int]:
     if not host:
         return rest.strip("[]"), API_SERVER_PORT
     return host.strip("[]"), int(port)
+
+
+def renewed_by(observed: ObservedJobs) -> str:
+    """The latest succeeded run after which the kubeconfig changed (a create, or an upgrade: kubeadm renews
+    the admin certificate); "" when there is none."""
+    done = [j for j in observed if j.state == "succeeded" and j.action in RENEWING]
+    return max(done, key=lambda j: (j.created, j.attempt)).name if done else ""
+
+
+def fetch_due(fetched_after: str | None, latest: str) -> bool:
+    """Whether to fetch the kubeconfig (again): never fetched (``fetched_after`` None: no Secret), or
+    fetched before the latest run that renewed it."""
+    return fetched_after is None or (bool(latest) and fetched_after != latest)
+
+
+def source(installed: Iterable[Host]) -> Host | None:
+    """The master to fetch it from: the first by name."""
+    return min(h.masters(installed), key=lambda x: x.name, default=None)

@@ -1,7 +1,7 @@
 """What the cluster operator would do with an edited CustomCluster or CustomMachine, before it is applied:
-the same decision the operator makes (:func:`kurator.lifecycle.actions.next_action`), taken on the objects
-as the API server would store them (a server-side dry run, so its validation speaks first), the status the
-cluster has and the Jobs it has run. Nothing is written.
+the same decision the operator makes (:func:`kurator.lifecycle.actions.decide`), taken on the objects as
+the API server would store them, the status the cluster has and the Jobs it has run. Pure: the reads and
+the server-side dry run are :mod:`kurator.operator.planning`'s.
 
 The operator checks hosts over SSH before a run; the plan assumes that check passes and says so (the check
 itself needs the hosts, which ``kurator cluster plan`` does not log in to).
@@ -9,30 +9,24 @@ itself needs the hosts, which ``kurator cluster plan`` does not log in to).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lightkube import Client, codecs
-from lightkube.resources.batch_v1 import Job
 from pydantic import ValidationError
 
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
 from kurator.core import inputs
-from kurator.core.errors import InvalidInput, KuratorError
-from kurator.kube import ops
-from kurator.kube.client import FIELD_MANAGER
-from kurator.kube.errors import BadRequest, Forbidden, Invalid, NotFound
+from kurator.core.errors import InvalidInput
 from kurator.lifecycle import capi, preflight
-from kurator.lifecycle.actions import Action, Kind, Policy, next_action
+from kurator.lifecycle.actions import Action, Kind, Policy, decide
 from kurator.lifecycle.jobs import PLAYBOOKS
-from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, observe
-from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
+from kurator.lifecycle.observed import ObservedJob, observe
+from kurator.lifecycle.state import Snapshot
 
-KINDS = {"CustomCluster": CustomClusterResource, "CustomMachine": CustomMachineResource}
+KINDS = ("CustomCluster", "CustomMachine")
 STEPS = 4  # preflight, then the run it is for: a decision never takes more
 
 
@@ -87,14 +81,15 @@ def steps(
     policy: Policy,
 ) -> tuple[Step, ...]:
     """The operator's next decisions for these objects, a passing SSH preflight assumed."""
+    snap = Snapshot.of(cluster, machine, status, observed, now)
     out: list[Step] = []
     for _ in range(STEPS):
-        action = next_action(cluster, machine, status, observed, now, policy)
+        action = decide(snap, policy)
         out.append(_step(action))
         if action.kind != Kind.PREFLIGHT:
             break
-        generation = int(machine.metadata.get("generation", 0))
-        status = preflight.fold(status, [_Passed(h) for h in action.hosts], generation, now)
+        passed = [_Passed(h) for h in action.hosts]
+        snap = snap.with_status(preflight.fold(snap.status, passed, snap.generation, now))
     return tuple(out)
 
 
@@ -115,66 +110,20 @@ def read_documents(texts: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
     return out
 
 
-def _plain(obj: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = obj.to_dict()
-    return doc
-
-
-def _get(api: Client, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    obj = ops.get_or_none(api, KINDS[kind], name, namespace)
-    return None if obj is None else _plain(obj)
-
-
-def _dry_run(api: Client, doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` as the API server would store it after ``kubectl apply --server-side`` (its schema and CEL
-    rules checked, generation counted); a rejection is the API server's own words."""
-    meta = doc["metadata"]
-    try:
-        obj = api.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True, dry_run=True)
-    except NotFound:
-        raise KuratorError(
-            f"the API server does not serve {doc['kind']}s",
-            "install the cluster operator's CRDs: `kurator install cluster-operator`",
-        ) from None
-    except (BadRequest, Invalid, Forbidden) as exc:
-        raise InvalidInput(
-            f"{doc['kind']} {meta.get('namespace')}/{meta.get('name')} would be refused: {exc.detail}"
-        ) from None
-    return _plain(obj)
-
-
-def _spec_changes(
+def spec_changes(
     kind: str, name: str, before: Mapping[str, Any] | None, after: Mapping[str, Any]
 ) -> list[str]:
+    """The spec fields ``after`` changes, ``CustomMachine/m1 spec.node`` and the like."""
     if before is None:
         return [f"{kind}/{name} created"]
     old, new = before.get("spec") or {}, after.get("spec") or {}
     return [f"{kind}/{name} spec.{k}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
 
 
-def _capi_given(api: Client, namespace: str, name: str) -> capi.Inherited:
-    """What a Cluster API Cluster naming the CustomCluster as its infrastructure (and its
-    KubeadmControlPlane) supplies, as the operator reads it."""
-    from lightkube.generic_resource import create_namespaced_resource
-
-    found: dict[str, list[dict[str, Any]]] = {}
-    for group, kind, plural, version in capi.SERVED:
-        if kind in found:
-            continue
-        with contextlib.suppress(NotFound):  # not installed, or not in this version
-            listed = api.list(create_namespaced_resource(group, version, kind, plural), namespace=namespace)
-            found[kind] = [_plain(o) for o in listed]
-    clusters = [capi.read_cluster(d) for d in found.get("Cluster", [])]
-    versions = {
-        (namespace, str(d["metadata"]["name"])): capi.kcp_version(d) for d in found.get(capi.KCP_KIND, [])
-    }
-    return capi.inherited(*capi.supplier(clusters, versions, namespace, name))
-
-
-def _jobs_of(api: Client, namespace: str, name: str, uid: str) -> list[ObservedJob]:
+def jobs_of(docs: Iterable[Mapping[str, Any]], uid: str) -> list[ObservedJob]:
+    """The Kubespray Jobs among ``docs`` of the CustomCluster whose uid is ``uid``."""
     out = []
-    for job in api.list(Job, namespace=namespace, labels={CLUSTER_LABEL: name}):
-        doc = job.to_dict()
+    for doc in docs:
         owners = [
             o.get("uid")
             for o in doc["metadata"].get("ownerReferences") or ()
@@ -189,55 +138,39 @@ def _jobs_of(api: Client, namespace: str, name: str, uid: str) -> list[ObservedJ
     return out
 
 
-Docs = dict[tuple[str, str, str], dict[str, Any]]
+@dataclass(frozen=True)
+class Found:
+    """What the API has and would store for one CustomCluster of the files."""
+
+    namespace: str
+    name: str
+    before: dict[str, Any] | None
+    """The CustomCluster in the API, None when the files create it."""
+    after: dict[str, Any]
+    """The CustomCluster as the API server would store the file's (server-side dry run)."""
+    machine_before: dict[str, Any] | None
+    machine_after: dict[str, Any]
+    machine_edited: bool
+    given: capi.Inherited
+    """What Cluster API supplies to it."""
+    observed: Sequence[ObservedJob]
 
 
-def plan(
-    api: Client,
-    docs: Sequence[dict[str, Any]],
-    default_namespace: str,
-    policy: Policy = Policy(),
-    now: dt.datetime | None = None,
-) -> list[ClusterPlan]:
-    """A plan per CustomCluster of ``docs`` (CustomMachines of ``docs`` replace the API's for it)."""
-    now = now or dt.datetime.now(dt.UTC)
-    for doc in docs:
-        doc.setdefault("metadata", {}).setdefault("namespace", default_namespace)
-    given: Docs = {(d["kind"], d["metadata"]["namespace"], str(d["metadata"].get("name"))): d for d in docs}
-    return [
-        _plan_cluster(api, given, namespace, name, policy, now)
-        for kind, namespace, name in given
-        if kind == "CustomCluster"
-    ]
-
-
-def _plan_cluster(
-    api: Client, given: Docs, namespace: str, name: str, policy: Policy, now: dt.datetime
-) -> ClusterPlan:
-    before = _get(api, "CustomCluster", namespace, name)
-    after = _dry_run(api, given[("CustomCluster", namespace, name)])
-    changes = _spec_changes("CustomCluster", name, before, after)
-    ref = str(((after.get("spec") or {}).get("machineRef") or {}).get("name") or "")
-    machine_before = _get(api, "CustomMachine", namespace, ref)
-    edited = given.get(("CustomMachine", namespace, ref))
-    machine_after = _dry_run(api, edited) if edited is not None else machine_before
-    if machine_after is None:
-        raise InvalidInput(
-            f"CustomCluster {namespace}/{name} names CustomMachine {ref}, which is neither in the API "
-            "nor in the files"
-        )
-    if edited is not None:
-        changes += _spec_changes("CustomMachine", ref, machine_before, machine_after)
+def cluster_plan(found: Found, policy: Policy, now: dt.datetime) -> ClusterPlan:
+    """The plan of one CustomCluster from what was read and dry-run for it."""
+    changes = spec_changes("CustomCluster", found.name, found.before, found.after)
+    ref = str(((found.after.get("spec") or {}).get("machineRef") or {}).get("name") or "")
+    if found.machine_edited:
+        changes += spec_changes("CustomMachine", ref, found.machine_before, found.machine_after)
     try:
-        cluster = CustomCluster.model_validate({**after, "status": (before or {}).get("status")})
-        machine = CustomMachine.model_validate(machine_after)
+        status = (found.before or {}).get("status")
+        cluster = CustomCluster.model_validate({**found.after, "status": status})
+        machine = CustomMachine.model_validate(found.machine_after)
     except ValidationError as exc:
-        raise InvalidInput(f"CustomCluster {namespace}/{name} cannot be read: {exc}") from None
-    cluster, problems = capi.effective(cluster, _capi_given(api, namespace, name))
+        raise InvalidInput(f"CustomCluster {found.namespace}/{found.name} cannot be read: {exc}") from None
+    cluster, problems = capi.effective(cluster, found.given)
     if problems:
-        found: tuple[Step, ...] = (Step("none", "ClusterAPIValuesInvalid", "; ".join(problems)),)
+        planned: tuple[Step, ...] = (Step("none", "ClusterAPIValuesInvalid", "; ".join(problems)),)
     else:
-        uid = str((before or {}).get("metadata", {}).get("uid", ""))
-        observed = _jobs_of(api, namespace, name, uid) if before is not None else []
-        found = steps(cluster, machine, cluster.status, observed, now, policy)
-    return ClusterPlan(namespace, name, before is not None, tuple(changes), found)
+        planned = steps(cluster, machine, cluster.status, found.observed, now, policy)
+    return ClusterPlan(found.namespace, found.name, found.before is not None, tuple(changes), planned)

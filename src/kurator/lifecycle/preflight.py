@@ -68,3 +68,13 @@ def machine_status(machine: CustomMachine, cluster_status: CustomClusterStatus |
         conditions=conditions,
         observed_generation=generation,
     )
+
+
+RETRY = (10.0, 300.0)
+"""First and longest wait (seconds) before hosts that failed the preflight are checked again."""
+
+
+def retry_in(failures: int) -> float:
+    """When to check again after ``failures`` failed preflights in a row: doubling from the first wait."""
+    first, longest = RETRY
+    return min(first * float(2 ** max(failures - 1, 0)), longest)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from kurator.api.cluster import CustomCluster, CustomClusterStatus, Phase
+from kurator.api.cluster import CustomClusterStatus, Phase
 from kurator.api.common import Condition
-from kurator.api.machine import CustomMachine
 from kurator.lifecycle import hosts as h
-from kurator.lifecycle.actions import Action, Kind, current
+from kurator.lifecycle.actions import Action, Kind
 from kurator.lifecycle.group_vars import api_endpoint
 from kurator.lifecycle.observed import ObservedJob, ObservedJobs
+from kurator.lifecycle.state import Snapshot
 
 Severity = Literal["Error", "Warning", "Info"]
 
@@ -110,17 +110,11 @@ class _Conditions:
         return sorted({**kept, **self.new}.values(), key=lambda c: c.type)
 
 
-def fold(
-    cluster: CustomCluster,
-    machine: CustomMachine,
-    status: CustomClusterStatus | None,
-    observed: ObservedJobs,
-    now: datetime,
-) -> CustomClusterStatus:
+def fold(snap: Snapshot) -> CustomClusterStatus:
     """The status as the Jobs and the old status show it."""
+    cluster, status, observed, now = snap.cluster, snap.status, snap.observed, snap.now
     generation = cluster.metadata.get("generation")
-    installed, version = current(status, observed)
-    deleting = bool(cluster.metadata.get("deletionTimestamp"))
+    installed, version, deleting = snap.installed, snap.version, snap.deleting
     conds = _Conditions(status, generation, now)
     for kind, words in WORDS.items():
         job = _latest(j for j in observed if j.action == kind)

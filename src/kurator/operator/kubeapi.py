@@ -1,8 +1,9 @@
-"""The writes and the few reads the operator makes beside what it watches, on one lightkube AsyncClient.
+"""The writes and the few reads the operator makes beside what it watches, on lightkube AsyncClients; kinds
+are named by plain descriptors (:class:`kurator.kube.resources.KindRef`), objects are plain dicts.
 
 Every write is safe to repeat: creates of deterministic names treat "already exists" as done, deletes
-treat "not found" as done, finalizers are changed with the resourceVersion they were read at (a conflict
-is retried with a fresh read), status is merge-patched whole.
+treat "not found" as done, list fields of metadata (finalizers, owner references) are changed at the
+resourceVersion they were read at (a conflict is retried on a fresh read), status is merge-patched whole.
 """
 
 from __future__ import annotations
@@ -11,26 +12,30 @@ import base64
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from lightkube import ApiError, AsyncClient, codecs
+from lightkube import ALL_NS, ApiError, AsyncClient, codecs, operators
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod, Secret
 from lightkube.types import CascadeType, PatchType
 
-from kurator.lifecycle.resources import CustomClusterResource, CustomMachineResource
+from kurator.kube.resources import KindRef, namespaced
 
 log = logging.getLogger(__name__)
 
-COMPONENT = "kurator-cluster-operator"
 CONFLICT_RETRIES = 5
 
 
 def _code(exc: ApiError) -> int:
     return int(exc.status.code or 0)
+
+
+def _doc(obj: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = obj.to_dict()
+    return doc
 
 
 class KubeAPI:
@@ -39,155 +44,50 @@ class KubeAPI:
     at once spends more CPU than the calls do. Sixteen pools of ten connections took a thousand clusters
     to their Jobs in 10.3-11.3 s (four of 64: 10.9-11.9 s, with twice the latency after the burst)."""
 
-    def __init__(self, *clients: AsyncClient) -> None:
+    def __init__(self, *clients: AsyncClient, component: str = "kurator") -> None:
         self.clients = clients
+        self.component = component
+        """Who the Events this client posts come from."""
         self._turn = itertools.cycle(clients)
 
     @property
     def client(self) -> AsyncClient:
         return next(self._turn)
 
-    async def create(self, doc: dict[str, Any]) -> bool:
-        """Create ``doc``; False when an object of that name already exists."""
-        try:
-            await self.client.create(codecs.from_dict(doc))
-        except ApiError as exc:
-            if _code(exc) == 409:
-                return False
-            raise
-        return True
+    # -- reads -------------------------------------------------------------------------------------
 
-    async def _merge(self, resource: Any, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        await self.client.patch(resource, name, patch, namespace=namespace, patch_type=PatchType.MERGE)
-
-    async def patch_cluster_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        await self._merge(CustomClusterResource.Status, namespace, name, {"status": status})
-
-    async def patch_cluster_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> None:
-        await self._merge(CustomClusterResource, namespace, name, {"spec": spec})
-
-    async def patch_machine_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
-        await self._merge(CustomMachineResource.Status, namespace, name, {"status": status})
-
-    async def _get(self, resource: Any, namespace: str, name: str) -> Any:
+    async def get(self, kind: KindRef, namespace: str, name: str) -> dict[str, Any] | None:
         """The object, or None when there is none of that name."""
         try:
-            return await self.client.get(resource, name, namespace=namespace)
+            return _doc(await self.client.get(namespaced(kind), name, namespace=namespace))
         except ApiError as exc:
             if _code(exc) == 404:
                 return None
             raise
 
-    async def cluster_exists(self, namespace: str, name: str) -> bool:
-        return await self._get(CustomClusterResource, namespace, name) is not None
-
-    async def set_finalizer(
-        self, namespace: str, name: str, finalizer: str, present: bool, body: dict[str, Any]
-    ) -> list[str] | None:
-        """Add or remove ``finalizer`` on the CustomCluster; ``body`` is the object as last seen (its
-        resourceVersion guards against dropping someone else's finalizer). Returns the finalizers written,
-        None when nothing was."""
-
-        def change(have: list[Any]) -> list[Any] | None:
-            if (finalizer in have) == present:
-                return None
-            return [*have, finalizer] if present else [f for f in have if f != finalizer]
-
-        return await self._edit_list(namespace, name, "finalizers", change, body, missing_ok=not present)
-
-    async def add_owner(
-        self, namespace: str, name: str, owner: dict[str, str], body: dict[str, Any]
-    ) -> list[dict[str, Any]] | None:
-        """Add ``owner`` to the CustomCluster's ownerReferences (unless one of that uid is there); returns
-        the references written, None when nothing was."""
-
-        def change(have: list[Any]) -> list[Any] | None:
-            return None if any(o.get("uid") == owner["uid"] for o in have) else [*have, owner]
-
-        return await self._edit_list(namespace, name, "ownerReferences", change, body, missing_ok=False)
-
-    async def _edit_list(
-        self,
-        namespace: str,
-        name: str,
-        field: str,
-        change: Callable[[list[Any]], list[Any] | None],
-        body: dict[str, Any],
-        missing_ok: bool,
-    ) -> list[Any] | None:
-        """Write ``change`` of the CustomCluster's ``metadata.<field>`` (a list a merge patch replaces
-        whole) at the resourceVersion it was read at; a conflict is retried on a fresh read. A 404 is
-        raised unless ``missing_ok``."""
-        meta = body.get("metadata") or {}
-        for _ in range(CONFLICT_RETRIES):
-            want = change(list(meta.get(field) or []))
-            if want is None:
-                return None
-            patch = {"metadata": {field: want, "resourceVersion": meta.get("resourceVersion")}}
-            try:
-                await self.client.patch(
-                    CustomClusterResource, name, patch, namespace=namespace, patch_type=PatchType.MERGE
-                )
-                return want
-            except ApiError as exc:
-                if _code(exc) == 404:
-                    if not missing_ok:
-                        raise
-                    return None
-                if _code(exc) != 409:
-                    raise
-            fresh = await self.client.get(CustomClusterResource, name, namespace=namespace)
-            meta = fresh.metadata.to_dict() if fresh.metadata else {}
-        raise RuntimeError(f"CustomCluster {namespace}/{name} kept changing while its {field} were set")
-
-    async def suspend_job(self, namespace: str, name: str) -> None:
-        """Stop a run but keep its Job (the record that it ran): the Job controller deletes its Pods."""
-        try:
-            await self.client.patch(
-                Job, name, {"spec": {"suspend": True}}, namespace=namespace, patch_type=PatchType.MERGE
-            )
-        except ApiError as exc:
-            if _code(exc) != 404:
-                raise
-
-    async def delete_job(self, namespace: str, name: str) -> None:
-        """Stop a run: the Job and (in the background) its Pods."""
-        try:
-            await self.client.delete(Job, name, namespace=namespace, cascade=CascadeType.BACKGROUND)
-        except ApiError as exc:
-            if _code(exc) != 404:
-                raise
-
-    async def job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """A Job as a watch event would carry it; None when it is gone."""
-        job = await self._get(Job, namespace, name)
-        if job is None:
-            return None
-        doc: dict[str, Any] = job.to_dict()
-        return doc
+    async def list_objects(
+        self, kind: KindRef, namespace: str | None, labels: Mapping[str, str | None] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every object of ``kind`` in ``namespace`` (None: all), with ``labels`` (None: the label is
+        present, whatever its value)."""
+        selector: dict[str, Any] = {
+            k: (operators.exists() if v is None else v) for k, v in (labels or {}).items()
+        }
+        async for obj in self.client.list(
+            namespaced(kind), namespace=namespace or ALL_NS, labels=selector or None
+        ):
+            yield _doc(obj)
 
     async def secret_value(self, namespace: str, name: str, key: str) -> bytes | None:
         """One key of a Secret, decoded; None when the Secret or the key is missing."""
-        secret = await self._get(Secret, namespace, name)
-        if secret is None:
-            return None
+        try:
+            secret = await self.client.get(Secret, name, namespace=namespace)
+        except ApiError as exc:
+            if _code(exc) == 404:
+                return None
+            raise
         data = secret.data or {}
         return base64.b64decode(data[key]) if key in data else None
-
-    async def secret_annotations(self, namespace: str, name: str) -> dict[str, str] | None:
-        secret = await self._get(Secret, namespace, name)
-        if secret is None:
-            return None
-        return dict((secret.metadata.annotations if secret.metadata else None) or {})
-
-    async def replace_secret(self, doc: dict[str, Any]) -> None:
-        """Create the Secret, or replace the content of the one that exists."""
-        meta = doc["metadata"]
-        if await self.create(doc):
-            return
-        await self.client.patch(
-            Secret, meta["name"], doc, namespace=meta["namespace"], patch_type=PatchType.MERGE
-        )
 
     async def termination_message(self, namespace: str, job: str) -> str | None:
         """What the container of the Job's Pod left in its termination message (the latest Pod)."""
@@ -200,11 +100,131 @@ class KubeAPI:
                     return str(terminated.message)
         return None
 
-    async def event(
-        self, involved: dict[str, Any], type_: str, reason: str, message: str, now: dt.datetime
+    # -- writes ------------------------------------------------------------------------------------
+
+    async def create(self, doc: Mapping[str, Any]) -> bool:
+        """Create ``doc``; False when an object of that name already exists."""
+        try:
+            await self.client.create(codecs.from_dict(dict(doc)))
+        except ApiError as exc:
+            if _code(exc) == 409:
+                return False
+            raise
+        return True
+
+    async def replace(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """Replace the object at the resourceVersion ``doc`` carries (a conflict is raised); the object
+        written, as the API server returns it."""
+        return _doc(await self.client.replace(codecs.from_dict(dict(doc))))
+
+    async def merge_patch(
+        self, kind: KindRef, namespace: str, name: str, patch: Mapping[str, Any], status: bool = False
     ) -> None:
-        """A Kubernetes Event about ``involved`` (a CustomCluster body); failures are logged, not raised:
-        an Event is a courtesy, never a step."""
+        """A JSON merge patch of the object (``status``: of its status subresource)."""
+        resource = namespaced(kind)
+        await self.client.patch(
+            resource.Status if status else resource,
+            name,
+            dict(patch),
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+
+    async def delete(self, kind: KindRef, namespace: str, name: str) -> None:
+        """Delete the object (its dependents in the background); gone already is done."""
+        try:
+            await self.client.delete(
+                namespaced(kind), name, namespace=namespace, cascade=CascadeType.BACKGROUND
+            )
+        except ApiError as exc:
+            if _code(exc) != 404:
+                raise
+
+    async def suspend_job(self, namespace: str, name: str) -> None:
+        """Stop a run but keep its Job (the record that it ran): the Job controller deletes its Pods."""
+        try:
+            await self.client.patch(
+                Job, name, {"spec": {"suspend": True}}, namespace=namespace, patch_type=PatchType.MERGE
+            )
+        except ApiError as exc:
+            if _code(exc) != 404:
+                raise
+
+    async def replace_secret(self, doc: Mapping[str, Any]) -> None:
+        """Create the Secret, or replace the content of the one that exists."""
+        meta = doc["metadata"]
+        if await self.create(doc):
+            return
+        await self.client.patch(
+            Secret, meta["name"], dict(doc), namespace=meta["namespace"], patch_type=PatchType.MERGE
+        )
+
+    async def set_finalizer(
+        self, kind: KindRef, body: Mapping[str, Any], finalizer: str, present: bool
+    ) -> list[str] | None:
+        """Add or remove ``finalizer``; ``body`` is the object as last seen (its resourceVersion guards
+        against dropping someone else's finalizer). Returns the finalizers written, None when nothing was
+        (a 404 is raised when adding, nothing to do when removing)."""
+
+        def change(have: list[Any]) -> list[Any] | None:
+            if (finalizer in have) == present:
+                return None
+            return [*have, finalizer] if present else [f for f in have if f != finalizer]
+
+        return await self.edit_list(kind, body, "finalizers", change, missing_ok=not present)
+
+    async def add_owner(
+        self, kind: KindRef, body: Mapping[str, Any], owner: Mapping[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """Add ``owner`` to the object's ownerReferences (unless one of that uid is there); returns the
+        references written, None when nothing was."""
+
+        def change(have: list[Any]) -> list[Any] | None:
+            return None if any(o.get("uid") == owner["uid"] for o in have) else [*have, dict(owner)]
+
+        return await self.edit_list(kind, body, "ownerReferences", change, missing_ok=False)
+
+    async def edit_list(
+        self,
+        kind: KindRef,
+        body: Mapping[str, Any],
+        field: str,
+        change: Callable[[list[Any]], list[Any] | None],
+        missing_ok: bool,
+    ) -> list[Any] | None:
+        """Write ``change`` of the object's ``metadata.<field>`` (a list a merge patch replaces whole) at
+        the resourceVersion ``body`` was read at; a conflict is retried on a fresh read. A 404 is raised
+        unless ``missing_ok``."""
+        meta = body.get("metadata") or {}
+        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        for _ in range(CONFLICT_RETRIES):
+            want = change(list(meta.get(field) or []))
+            if want is None:
+                return None
+            patch = {"metadata": {field: want, "resourceVersion": meta.get("resourceVersion")}}
+            try:
+                await self.merge_patch(kind, namespace, name, patch)
+                return want
+            except ApiError as exc:
+                if _code(exc) == 404:
+                    if not missing_ok:
+                        raise
+                    return None
+                if _code(exc) != 409:
+                    raise
+            fresh = await self.get(kind, namespace, name)
+            if fresh is None:
+                if not missing_ok:
+                    raise RuntimeError(f"{kind.kind} {namespace}/{name} went while its {field} were set")
+                return None
+            meta = fresh.get("metadata") or {}
+        raise RuntimeError(f"{kind.kind} {namespace}/{name} kept changing while its {field} were set")
+
+    async def event(
+        self, involved: Mapping[str, Any], type_: str, reason: str, message: str, now: dt.datetime
+    ) -> None:
+        """A Kubernetes Event about ``involved`` (an object's body); failures are logged, not raised: an
+        Event is a courtesy, never a step."""
         meta = involved.get("metadata") or {}
         namespace = str(meta.get("namespace"))
         event = Event(
@@ -220,11 +240,11 @@ class KubeAPI:
             reason=reason,
             message=message[:1024],
             type=type_,
-            source=EventSource(component=COMPONENT),
+            source=EventSource(component=self.component),
             firstTimestamp=now,
             lastTimestamp=now,
             count=1,
-            reportingComponent=COMPONENT,
+            reportingComponent=self.component,
         )
         try:
             await self.client.create(event)

@@ -31,7 +31,7 @@ class Metrics:
         r = self.registry
         self.leader = Gauge("kurator_operator_leader", "1 while this operator holds the Lease", registry=r)
         self._reconciles = Counter(
-            "kurator_operator_reconciles", "Reconciles of a CustomCluster, by result", ["result"], registry=r
+            "kurator_operator_reconciles", "Reconciles of an object, by result", ["result"], registry=r
         )
         self._seconds = Histogram(
             "kurator_operator_reconcile_seconds",
@@ -52,7 +52,12 @@ class Metrics:
             "kurator_operator_preflight_hosts", "Hosts checked over SSH, by result", ["result"], registry=r
         )
         self.queue_depth = Gauge(
-            "kurator_operator_queue_depth", "CustomClusters waiting for a reconcile", registry=r
+            "kurator_operator_queue_depth", "Objects waiting for a reconcile", registry=r
+        )
+        self.startup_pending = Gauge(
+            "kurator_operator_startup_pending",
+            "Objects found at the start not yet reconciled once (0: the operator caught up with its start)",
+            registry=r,
         )
 
     def watch_phases(self, phases: Callable[[], Iterable[str]]) -> None:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import kopf
@@ -18,19 +19,20 @@ from lightkube import AsyncClient
 from kurator.operator import sync, watching
 from kurator.operator.connection import Connection
 from kurator.operator.fleets import Fleets
-from kurator.operator.hostcheck import HostCheck
 from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.leader import Elector
 from kurator.operator.metrics import Metrics
-from kurator.operator.reconcile import Reconciler
+from kurator.operator.provider import Key, Reconcile, Services
+from kurator.operator.providers import REGISTERED
+from kurator.operator.routes import routes
 from kurator.operator.serving import serve
 from kurator.operator.settings import Settings
-from kurator.operator.view import Key, View
 from kurator.operator.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger("kurator.operator")
 
 LOST_LEASE = 1
+COMPONENT = "kurator-cluster-operator"  # who its Events come from
 POOLS = 16  # API clients the reconciles take turns with, each with a few connections (see KubeAPI)
 GC_THRESHOLDS = (20_000, 20, 100)
 
@@ -103,24 +105,31 @@ async def _lead(
     elector: Elector | None,
     stop: asyncio.Event,
 ) -> int:
-    view, queue = View(), WorkQueue[Key]()
     per_pool = -(-settings.workers // POOLS) + 2  # every worker can have a request out at once
-    api = KubeAPI(client, *(connection.async_client(connections=per_pool) for _ in range(POOLS - 1)))
-    hosts = HostCheck(api.secret_value, settings.ssh_user, settings.ssh_timeout, settings.preflight_ttl)
-    reconciler = Reconciler(view, api, settings, hosts, Fleets(api, settings.operator_namespace), metrics)
-    reconciler.queue = queue
-    metrics.watch_phases(
-        lambda: (str((b.get("status") or {}).get("phase") or "Unknown") for b in view.clusters.values())
+    pools = (connection.async_client(connections=per_pool) for _ in range(POOLS - 1))
+    api = KubeAPI(client, *pools, component=COMPONENT)
+    fleets = Fleets(api, settings.operator_namespace)
+    active = []
+    for registration in REGISTERED:
+        queue = WorkQueue[Key]()
+        provider = registration.build(Services(api, settings, metrics, fleets, queue))
+        active.append((registration, provider, queue))
+    metrics.watch_phases(lambda: itertools.chain.from_iterable(p.phases() for _, p, _ in active))
+    metrics.queue_depth.set_function(lambda: sum(len(q) for _, _, q in active))
+    table = routes((r.watched, p, q) for r, p, q in active)
+    await sync.fill(api, table, settings.namespaces)
+    # What the first listing queued: reconciled once each, the operator has caught up with its start.
+    startup = {(r.name, key) for r, _, q in active for key in q.added}
+    metrics.startup_pending.set_function(lambda: len(startup))
+    log.info(
+        "%s found",
+        ", ".join(f"{sum(1 for n, _ in startup if n == r.name)} {r.kind.kind}s" for r, _, _ in active),
     )
-    metrics.queue_depth.set_function(lambda: len(queue))
-    for key in await sync.fill(client, view, settings.namespaces):
-        queue.add(key)
-    log.info("%d CustomClusters found", len(view.clusters))
     _tune_gc()
     kopf_stop = asyncio.Event()
     kopf_task = asyncio.create_task(
         kopf.operator(
-            registry=watching.registry(view, queue, connection),
+            registry=watching.registry(table, connection),
             settings=watching.settings(),
             standalone=True,
             clusterwide=not settings.namespaces,
@@ -130,11 +139,24 @@ async def _lead(
         ),
         name="kopf",
     )
-    workers = asyncio.create_task(run_workers(queue, reconciler, settings.workers), name="reconcile")
+
+    def counted(name: str, reconcile: Reconcile) -> Reconcile:
+        async def work(key: Key) -> float | None:
+            try:
+                return await reconcile(key)
+            finally:
+                startup.discard((name, key))
+
+        return work
+
+    workers = asyncio.create_task(
+        _all(run_workers(q, counted(r.name, p.reconcile), settings.workers) for r, p, q in active),
+        name="reconcile",
+    )
     lease = asyncio.create_task(elector.hold(), name="lease") if elector is not None else None
     stopping = asyncio.create_task(stop.wait(), name="stop")
     watched = [t for t in (kopf_task, workers, lease, stopping) if t is not None]
-    log.info("watching CustomClusters in %s", ", ".join(settings.namespaces) or "every namespace")
+    log.info("watching in %s", ", ".join(settings.namespaces) or "every namespace")
     done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
     code = 0
     if lease is not None and lease in done:
@@ -153,9 +175,16 @@ async def _lead(
     for t in (workers, lease, stopping):
         if t is not None and not t.done():
             t.cancel()
-    queue.close()
+    for _, _, q in active:
+        q.close()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await asyncio.wait_for(kopf_task, timeout=10)
     for extra in api.clients[1:]:  # the first is the caller's, closed by run()
         await extra.close()
     return code
+
+
+async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    async with asyncio.TaskGroup() as group:
+        for c in coroutines:
+            group.create_task(c)

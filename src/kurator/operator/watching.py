@@ -1,47 +1,42 @@
 """kopf's part: the watches (list, watch, reconnect), the login with the operator's credentials, and the
-settings that keep kopf from writing anything itself. Every event updates the view and queues the
-clusters it concerns; the handlers do nothing else, so a slow reconcile never holds up a watch."""
+settings that keep kopf from writing anything itself. Every event goes through its route (the providers'
+mappers update their caches and queue the objects it concerns); the handlers do nothing else, so a slow
+reconcile never holds up a watch."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
 
-from kurator.api.names import GROUP, VERSION
-from kurator.lifecycle import capi
-from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.operator.connection import Connection
-from kurator.operator.view import Key, View
-from kurator.operator.workqueue import WorkQueue
+from kurator.operator.routes import Route
 
 
-def registry(view: View, queue: WorkQueue[Key], connection: Connection) -> kopf.OperatorRegistry:
+def registry(routes: Iterable[Route], connection: Connection) -> kopf.OperatorRegistry:
     reg = kopf.OperatorRegistry()
 
-    def feed(update: Callable[[Mapping[str, Any]], list[Key]]) -> Callable[..., Any]:
-        async def handler(event: Mapping[str, Any], **_: Any) -> None:
-            for key in update(event):
-                queue.add(key)
+    def handler(route: Route) -> Callable[..., Any]:
+        async def on_event(event: Mapping[str, Any], **_: Any) -> None:
+            route.feed(event)
 
-        return handler
+        return on_event
 
     @kopf.on.login(registry=reg)
     def login(**_: Any) -> kopf.ConnectionInfo:
         return kopf.ConnectionInfo(**connection.kopf_credentials())
 
-    kopf.on.event(GROUP, VERSION, "customclusters", registry=reg, id="customclusters")(feed(view.on_cluster))
-    kopf.on.event(GROUP, VERSION, "custommachines", registry=reg, id="custommachines")(feed(view.on_machine))
-    kopf.on.event("batch", "v1", "jobs", labels={CLUSTER_LABEL: kopf.PRESENT}, registry=reg, id="jobs")(
-        feed(view.on_job)
-    )
-    # Cluster API's kinds in whichever version the API server prefers; watched once their CRDs appear.
-    kopf.on.event(capi.CAPI_GROUP, "clusters", registry=reg, id="capi-clusters")(feed(view.on_capi_cluster))
-    kopf.on.event(capi.CONTROL_PLANE_GROUP, "kubeadmcontrolplanes", registry=reg, id="kcps")(
-        feed(view.on_kcp)
-    )
+    for route in routes:
+        w = route.watched
+        # One version: that one; several (another project's kinds): whichever the API server prefers,
+        # watched once its CRD appears.
+        version = w.versions[0] if len(w.versions) == 1 else None
+        labels = {k: kopf.PRESENT if v is None else v for k, v in w.labels.items()} or None
+        kopf.on.event(group=w.group, version=version, plural=w.plural, labels=labels, registry=reg, id=w.id)(
+            handler(route)
+        )
     return reg
 
 

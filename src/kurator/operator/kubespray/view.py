@@ -17,11 +17,9 @@ from typing import Any
 
 from kurator.lifecycle import capi
 from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, Summary, observe
+from kurator.operator.provider import Key
 
 log = logging.getLogger(__name__)
-
-Key = tuple[str, str]
-"""(namespace, name)."""
 
 
 def key_of(body: Mapping[str, Any]) -> Key:
@@ -200,6 +198,10 @@ class View:
         self._job_seen.setdefault((cluster[0], job.name), time.monotonic())
 
     # -- reads -------------------------------------------------------------------------------------
+
+    def phases(self) -> list[str]:
+        """Each cluster's phase, as last written ("Unknown" before the first status)."""
+        return [str((b.get("status") or {}).get("phase") or "Unknown") for b in self.clusters.values()]
 
     def clusters_of_machine(self, machine: Key) -> list[Key]:
         return sorted(self._machine_users.get(machine, ()))

@@ -20,6 +20,8 @@ from kurator.ssh.preflight import HostResult, check_hosts
 
 SecretReader = Callable[[str, str, str], Awaitable[bytes | None]]
 """(namespace, name, key) -> the Secret's value, None when missing."""
+Logins = Callable[[list[SshHost], PrivateKey, str, int, float], Awaitable[list[HostResult]]]
+"""(hosts, key, user, port, timeout) -> one result per host: :func:`kurator.ssh.preflight.check_hosts`."""
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,15 @@ KEY_TTL = 10.0  # seconds a key read from its Secret is used before it is read a
 
 class HostCheck:
     def __init__(
-        self, read_secret: SecretReader, user: str = "root", timeout: float = 10.0, ttl: float = 60.0
+        self,
+        read_secret: SecretReader,
+        user: str = "root",
+        timeout: float = 10.0,
+        ttl: float = 60.0,
+        logins: Logins = check_hosts,
     ) -> None:
         self.read_secret, self.user, self.timeout, self.ttl = read_secret, user, timeout, ttl
+        self.logins = logins
         self._passed: dict[_CacheKey, float] = {}
         self._running: dict[_CacheKey, asyncio.Future[HostResult]] = {}
         self._gate = asyncio.Semaphore(CONCURRENCY)
@@ -104,7 +112,7 @@ class HostCheck:
         self._running[cache_key] = future
         try:
             async with self._gate:
-                (result,) = await check_hosts([target], key, self.user, PORT, self.timeout)
+                (result,) = await self.logins([target], key, self.user, PORT, self.timeout)
             if result.ok:
                 self._passed[cache_key] = time.monotonic()
             future.set_result(result)

@@ -1,0 +1,36 @@
+"""Client resources for kinds named by plain data (group, version, kind, plural), such as the descriptors
+of :mod:`kurator.api.resources`: the layers above reach custom kinds without importing the client."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from lightkube.core.exceptions import LoadResourceError
+from lightkube.core.resource_registry import resource_registry
+from lightkube.generic_resource import create_namespaced_resource
+
+
+class KindRef(Protocol):
+    @property
+    def group(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def plural(self) -> str: ...
+
+
+def namespaced(kind: KindRef) -> Any:
+    """The lightkube resource of a namespaced kind: its typed model when lightkube has one (Job, Secret,
+    Lease, ...), else a generic one (made once; later calls return the same)."""
+    api_version = f"{kind.group}/{kind.version}" if kind.group else kind.version
+    known = resource_registry.get(api_version, kind.kind)
+    if known is not None:
+        return known
+    if "." not in kind.group or kind.group.endswith(".k8s.io"):  # one of Kubernetes' own groups
+        try:
+            return resource_registry.load(api_version, kind.kind)
+        except (LoadResourceError, ImportError):
+            pass
+    return create_namespaced_resource(kind.group, kind.version, kind.kind, kind.plural)
