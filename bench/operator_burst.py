@@ -44,11 +44,11 @@ from lightkube.resources.core_v1 import Namespace, Secret
 from tests.integration.sshhosts import SshTestbed
 
 from kurator.api.crds import all_crds
+from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE
 from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.kube.apply import apply_all
 from kurator.kube.client import async_client, client
 from kurator.kube.resources import namespaced
-from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE
 from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.local import fleet
 from kurator.local.kubeconfigs import context_name

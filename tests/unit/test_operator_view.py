@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kurator.operator.kubespray.view import View
-
 from kurator.lifecycle.observed import ACTION_LABEL, ATTEMPT_LABEL, CLUSTER_LABEL, GENERATION_LABEL, Summary
+from kurator.operator.kubespray.view import View
 
 
 def _cluster(name: str, machine: str, uid: str = "u1") -> dict[str, Any]:
