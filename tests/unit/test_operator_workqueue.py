@@ -1,11 +1,60 @@
 """The operator's work queue: a key is queued once, never worked on twice at a time, queued again when it
-changed while being worked on, and a later ``add_after`` never postpones an earlier one."""
+changed while being worked on, and a later ``add_after`` never postpones an earlier one; reports wait for a
+quiet first lane, but never longer than MAX_DEFER. Time is a clock these tests move by hand: nothing
+sleeps."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from kurator.operator.workqueue import QUIET, WorkQueue, run_workers
+from kurator.operator.workqueue import MAX_DEFER, QUIET, WorkQueue, run_workers
+
+
+@dataclass(order=True)
+class _Timer:
+    due: float
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class FakeClock:
+    """A clock that moves only when told; its timers fire, in order, as it passes them."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self._timers: list[_Timer] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self.t
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(self.t + delay, next(self._seq), callback)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        target = self.t + seconds
+        while self._timers and self._timers[0].due <= target:
+            timer = heapq.heappop(self._timers)
+            self.t = max(self.t, timer.due)
+            if not timer.cancelled:
+                timer.callback()
+        self.t = target
+
+
+async def _settle() -> None:
+    """Let every task that can run, run (no time passes)."""
+    for _ in range(20):
+        await asyncio.sleep(0)
 
 
 def test_a_key_is_queued_once() -> None:
@@ -32,63 +81,101 @@ def test_a_key_added_while_active_runs_again_after() -> None:
 
 
 def test_add_after_keeps_the_earliest_due_time() -> None:
-    async def main() -> float:
-        q: WorkQueue[str] = WorkQueue()
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        q.add_after("a", 0.05)
-        q.add_after("a", 5.0)  # later: ignored
-        await asyncio.wait_for(q.get(), 1.0)
-        return loop.time() - start
+    async def main() -> None:
+        clock = FakeClock()
+        q: WorkQueue[str] = WorkQueue(clock)
+        q.add_after("a", 5.0)
+        q.add_after("a", 10.0)  # later: ignored
+        clock.advance(4.9)
+        assert len(q) == 0
+        clock.advance(0.1)
+        assert len(q) == 1 and await q.get() == "a"
+        q.add_after("b", 10.0)
+        q.add_after("b", 2.0)  # sooner: replaces the later one
+        clock.advance(2.0)
+        assert len(q) == 1 and await q.get() == "b"
+        clock.advance(10.0)
+        assert len(q) == 0, "the replaced timer fired too"
 
-    assert asyncio.run(main()) < 1.0
+    asyncio.run(main())
 
 
 def test_workers_never_work_on_one_key_at_once_and_requeue_what_work_returns() -> None:
-    async def main() -> tuple[int, int]:
-        q: WorkQueue[str] = WorkQueue()
+    async def main() -> tuple[int, list[str]]:
+        clock = FakeClock()
+        q: WorkQueue[str] = WorkQueue(clock)
         running: set[str] = set()
-        overlap = calls = 0
+        overlap = 0
+        calls: list[str] = []
 
         async def work(key: str) -> float | None:
-            nonlocal overlap, calls
-            calls += 1
+            nonlocal overlap
+            calls.append(key)
             if key in running:
                 overlap += 1
             running.add(key)
-            await asyncio.sleep(0.01)
-            q.add(key)  # an event for the key while it is worked on
+            q.add(key)  # an event for the key while it is worked on: it runs again afterwards, not now
+            await asyncio.sleep(0)
             running.discard(key)
-            return 0.01 if calls < 6 else None
+            return 1.0 if len(calls) < 6 else None
 
         q.add("a")
         task = asyncio.create_task(run_workers(q, work, workers=4))
-        await asyncio.sleep(0.3)
+        for _ in range(8):
+            await _settle()
+            clock.advance(1.0)
         task.cancel()
         return overlap, calls
 
     overlap, calls = asyncio.run(main())
-    assert overlap == 0 and calls >= 6
+    assert calls and set(calls) == {"a"}
+    assert overlap == 0 and len(calls) >= 6
 
 
 def test_reports_wait_for_a_quiet_first_lane() -> None:
     """A deferred key (a status to write) is handed out only once no new work came for QUIET seconds."""
 
-    async def main() -> tuple[list[str], float]:
-        q: WorkQueue[str] = WorkQueue()
-        loop = asyncio.get_running_loop()
+    async def main() -> None:
+        clock = FakeClock()
+        q: WorkQueue[str] = WorkQueue(clock)
         q.defer("report")
         q.add("new")
         assert q.busy()
-        order = [await q.get()]  # the first lane first
-        q.done(order[0])
-        start = loop.time()
-        order.append(await asyncio.wait_for(q.get(), 5))  # then the report, after the quiet period
-        return order, loop.time() - start
+        first = await q.get()  # the first lane first
+        assert first == "new"
+        q.done(first)
+        waiting = asyncio.create_task(q.get())
+        await _settle()
+        clock.advance(QUIET - 0.01)
+        await _settle()
+        assert not waiting.done(), "the report went out before the first lane was quiet"
+        clock.advance(0.01)
+        await _settle()
+        assert waiting.done() and waiting.result() == "report"
+        assert not q.busy()
 
-    order, waited = asyncio.run(main())
-    assert order == ["new", "report"]
-    assert QUIET * 0.5 <= waited < QUIET + 1.0
+    asyncio.run(main())
+
+
+def test_a_report_waits_no_longer_than_max_defer_however_busy_the_first_lane() -> None:
+    async def main() -> None:
+        clock = FakeClock()
+        q: WorkQueue[str] = WorkQueue(clock)
+        q.defer("report")
+        waiting = asyncio.create_task(q.get())
+        steps = 0
+        while not waiting.done():
+            q.add(f"k{steps}")  # new work every 0.4 s: the first lane is never quiet
+            assert await q.get() == f"k{steps}"
+            q.done(f"k{steps}")
+            clock.advance(0.4)
+            await _settle()
+            steps += 1
+            assert steps * 0.4 <= MAX_DEFER + 0.4, "the report waited past MAX_DEFER"
+        assert waiting.result() == "report"
+        assert steps * 0.4 >= MAX_DEFER - 0.4, "the report went out while the first lane was busy"
+
+    asyncio.run(main())
 
 
 def test_a_key_with_new_work_leaves_the_second_lane() -> None:
@@ -106,7 +193,7 @@ def test_one_waiting_worker_is_woken_per_key() -> None:
     were never woken (with an Event shared by all, every add woke every worker)."""
 
     async def main() -> tuple[list[str], int]:
-        q: WorkQueue[str] = WorkQueue()
+        q: WorkQueue[str] = WorkQueue(FakeClock())
         done: list[str] = []
         wakeups = 0
         original = q._take
@@ -123,12 +210,12 @@ def test_one_waiting_worker_is_woken_per_key() -> None:
             return None
 
         task = asyncio.create_task(run_workers(q, work, workers=100))
-        await asyncio.sleep(0.05)  # every worker is waiting
+        await _settle()  # every worker is waiting
         before = wakeups
         for i in range(10):
             q.add(f"k{i}")
             await asyncio.sleep(0)
-        await asyncio.sleep(0.05)
+        await _settle()
         task.cancel()
         return sorted(done), wakeups - before
 
@@ -141,7 +228,8 @@ def test_a_report_is_handed_out_when_its_turn_comes_without_any_other_event() ->
     """Workers all idle, a deferred key and nothing else happening: the second lane's timer wakes one."""
 
     async def main() -> list[str]:
-        q: WorkQueue[str] = WorkQueue()
+        clock = FakeClock()
+        q: WorkQueue[str] = WorkQueue(clock)
         done: list[str] = []
 
         async def work(key: str) -> float | None:
@@ -150,9 +238,12 @@ def test_a_report_is_handed_out_when_its_turn_comes_without_any_other_event() ->
 
         task = asyncio.create_task(run_workers(q, work, workers=8))
         q.add("new")
-        await asyncio.sleep(0.01)
+        await _settle()
         q.defer("report")
-        await asyncio.sleep(QUIET + 0.5)
+        await _settle()
+        assert done == ["new"]
+        clock.advance(QUIET)
+        await _settle()
         task.cancel()
         return done
 

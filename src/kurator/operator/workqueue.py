@@ -17,15 +17,37 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 QUIET = 0.5  # seconds without new first-lane work before reports are written
 MAX_DEFER = 30.0  # a report waits no longer than this, however busy the first lane stays
 
 
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What the queue reads the time from and sets timers with (tests give it one they move by hand)."""
+
+    def now(self) -> float: ...
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer: ...
+
+
+class LoopClock:
+    """The monotonic clock and the running event loop's timers."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
+        return asyncio.get_running_loop().call_later(delay, callback)
+
+
 class WorkQueue(Generic[K]):
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or LoopClock()
         self._queue: deque[K] = deque()
         self._later: deque[K] = deque()
         self._queued: set[K] = set()
@@ -33,12 +55,12 @@ class WorkQueue(Generic[K]):
         self._active: set[K] = set()
         self._again: set[K] = set()
         self._later_after: set[K] = set()
-        self._timers: dict[K, tuple[float, asyncio.TimerHandle]] = {}
+        self._timers: dict[K, tuple[float, Timer]] = {}
         # Idle workers wait each on its own future and are woken one per item: with an Event shared by
         # a hundred workers, every add woke them all (most of the operator's CPU in a burst).
         self._waiters: deque[asyncio.Future[None]] = deque()
-        self._report_timer: asyncio.TimerHandle | None = None
-        self._last_add = 0.0
+        self._report_timer: Timer | None = None
+        self._last_add = float("-inf")
         self._deferred_at: dict[K, float] = {}
         self.added: dict[K, float] = {}
         """When each queued key was first queued (monotonic), for the latency of its work."""
@@ -48,7 +70,7 @@ class WorkQueue(Generic[K]):
 
     def busy(self) -> bool:
         """Whether work of the first lane waits, or came in less than QUIET seconds ago."""
-        return bool(self._queue) or time.monotonic() - self._last_add < QUIET
+        return bool(self._queue) or self.clock.now() - self._last_add < QUIET
 
     def add(self, key: K) -> None:
         if key in self._active:
@@ -61,7 +83,7 @@ class WorkQueue(Generic[K]):
             self._deferred_at.pop(key, None)
             self._later.remove(key)
         self._queued.add(key)
-        self._last_add = time.monotonic()
+        self._last_add = self.clock.now()
         self.added.setdefault(key, self._last_add)
         self._queue.append(key)
         self._wake_one()
@@ -74,7 +96,7 @@ class WorkQueue(Generic[K]):
         if key in self._queued or key in self._deferred:
             return
         self._deferred.add(key)
-        self._deferred_at[key] = time.monotonic()
+        self._deferred_at[key] = self.clock.now()
         self._later.append(key)
         self._wake_one()
 
@@ -83,14 +105,13 @@ class WorkQueue(Generic[K]):
         if delay <= 0:
             self.add(key)
             return
-        loop = asyncio.get_running_loop()
-        due = loop.time() + delay
+        due = self.clock.now() + delay
         current = self._timers.get(key)
         if current is not None:
             if current[0] <= due:
                 return
             current[1].cancel()
-        self._timers[key] = (due, loop.call_at(due, self._fire, key))
+        self._timers[key] = (due, self.clock.call_later(delay, lambda: self._fire(key)))
 
     def _fire(self, key: K) -> None:
         self._timers.pop(key, None)
@@ -100,7 +121,7 @@ class WorkQueue(Generic[K]):
         """Seconds until the second lane may be served (0: now); None when it is empty."""
         if not self._later:
             return None
-        now = time.monotonic()
+        now = self.clock.now()
         quiet = self._last_add + QUIET - now
         overdue = self._deferred_at.get(self._later[0], now) + MAX_DEFER - now
         return max(min(quiet, overdue), 0.0)
@@ -117,13 +138,12 @@ class WorkQueue(Generic[K]):
         first-lane work moved the turn on)."""
         if self._report_timer is not None:
             return
-        loop = asyncio.get_running_loop()
 
         def fire() -> None:
             self._report_timer = None
             self._wake_one()
 
-        self._report_timer = loop.call_later(due, fire)
+        self._report_timer = self.clock.call_later(due, fire)
 
     def _take(self) -> K | None:
         if self._queue:
