@@ -79,6 +79,9 @@ class FakeAPI:
     """Plurals of custom kinds the server serves (others answer a bare 404, as an absent CRD does);
     empty: all."""
     on_request: Callable[[str, str], None] | None = None
+    """Called with (method, path) before each request is answered (a test's hook to change things)."""
+    down: bool = False
+    """Nothing answers: every request fails to connect, as before an API server starts."""
     _versions: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
     _uids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -126,6 +129,8 @@ class FakeAPI:
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         method, path = request.method, request.url.path
+        if self.down:
+            raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
         body = json.loads(request.content) if request.content else None
         self.requests.append((method, request.url.raw_path.decode(), copy.deepcopy(body)))
         if self.on_request is not None:

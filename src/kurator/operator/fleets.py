@@ -62,6 +62,7 @@ class Fleets:
     async def join(self, fleet: str, name: str, kubeconfig: str) -> None:
         """Join the cluster (reached with ``kubeconfig``) to ``fleet`` as ``name``; a cluster already
         joined under that name at the same address counts as joined."""
+        self.api.guard()
         karmada_text = await self._karmada(fleet)
         await asyncio.to_thread(self._join, karmada_text, name, kubeconfig)
 
@@ -82,6 +83,7 @@ class Fleets:
     async def leave(self, fleet: str, name: str) -> str:
         """Take ``name`` out of ``fleet``; a member that no longer answers is forgotten (``--force``), since
         the cluster is going. Returns what happened, for the Event."""
+        self.api.guard()
         karmada_text = await self._karmada(fleet)
         return await asyncio.to_thread(self._leave, karmada_text, name)
 

@@ -62,15 +62,16 @@ async def run(connection: Connection, settings: Settings, stop: asyncio.Event | 
             settings.listen, metrics.registry, healthy=lambda: not state.failed, ready=state.ready
         )
         log.info("serving /healthz, /readyz and /metrics on %s", settings.listen)
-    elector = Elector(client, settings.leader) if settings.leader.enabled else None
+    elector = Elector(KubeAPI(client), settings.leader) if settings.leader.enabled else None
+    leading = False
+    metrics.leader.set_function(lambda: int(leading and (elector is None or elector.leading)))
     try:
         if elector is not None and not await _first(elector.acquire(), stop.wait()):
             return 0
-        state.standing_by = False
-        metrics.leader.set(1)
+        state.standing_by, leading = False, True
         return await _lead(connection, settings, client, metrics, state, elector, stop)
     finally:
-        metrics.leader.set(0)
+        leading = False
         if elector is not None:
             await elector.release()
         if http is not None:
@@ -88,12 +89,15 @@ def _tune_gc() -> None:
 
 
 async def _first(wanted: Coroutine[Any, Any, Any], stop: Coroutine[Any, Any, Any]) -> bool:
-    """Await both; True when ``wanted`` finished first."""
+    """Await both; True when ``wanted`` finished first (its failure is raised, never taken for success)."""
     tasks = [asyncio.ensure_future(wanted), asyncio.ensure_future(stop)]
     done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for t in pending:
         t.cancel()
-    return tasks[0] in done
+    if tasks[0] in done:
+        tasks[0].result()
+        return True
+    return False
 
 
 async def _lead(
@@ -107,7 +111,7 @@ async def _lead(
 ) -> int:
     per_pool = -(-settings.workers // POOLS) + 2  # every worker can have a request out at once
     pools = (connection.async_client(connections=per_pool) for _ in range(POOLS - 1))
-    api = KubeAPI(client, *pools, component=COMPONENT)
+    api = KubeAPI(client, *pools, component=COMPONENT, guard=elector.check if elector is not None else None)
     fleets = Fleets(api, settings.operator_namespace)
     active = []
     for registration in REGISTERED:
