@@ -201,25 +201,8 @@ def key_secrets(action: Action, snap: Snapshot) -> list[str]:
     return sorted({pool[n].ssh_key_secret for n in action.hosts if n in pool})
 
 
-def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[str, Any]]:
-    """The objects that carry out ``action`` (one that runs a Job): the Job alone, its inventory and group
-    vars in its Pod's annotations; it also needs :func:`worker_configmap` in its namespace."""
-    if action.kind not in PLAYBOOKS or action.job is None:
-        raise ValueError(f"action {action.kind} ({action.reason}) runs no Job")
-    cluster, installed, installed_version = snap.cluster, snap.installed, snap.version
-    hosts, target = _hosts_and_target(action, snap.wanted, installed, installed_version)
-    version = target.version or installed_version or cluster.spec.kubernetes_version
-    if version is None and action.kind == Kind.DELETE:  # reset.yml needs no version; any pinned image does
-        version = kubespray.KUBERNETES_VERSIONS[-1]
-    if version is None:
-        raise ValueError("no Kubernetes version to run Kubespray for")
-    default = h.primary_key_secret(hosts)
-    name = action.job
-    files = {
-        INVENTORY_FILE: render(hosts, default),
-        VARS_FILE: dump(group_vars(cluster, version, hosts)),
-    }
-    key_volumes, key_mounts = _key_volumes(hosts, default)
+def _volumes(files: dict[str, str], key_volumes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Pod's volumes: its inventory and vars (from its own annotations), the worker, the SSH keys."""
     worker_name, shipped = _worker()
     worker_volume = {
         "name": "worker",
@@ -241,6 +224,10 @@ def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[s
             "defaultMode": 0o444,
         },
     }
+    return [inventory_volume, worker_volume, *key_volumes]
+
+
+def _container(action: Action, version: str, user: str, key_mounts: list[dict[str, Any]]) -> dict[str, Any]:
     command = [
         "python3",
         "-m",
@@ -259,7 +246,7 @@ def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[s
         *(["--user", user] if user != "root" else []),
         *extra_vars(action),
     ]
-    container = {
+    return {
         "name": "kubespray",
         "image": kubespray.image_for(version),
         "workingDir": KUBESPRAY_DIR,
@@ -277,10 +264,32 @@ def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[s
         "terminationMessagePolicy": "File",
         "terminationMessagePath": TERMINATION_LOG,
     }
+
+
+def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[str, Any]]:
+    """The objects that carry out ``action`` (one that runs a Job): the Job alone, its inventory and group
+    vars in its Pod's annotations; it also needs :func:`worker_configmap` in its namespace."""
+    if action.kind not in PLAYBOOKS or action.job is None:
+        raise ValueError(f"action {action.kind} ({action.reason}) runs no Job")
+    cluster, installed, installed_version = snap.cluster, snap.installed, snap.version
+    hosts, target = _hosts_and_target(action, snap.wanted, installed, installed_version)
+    version = target.version or installed_version or cluster.spec.kubernetes_version
+    if version is None and action.kind == Kind.DELETE:  # reset.yml needs no version; any pinned image does
+        version = kubespray.KUBERNETES_VERSIONS[-1]
+    if version is None:
+        raise ValueError("no Kubernetes version to run Kubespray for")
+    default = h.primary_key_secret(hosts)
+    files = {
+        INVENTORY_FILE: render(hosts, default),
+        VARS_FILE: dump(group_vars(cluster, version, hosts)),
+    }
+    key_volumes, key_mounts = _key_volumes(hosts, default)
     job = {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": _metadata(name, cluster, action, annotations={TARGET_ANNOTATION: encode_target(target)}),
+        "metadata": _metadata(
+            action.job, cluster, action, annotations={TARGET_ANNOTATION: encode_target(target)}
+        ),
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": DEADLINE_SECONDS,
@@ -292,8 +301,8 @@ def manifests(action: Action, snap: Snapshot, user: str = "root") -> list[dict[s
                 "spec": {
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,  # Kubespray talks to hosts, not to this API
-                    "containers": [container],
-                    "volumes": [inventory_volume, worker_volume, *key_volumes],
+                    "containers": [_container(action, version, user, key_mounts)],
+                    "volumes": _volumes(files, key_volumes),
                 },
             },
         },

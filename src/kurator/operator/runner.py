@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import itertools
 import logging
@@ -22,7 +23,7 @@ from kurator.operator.fleets import Fleets
 from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.leader import Elector
 from kurator.operator.metrics import Metrics
-from kurator.operator.provider import Key, Reconcile, Services
+from kurator.operator.provider import Key, Provider, Reconcile, Registration, Services
 from kurator.operator.providers import REGISTERED
 from kurator.operator.routes import routes
 from kurator.operator.serving import serve
@@ -100,6 +101,50 @@ async def _first(wanted: Coroutine[Any, Any, Any], stop: Coroutine[Any, Any, Any
     return False
 
 
+@dataclasses.dataclass
+class _Active:
+    """A registered provider while the operator runs: its parts and its work queue."""
+
+    registration: Registration
+    provider: Provider
+    queue: WorkQueue[Key]
+
+
+def _providers(api: KubeAPI, settings: Settings, metrics: Metrics) -> list[_Active]:
+    fleets = Fleets(api, settings.operator_namespace)
+    active = []
+    for registration in REGISTERED:
+        queue = WorkQueue[Key]()
+        provider = registration.build(Services(api, settings, metrics, fleets, queue))
+        active.append(_Active(registration, provider, queue))
+    metrics.watch_phases(lambda: itertools.chain.from_iterable(a.provider.phases() for a in active))
+    metrics.queue_depth.set_function(lambda: sum(len(a.queue) for a in active))
+    return active
+
+
+def _workers(active: list[_Active], metrics: Metrics, workers: int) -> Coroutine[Any, Any, None]:
+    """Each provider's workers. What the first listing queued is counted until reconciled once each
+    (``kurator_operator_startup_pending``: 0 once the operator has caught up with its start)."""
+    startup = {(a.registration.name, key) for a in active for key in a.queue.added}
+    metrics.startup_pending.set_function(lambda: len(startup))
+    for a in active:
+        found = sum(1 for name, _ in startup if name == a.registration.name)
+        log.info("%d %ss found", found, a.registration.kind.kind)
+
+    def counted(name: str, reconcile: Reconcile) -> Reconcile:
+        async def work(key: Key) -> float | None:
+            try:
+                return await reconcile(key)
+            finally:
+                startup.discard((name, key))
+
+        return work
+
+    return _all(
+        run_workers(a.queue, counted(a.registration.name, a.provider.reconcile), workers) for a in active
+    )
+
+
 async def _lead(
     connection: Connection,
     settings: Settings,
@@ -112,23 +157,9 @@ async def _lead(
     per_pool = -(-settings.workers // POOLS) + 2  # every worker can have a request out at once
     pools = (connection.async_client(connections=per_pool) for _ in range(POOLS - 1))
     api = KubeAPI(client, *pools, component=COMPONENT, guard=elector.check if elector is not None else None)
-    fleets = Fleets(api, settings.operator_namespace)
-    active = []
-    for registration in REGISTERED:
-        queue = WorkQueue[Key]()
-        provider = registration.build(Services(api, settings, metrics, fleets, queue))
-        active.append((registration, provider, queue))
-    metrics.watch_phases(lambda: itertools.chain.from_iterable(p.phases() for _, p, _ in active))
-    metrics.queue_depth.set_function(lambda: sum(len(q) for _, _, q in active))
-    table = routes((r.watched, p, q) for r, p, q in active)
+    active = _providers(api, settings, metrics)
+    table = routes((a.registration.watched, a.provider, a.queue) for a in active)
     await sync.fill(api, table, settings.namespaces)
-    # What the first listing queued: reconciled once each, the operator has caught up with its start.
-    startup = {(r.name, key) for r, _, q in active for key in q.added}
-    metrics.startup_pending.set_function(lambda: len(startup))
-    log.info(
-        "%s found",
-        ", ".join(f"{sum(1 for n, _ in startup if n == r.name)} {r.kind.kind}s" for r, _, _ in active),
-    )
     _tune_gc()
     kopf_stop = asyncio.Event()
     kopf_task = asyncio.create_task(
@@ -143,49 +174,49 @@ async def _lead(
         ),
         name="kopf",
     )
-
-    def counted(name: str, reconcile: Reconcile) -> Reconcile:
-        async def work(key: Key) -> float | None:
-            try:
-                return await reconcile(key)
-            finally:
-                startup.discard((name, key))
-
-        return work
-
-    workers = asyncio.create_task(
-        _all(run_workers(q, counted(r.name, p.reconcile), settings.workers) for r, p, q in active),
-        name="reconcile",
-    )
+    workers = asyncio.create_task(_workers(active, metrics, settings.workers), name="reconcile")
     lease = asyncio.create_task(elector.hold(), name="lease") if elector is not None else None
-    stopping = asyncio.create_task(stop.wait(), name="stop")
-    watched = [t for t in (kopf_task, workers, lease, stopping) if t is not None]
     log.info("watching in %s", ", ".join(settings.namespaces) or "every namespace")
-    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-    code = 0
-    if lease is not None and lease in done:
-        log.error("leadership lost: stopping, another replica acts now")
-        code = LOST_LEASE
-    elif kopf_task in done and not kopf_task.cancelled() and kopf_task.exception() is None:
-        log.info("stopping")  # kopf takes SIGTERM and SIGINT over once it runs, and stops on them
-    elif kopf_task in done or workers in done:
-        state.failed = True
-        failed = kopf_task if kopf_task in done else workers
-        log.error(
-            "%s stopped: %s", failed.get_name(), failed.exception() if not failed.cancelled() else "cancelled"
-        )
-        code = 1
+    code = await _until_done(kopf_task, workers, lease, stop, state)
     kopf_stop.set()
-    for t in (workers, lease, stopping):
+    for t in (workers, lease):
         if t is not None and not t.done():
             t.cancel()
-    for _, _, q in active:
-        q.close()
+    for a in active:
+        a.queue.close()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await asyncio.wait_for(kopf_task, timeout=10)
     for extra in api.clients[1:]:  # the first is the caller's, closed by run()
         await extra.close()
     return code
+
+
+async def _until_done(
+    kopf_task: asyncio.Task[Any],
+    workers: asyncio.Task[None],
+    lease: asyncio.Task[None] | None,
+    stop: asyncio.Event,
+    state: _State,
+) -> int:
+    """Wait for the first of: a stop, the Lease lost, kopf or the workers ending; the exit code."""
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    watched = [t for t in (kopf_task, workers, lease, stopping) if t is not None]
+    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if lease is not None and lease in done:
+        log.error("leadership lost: stopping, another replica acts now")
+        return LOST_LEASE
+    if kopf_task in done and not kopf_task.cancelled() and kopf_task.exception() is None:
+        log.info("stopping")  # kopf takes SIGTERM and SIGINT over once it runs, and stops on them
+        return 0
+    if kopf_task in done or workers in done:
+        state.failed = True
+        failed = kopf_task if kopf_task in done else workers
+        log.error(
+            "%s stopped: %s", failed.get_name(), failed.exception() if not failed.cancelled() else "cancelled"
+        )
+        return 1
+    return 0
 
 
 async def _all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:

@@ -6,13 +6,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
+from kurator.api.machine import CustomMachine, CustomMachineSpec
 from kurator.lifecycle import capi
 from kurator.lifecycle.events import Event
+from kurator.lifecycle.observed import ObservedJob, observe
 from kurator.lifecycle.state import Snapshot
 from kurator.operator.provider import Key
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def placeholder_machine() -> CustomMachine:
+    """Stands in for a CustomMachine that is gone: no hosts wanted (what was installed is in the status)."""
+    return CustomMachine.model_construct(
+        spec=CustomMachineSpec.model_construct(master=[], node=[]), metadata={"generation": 0}
+    )
+
+
+def as_created(job: dict[str, Any], now: dt.datetime) -> ObservedJob:
+    """A Job just created, as its watch event will show it (so that event is no news)."""
+    return observe({**job, "metadata": {**job["metadata"], "creationTimestamp": now.isoformat()}})
 
 
 class Gone(Exception):
@@ -55,6 +74,16 @@ class Pass:
     @property
     def deleting(self) -> bool:
         return self.snap.deleting
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the cluster was created."""
+        created = self.cluster.metadata.get("creationTimestamp")
+        if not created:
+            return None
+        return (
+            self.snap.now - dt.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        ).total_seconds()
 
     def again_in(self, seconds: float) -> None:
         self.requeue = seconds if self.requeue is None else min(self.requeue, seconds)

@@ -20,18 +20,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
-from kurator.api.machine import CustomMachine, CustomMachineSpec
+from kurator.api.machine import CustomMachine
 from kurator.api.resources import CUSTOM_CLUSTER, JOB
 from kurator.core.errors import KuratorError
 from kurator.kube.errors import conflict, not_found
 from kurator.lifecycle import capi, events, jobs, preflight, report
 from kurator.lifecycle import hosts as h
 from kurator.lifecycle.actions import RUNS, Action, Kind, decide
-from kurator.lifecycle.observed import CLUSTER_LABEL, ObservedJob, observe, parse_summary
+from kurator.lifecycle.observed import CLUSTER_LABEL, parse_summary
 from kurator.lifecycle.state import Snapshot
 from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.kubespray.hostcheck import HostCheck
-from kurator.operator.kubespray.passes import Gone, Pass
+from kurator.operator.kubespray.passes import Gone, Pass, as_created, placeholder_machine, utcnow
 from kurator.operator.kubespray.provisioned import Provisioned
 from kurator.operator.kubespray.report import Reporter
 from kurator.operator.kubespray.view import View
@@ -45,22 +45,6 @@ FINALIZER = "customcluster.cluster.kurator.dev"  # Kurator's name for it
 WAIT_FOR_JOB = 300.0  # a running Job's changes arrive as events; this only guards against a lost one
 JOB_RECHECK = 30.0  # a run the watch said nothing of for this long is read from the API
 PASSES = 4  # preflight, then its run: more never happens in one pass
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _placeholder_machine() -> CustomMachine:
-    """Stands in for a CustomMachine that is gone: no hosts wanted (what was installed is in the status)."""
-    return CustomMachine.model_construct(
-        spec=CustomMachineSpec.model_construct(master=[], node=[]), metadata={"generation": 0}
-    )
-
-
-def _as_created(job: dict[str, Any], now: dt.datetime) -> ObservedJob:
-    """The Job just created, as its watch event will show it (so that event is no news)."""
-    return observe({**job, "metadata": {**job["metadata"], "creationTimestamp": now.isoformat()}})
 
 
 class Reconciler:
@@ -136,7 +120,7 @@ class Reconciler:
             log.error("%s/%s cannot be read as a CustomCluster: %s", *key, exc)
             return None
         machine_body = self.view.machines.get((key[0], cluster.spec.machine_ref.name))
-        machine = _placeholder_machine()
+        machine = placeholder_machine()
         if machine_body is not None:
             try:
                 machine = CustomMachine.model_validate(machine_body)
@@ -276,11 +260,11 @@ class Reconciler:
         docs = [*shared, *jobs.manifests(action, p.snap, self.settings.ssh_user)]
         *_, created = await asyncio.gather(self._held(p), *(self.api.create(d) for d in docs))
         self._workers_made.add(namespace)
-        job = _as_created(docs[-1], p.snap.now)
+        job = as_created(docs[-1], p.snap.now)
         self.view.started(p.key, job, p.uid)
         p.snap = p.snap.with_jobs((*p.snap.observed, job))
         if created:
-            self.metrics.job_created(str(action.kind), self._queued_for(p))
+            self.metrics.job_created(str(action.kind), p.age)
             p.event(events.run_started(action))
         p.again_in(WAIT_FOR_JOB)
         return True
@@ -335,12 +319,6 @@ class Reconciler:
         self.view.wrote_cluster(p.key, metadata={field: written})
         p.body = self.view.clusters.get(p.key, p.body)
         return True
-
-    def _queued_for(self, p: Pass) -> float | None:
-        created = p.cluster.metadata.get("creationTimestamp")
-        if not created:
-            return None
-        return (p.snap.now - dt.datetime.fromisoformat(str(created).replace("Z", "+00:00"))).total_seconds()
 
     async def _finish_deletion(self, p: Pass, action: Action) -> None:
         """Stop what runs, leave the fleet, release the finalizer: the API server then deletes the
