@@ -140,6 +140,35 @@ class OperatorProcess:
         except httpx.HTTPError:
             return None
 
+    def metric(self, name: str, **labels: str) -> float | None:
+        """A sample of /metrics (None when the operator does not answer or has no such sample)."""
+        r = self.get("/metrics")
+        if r is None or r.status_code != 200:
+            return None
+        want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        total = None
+        for line in r.text.splitlines():
+            if line.startswith("#") or " " not in line:
+                continue
+            sample, value = line.rsplit(" ", 1)
+            series, _, rest = sample.partition("{")
+            if series == name and (not want or rest.rstrip("}") == want):
+                total = (total or 0.0) + float(value)
+        return total
+
+    def leading(self) -> bool:
+        return self.metric("kurator_operator_leader") == 1.0
+
+    def wait_caught_up(self, timeout: float = 60) -> None:
+        """Until the operator leads and has reconciled once every object it found when it started: a
+        restarted operator has then decided about every cluster (and would have started any second Job)."""
+
+        def caught_up() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, f"operator exited: {self.tail()}"
+            return self.leading() and self.metric("kurator_operator_startup_pending") == 0.0
+
+        wait_for(caught_up, timeout, "the operator caught up with its start")
+
     def wait_ready(self, timeout: float = 60) -> None:
         def ready() -> bool:
             assert self.proc is not None and self.proc.poll() is None, f"operator exited: {self.tail()}"

@@ -178,8 +178,10 @@ def _apply(api: Client, doc: dict[str, Any]) -> None:
 
 
 def _restart(op: OperatorProcess) -> None:
+    """Kill the operator and start it again; return once it has reconciled every cluster it found."""
     op.kill()
     op.start().wait_ready()
+    op.wait_caught_up()
 
 
 def _force_delete(api: Client, namespace: str, name: str) -> None:
@@ -234,7 +236,6 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     st = wait_phase(api, ns, "onprem", "Provisioning", 10)
     assert condition(st, "HostsReady")["status"] == "True"
     _restart(operator)
-    time.sleep(3)
     assert job_names(api, ns, "onprem") == [name], "a restarted operator started a second run"
 
     assert master.etc_kubernetes is not None
@@ -299,7 +300,6 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     assert set(hosts["all"]["hosts"]) == {"master1", "node1", "node2"}
     assert hosts["all"]["children"]["kube_node"]["hosts"] == {"node1": None, "node2": None}
     _restart(operator)
-    time.sleep(2)
     assert len([j for j in job_names(api, ns, "onprem") if "scale-up" in j]) == 1
     finish_pod(api, ns, name)
     wait_for(lambda: cluster_status(api, ns, "onprem").get("nodes") == 2, 30, "two nodes")
@@ -357,14 +357,15 @@ def test_lifecycle_create_kubeconfig_fleet_scale_upgrade_delete(
     assert "reset.yml" in job.spec.template.spec.containers[0].command  # type: ignore[union-attr]
     wait_phase(api, ns, "onprem", "Deleting", 10)
     _restart(operator)
-    time.sleep(2)
     assert len([j for j in job_names(api, ns, "onprem") if "-delete-" in j]) == 1
     finish_pod(api, ns, name)
     until_gone(api, ns, "onprem", 30)
     # Its Jobs go with it (garbage collector), and nothing makes them again: the operator that was restarted
     # during the reset had listed the cluster before it went.
     wait_for(lambda: job_names(api, ns, "onprem") == [], 30, "the deleted cluster's Jobs gone")
-    time.sleep(3)
+    # Once the operator's view no longer holds the cluster, nothing can make its Jobs again.
+    wait_for(lambda: operator.metric("kurator_operator_clusters") in (0.0, None), 30, "onprem forgotten")
+    assert operator.metric("kurator_operator_queue_depth") == 0.0
     assert job_names(api, ns, "onprem") == [], "Jobs made for a cluster that is gone"
 
     reasons = {e.reason for e in _events(api, ns, "onprem")}
@@ -429,7 +430,7 @@ def test_a_failed_run_says_why_and_is_retried_with_backoff_up_to_a_limit(
     )
     assert "failed 4 times" in ready["message"] and "port 6443 is in use" in ready["message"]
     assert cluster_status(api, ns, "flaky")["phase"] == "ProvisionFailed"
-    time.sleep(5)
+    # The pass that wrote RetryLimitReached is the one that decided against a fifth run.
     assert job_names(api, ns, "flaky") == sorted(seen), "no fifth run after the limit"
     warnings = [e for e in _events(api, ns, "flaky") if e.type == "Warning" and e.reason == "ProvisionFailed"]
     assert warnings and "port 6443 is in use" in (warnings[0].message or "")
