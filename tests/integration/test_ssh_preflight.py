@@ -67,6 +67,7 @@ def _check(hosts: list[Host], key: str, **kwargs: object) -> tuple[list[HostResu
 
 def test_good_key_passes_on_every_host(testbed: SshTestbed) -> None:
     good = _good(testbed)
+    assert len(good) >= 2, "the testbed has no good hosts to check"
     results, _ = _check(_as_hosts(good), testbed.private_key)
     assert [r.host.address for r in results] == [h.address for h in good]
     for result, host in zip(results, good, strict=True):
@@ -80,6 +81,7 @@ def test_good_key_passes_on_every_host(testbed: SshTestbed) -> None:
 
 def test_wrong_key_fails_at_auth_on_every_host(testbed: SshTestbed) -> None:
     results, _ = _check(_as_hosts(_good(testbed)), testbed.wrong_key)
+    assert len(results) >= 2, "no host was checked"
     for result in results:
         assert not result.ok
         assert result.stage == "auth"
@@ -193,7 +195,9 @@ def test_private_key_never_appears_in_results_or_logs(
         asyncssh.set_debug_level(1)
         asyncssh.set_log_level(previous)
     assert "Auth for user root succeeded" in log  # asyncssh's own log was captured, at debug level
-    for fragment in _fragments(testbed.private_key) + _fragments(testbed.wrong_key):
+    fragments = _fragments(testbed.private_key) + _fragments(testbed.wrong_key)
+    assert len(fragments) > 10 and len(texts) > 4, "nothing to look for, or nowhere to look"
+    for fragment in fragments:
         assert fragment not in log
         for text in texts:
             assert fragment not in text

@@ -66,16 +66,17 @@ def test_chart_crds_are_the_generated_ones() -> None:
     assert sorted(p.name for p in (CHART / "crds").iterdir()) == sorted(k.file_name for k in crds.KINDS)
 
 
-def test_crd_check_covers_the_chart_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crd_check_covers_the_chart_copies(tmp_path: Path) -> None:
+    assert crds.FOLDERS == (crds.DIR, CHART / "crds")  # what `python -m kurator.api.crds` checks and writes
     chart_crds = tmp_path / "crds"
     shutil.copytree(CHART / "crds", chart_crds)
-    monkeypatch.setattr(crds, "FOLDERS", (crds.DIR, chart_crds))
-    assert crds.stale() == []
+    folders = (crds.DIR, chart_crds)
+    assert crds.stale(folders) == []
     drifted = chart_crds / crds.KINDS[0].file_name
     drifted.write_text(drifted.read_text().replace("PHASE", "STAGE"))
-    assert crds.stale() == [drifted]
-    assert crds.write() == [drifted]
-    assert crds.stale() == []
+    assert crds.stale(folders) == [drifted]
+    assert crds.write(folders) == [drifted]
+    assert crds.stale(folders) == []
 
 
 @needs_helm

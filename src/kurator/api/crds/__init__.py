@@ -146,20 +146,20 @@ def all_crds() -> list[dict[str, Any]]:
     return [crd(kind) for kind in KINDS]
 
 
-def _files() -> list[tuple[Path, Kind]]:
-    return [(folder / kind.file_name, kind) for folder in FOLDERS for kind in KINDS]
+def _files(folders: tuple[Path, ...]) -> list[tuple[Path, Kind]]:
+    return [(folder / kind.file_name, kind) for folder in folders for kind in KINDS]
 
 
-def stale() -> list[Path]:
+def stale(folders: tuple[Path, ...] = FOLDERS) -> list[Path]:
     """The committed files (beside this module and in the chart) that differ from what the models
     generate."""
-    return [path for path, kind in _files() if not path.is_file() or path.read_text() != render(kind)]
+    return [path for path, kind in _files(folders) if not path.is_file() or path.read_text() != render(kind)]
 
 
-def write() -> list[Path]:
+def write(folders: tuple[Path, ...] = FOLDERS) -> list[Path]:
     """Rewrite the files that differ; returns them."""
-    changed = stale()
-    for path, kind in _files():
+    changed = stale(folders)
+    for path, kind in _files(folders):
         if path in changed:
             path.write_text(render(kind))
     return changed
