@@ -14,7 +14,7 @@ from kurator.api.common import NAME_MAX, Conditions, Reference, Resource, Spec, 
 from kurator.api.rules import IP_MAX, LABEL_VALUE, Cel, Rule, dns_subdomain, ip_address
 
 MASTERS_MAX = 7  # etcd beyond 7 members writes slower and gains little
-NODES_MAX = 250  # CEL cost of the uniqueness rules grows with its square; the API server allows 300 at most
+NODES_MAX = 250  # the largest machine list must be checked within a second (bench/cel_validation.py)
 LABELS_MAX = 64  # rules inside list items cost once per item: NODES_MAX x LABELS_MAX stays within budget
 
 
@@ -54,12 +54,21 @@ class Machine(Spec):
     """Kurator v0.2.0 field, accepted so its manifests still apply; not used."""
 
 
+# Each list is a map keyed by hostName: the API server itself refuses a name twice in one list (in linear
+# time), and server-side apply merges hosts by name.
+BY_HOST_NAME = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["hostName"]}
+
+
 class CustomMachineSpec(Spec):
     """The hosts of one cluster."""
 
-    master: Annotated[list[Machine], Field(max_length=MASTERS_MAX)] = Field(default_factory=list)
+    master: Annotated[list[Machine], Field(max_length=MASTERS_MAX, json_schema_extra=BY_HOST_NAME)] = Field(
+        default_factory=list
+    )
     """Control-plane hosts; etcd runs on them too, so there are 1, 3, 5 or 7."""
-    node: Annotated[list[Machine], Field(max_length=NODES_MAX)] = Field(default_factory=list)
+    node: Annotated[list[Machine], Field(max_length=NODES_MAX, json_schema_extra=BY_HOST_NAME)] = Field(
+        default_factory=list
+    )
     """Worker hosts."""
 
 
@@ -75,11 +84,14 @@ def _shared(masters: list[str], nodes: list[str]) -> str | None:
 
 
 def _unique(field: str, attr: str, why: str) -> tuple[Rule, Rule, Rule]:
-    """No two machines share ``field``: among masters, among nodes, between the two. Masters and nodes are
-    lists of different CEL types, which cannot be joined; CEL has no sets, so each rule costs the square
-    of its list, which bounds NODES_MAX. The messages cannot name the value: the API server cannot bound
-    the length of a string picked from a list, and refuses such a message as too costly."""
-    same = f"b.{field} == a.{field}"
+    """No two machines share ``field``: among masters, among nodes, between the two.
+
+    Each list's values are taken once (``[list.map(...)].all(l, ...)`` binds them, as CEL here has no
+    ``bind``), then every value is looked up with the list library's native ``indexOf``/``lastIndexOf``
+    and ``in``: the interpreted steps grow with the list, not with its square (rules that compared every
+    pair of machines took the API server 7 s for the largest list). The messages cannot name the value:
+    the API server cannot bound the length of a string picked from a list, and refuses such a message as
+    too costly."""
     message = f"every machine in spec.master and spec.node needs its own {field}: {why}"
 
     def values(spec: CustomMachineSpec, role: str) -> list[str]:
@@ -87,14 +99,16 @@ def _unique(field: str, attr: str, why: str) -> tuple[Rule, Rule, Rule]:
 
     def within(role: str) -> Rule:
         return Rule(
-            cel=f"!has(self.{role}) || self.{role}.all(a, self.{role}.exists_one(b, {same}))",
+            cel=f"!has(self.{role}) || [self.{role}.map(m, m.{field})]"
+            ".all(l, l.all(v, l.indexOf(v) == l.lastIndexOf(v)))",
             message=message,
             check=lambda spec: _repeated(values(spec, role)) is None,
             field_path=f".{role}",
         )
 
     between = Rule(
-        cel=f"!has(self.master) || !has(self.node) || self.master.all(a, !self.node.exists(b, {same}))",
+        cel=f"!has(self.master) || !has(self.node) || [self.node.map(m, m.{field})]"
+        f".all(l, self.master.all(a, !(a.{field} in l)))",
         message=message,
         check=lambda spec: _shared(values(spec, "master"), values(spec, "node")) is None,
     )

@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="9ea1b457d58a09245de6eb7ebfce215d44b17f19e9a64e9d7e42edc0e84d0052",
+        sha256="679607c0e5f9b339d54e0de8f5c3f4b0e2a99053f53696a7bb729776ddcc4529",
     ),
     namespace=NAMESPACE,
     placement="host",
