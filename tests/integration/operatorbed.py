@@ -31,11 +31,8 @@ from lightkube.types import PatchType
 from kurator.api.crds import all_crds
 from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE
 from kurator.kube.apply import apply_all
-<<<<<<< HEAD
 from kurator.kube.errors import NotFound, RequestFailed
-=======
 from kurator.kube.resources import namespaced
->>>>>>> 2061e1f (Operator: a provider seam (operator/provider.py: a Registration gives the reconciled kind, its model, the child kinds it watches with their owner mappers, and its reconcile); Kubespray is its first provider (operator/kubespray/), the watches, the first listing, the work queues and the workers are driven by the registered providers. The rules the reconcile carried move to lifecycle/ as pure functions (report: the status of a pass, HostsUnreachable, the deletion deadline; events: which conditions become Events; kubeconfig: when to fetch it again; fleet: join and leave), what is installed and wanted is derived once per pass (lifecycle.state.Snapshot). kurator cluster plan's reads and dry runs move to operator/planning.py, lifecycle/plan.py is pure; the CustomCluster and CustomMachine kinds are plain descriptors in api/resources.py, made lightkube resources by kube.resources.namespaced)
 from kurator.lifecycle.observed import ACTION_LABEL, CLUSTER_LABEL
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
-from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
+
+from kurator.kube.client import AsyncClient
 
 _PATH = re.compile(
     r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
@@ -88,6 +89,7 @@ class FakeAPI:
     # -- for tests ---------------------------------------------------------------------------------
 
     def client(self) -> AsyncClient:
+        """kurator's async client (its failures are kurator.kube.errors exceptions) talking to this."""
         config = KubeConfig.from_dict(
             {
                 "clusters": [{"name": "fake", "cluster": {"server": "https://api.fake.invalid"}}],
@@ -95,9 +97,8 @@ class FakeAPI:
                 "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
                 "current-context": "fake",
             }
-        )
-        transport = httpx2.MockTransport(self.handle)
-        return AsyncClient(config=config, transport=transport, field_manager="test", trust_env=False)
+        ).get()
+        return AsyncClient(config, timeout=5.0, transport=httpx2.MockTransport(self.handle))
 
     def fail(self, method: str, match: str, code: int, times: int = 1) -> None:
         """The next ``times`` ``method`` requests whose path contains ``match`` answer ``code``."""

@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from kurator.api.resources import SECRET
-from kurator.operator.kubeapi import KubeAPI
+from kurator.kube.asyncapi import AsyncAPI
 from kurator.operator.leader import Elector, NotLeading
 from kurator.operator.settings import LeaderElection
 from tests.unit.fakeapi import FakeAPI
@@ -41,7 +41,7 @@ def test_no_candidate_leads_while_the_api_server_is_unreachable_and_one_does_onc
     async def main() -> list[bool]:
         client = fake.client()
         try:
-            a, b = (Elector(KubeAPI(client), _settings(n)) for n in ("a", "b"))
+            a, b = (Elector(AsyncAPI(client), _settings(n)) for n in ("a", "b"))
             tries = [asyncio.create_task(e.acquire()) for e in (a, b)]
             await asyncio.sleep(0.05)  # many attempts, every one refused
             assert not any(t.done() for t in tries), "an operator took itself for the leader"
@@ -82,7 +82,7 @@ def test_a_lease_overwritten_before_it_is_read_back_is_not_won() -> None:
     async def main() -> bool:
         client = fake.client()
         try:
-            elector = Elector(KubeAPI(client), _settings("a"))
+            elector = Elector(AsyncAPI(client), _settings("a"))
             return await elector.try_once() or elector.leading
         finally:
             await client.close()
@@ -98,8 +98,8 @@ def test_writes_are_refused_unless_the_lease_is_held_and_a_holder_that_cannot_re
     async def main() -> None:
         client = fake.client()
         try:
-            elector = Elector(KubeAPI(client), _settings("a"), clock=clock)
-            guarded = KubeAPI(client, guard=elector.check)
+            elector = Elector(AsyncAPI(client), _settings("a"), clock=clock)
+            guarded = AsyncAPI(client, guard=elector.check)
             secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "ops"}}
             with pytest.raises(NotLeading):
                 await guarded.create(secret)
@@ -129,8 +129,8 @@ def test_a_holder_renews_its_own_lease_and_a_standby_waits_for_it_to_expire() ->
     async def main() -> tuple[bool, bool, bool]:
         client = fake.client()
         try:
-            a = Elector(KubeAPI(client), _settings("a"), clock=clock)
-            b = Elector(KubeAPI(client), _settings("b"), clock=clock)
+            a = Elector(AsyncAPI(client), _settings("a"), clock=clock)
+            b = Elector(AsyncAPI(client), _settings("b"), clock=clock)
             assert await a.try_once() and await a.try_once()  # took, then renewed
             first = await b.try_once()
             clock.t += 16  # b has seen the same renewal for longer than the Lease's duration

@@ -14,9 +14,9 @@ from typing import Any
 
 import asyncssh
 
+from kurator.kube.asyncapi import AsyncAPI
 from kurator.lifecycle.observed import CLUSTER_LABEL
 from kurator.operator.fleets import Fleets
-from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.kubespray.hostcheck import HostCheck
 from kurator.operator.kubespray.provisioned import Provisioned
 from kurator.operator.kubespray.reconcile import FINALIZER, Reconciler
@@ -61,7 +61,7 @@ class Bed:
     def reconcile(self, times: int = 1) -> list[float | None]:
         async def main() -> list[float | None]:
             client = self.fake.client()
-            api = KubeAPI(client)
+            api = AsyncAPI(client)
             settings = Settings()
             hosts = HostCheck(api.secret_value, logins=self.logins, ttl=0)
             reporter = Reporter(api, self.view, WorkQueue(), settings)

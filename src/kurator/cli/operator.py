@@ -77,10 +77,10 @@ def run(
     import logging
     from datetime import timedelta
 
+    from kurator.kube.connection import Connection
     from kurator.lifecycle.actions import Policy
     from kurator.monitoring.checks import duration
     from kurator.operator import runner, watching
-    from kurator.operator.connection import Connection
     from kurator.operator.settings import LeaderElection, Settings
 
     level = logging.getLevelName(log_level.value.upper())

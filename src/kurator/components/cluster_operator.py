@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="679607c0e5f9b339d54e0de8f5c3f4b0e2a99053f53696a7bb729776ddcc4529",
+        sha256="a05f75240150ec4ac2db01f25da6e10328aeed34d0de3733ecc1e302094a06e2",
     ),
     namespace=NAMESPACE,
     placement="host",

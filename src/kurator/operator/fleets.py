@@ -3,8 +3,9 @@
 
 A fleet is registered with the operator as a Secret ``kurator-fleet-<name>`` in the operator's namespace,
 holding the kubeconfig of the fleet's Karmada API server under ``value`` (``kurator install
-cluster-operator --fleet NAME=KUBECONFIG`` writes it). Kubeconfigs are handed to the membership code as
-files: each lives in a private temporary directory only while it is used.
+cluster-operator --fleet NAME=KUBECONFIG`` writes it); Karmada's client is made from it in memory. The
+member's kubeconfig is handed to the membership code as a file, which lives in a private temporary
+directory only while it is used.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from lightkube import Client
-
 from kurator.core.errors import KuratorError
 from kurator.fleet import membership
 from kurator.kube import client as kube_client
 from kurator.kube import ops
+from kurator.kube.asyncapi import AsyncAPI
+from kurator.kube.client import Client
 from kurator.kube.karmada import Cluster
-from kurator.operator.kubeapi import KubeAPI
 
 REGISTRATION_PREFIX = "kurator-fleet-"
 KUBECONFIG_FIELD = "value"
@@ -45,7 +45,7 @@ def _file(text: bytes | str) -> Iterator[Path]:
 
 
 class Fleets:
-    def __init__(self, api: KubeAPI, namespace: str) -> None:
+    def __init__(self, api: AsyncAPI, namespace: str) -> None:
         self.api, self.namespace = api, namespace
 
     async def _karmada(self, fleet: str) -> bytes:
@@ -67,8 +67,8 @@ class Fleets:
         await asyncio.to_thread(self._join, karmada_text, name, kubeconfig)
 
     def _join(self, karmada_text: bytes, name: str, kubeconfig: str) -> None:
-        with _file(karmada_text) as karmada_path, _file(kubeconfig) as member_path:
-            karmada = kube_client.client(karmada_path, timeout=TIMEOUT)
+        karmada = _karmada_client(karmada_text)
+        with _file(kubeconfig) as member_path:
             server = _server(member_path)
             existing = _existing(karmada, name)
             if existing is not None:
@@ -88,16 +88,19 @@ class Fleets:
         return await asyncio.to_thread(self._leave, karmada_text, name)
 
     def _leave(self, karmada_text: bytes, name: str) -> str:
-        with _file(karmada_text) as karmada_path:
-            karmada = kube_client.client(karmada_path, timeout=TIMEOUT)
-            if _existing(karmada, name) is None:
-                return f"{name} was not in the fleet"
-            try:
-                membership.unjoin(karmada, name, timeout=TIMEOUT)
-                return f"{name} left the fleet"
-            except KuratorError:
-                membership.unjoin(karmada, name, timeout=TIMEOUT, force=True)
-                return f"{name} left the fleet (it did not answer: forgotten without cleaning it up)"
+        karmada = _karmada_client(karmada_text)
+        if _existing(karmada, name) is None:
+            return f"{name} was not in the fleet"
+        try:
+            membership.unjoin(karmada, name, timeout=TIMEOUT)
+            return f"{name} left the fleet"
+        except KuratorError:
+            membership.unjoin(karmada, name, timeout=TIMEOUT, force=True)
+            return f"{name} left the fleet (it did not answer: forgotten without cleaning it up)"
+
+
+def _karmada_client(text: bytes) -> Client:
+    return kube_client.from_kubeconfig(text, timeout=TIMEOUT, source="the fleet's Karmada kubeconfig")
 
 
 def _server(path: Path) -> str:

@@ -25,8 +25,8 @@ from typing import Any
 
 from kurator.api.resources import LEASE
 from kurator.core.errors import KuratorError
-from kurator.kube.errors import conflict
-from kurator.operator.kubeapi import KubeAPI
+from kurator.kube.asyncapi import AsyncAPI
+from kurator.kube.errors import Conflict
 from kurator.operator.settings import LeaderElection
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def _micro(t: dt.datetime) -> str:
 class Elector:
     def __init__(
         self,
-        api: KubeAPI,
+        api: AsyncAPI,
         settings: LeaderElection,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = _now,
@@ -107,10 +107,8 @@ class Elector:
                 return False
             try:
                 written = await self.api.replace({**lease, "spec": self._spec(spec)})
-            except Exception as exc:
-                if conflict(exc):  # someone else wrote it meanwhile
-                    return False
-                raise
+            except Conflict:  # someone else wrote it meanwhile
+                return False
         return self._confirm(written, await self.api.get(LEASE, self.s.namespace, self.s.name), sent)
 
     def _confirm(self, written: dict[str, Any], back: dict[str, Any] | None, sent: float) -> bool:

@@ -5,19 +5,16 @@ Nothing is written."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, Client, codecs
-from lightkube.resources.batch_v1 import Job
-
-from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE
+from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE, JOB
 from kurator.core.errors import InvalidInput, KuratorError
-from kurator.kube.client import FIELD_MANAGER
-from kurator.kube.errors import not_found
-from kurator.kube.resources import namespaced
+from kurator.kube import docs as kube_docs
+from kurator.kube.client import Client
+from kurator.kube.errors import BadRequest, Forbidden, Invalid, NotFound
 from kurator.lifecycle import capi
 from kurator.lifecycle.actions import Policy
 from kurator.lifecycle.observed import CLUSTER_LABEL
@@ -26,38 +23,25 @@ from kurator.lifecycle.plan import ClusterPlan, Found, cluster_plan, jobs_of
 RESOURCES = {k.kind: k for k in (CUSTOM_CLUSTER, CUSTOM_MACHINE)}
 
 
-def _plain(obj: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = obj.to_dict()
-    return doc
-
-
 def _get(api: Client, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        obj = api.get(namespaced(RESOURCES[kind]), name, namespace=namespace)
-    except (ApiError, httpx2.HTTPStatusError) as exc:
-        if not_found(exc):
-            return None
-        raise
-    return _plain(obj)
+    return kube_docs.get(api, RESOURCES[kind], namespace, name)
 
 
 def _dry_run(api: Client, doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` as the API server would store it after ``kubectl apply --server-side`` (its schema and CEL
     rules checked, generation counted); a rejection is the API server's own words."""
     meta = doc["metadata"]
-    namespaced(RESOURCES[doc["kind"]])  # known to codecs from now on
     try:
-        obj = api.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True, dry_run=True)
-    except ApiError as exc:
-        if not_found(exc):
-            raise KuratorError(
-                f"the API server does not serve {doc['kind']}s",
-                "install the cluster operator's CRDs: `kurator install cluster-operator`",
-            ) from None
-        raise InvalidInput(
-            f"{doc['kind']} {meta.get('namespace')}/{meta.get('name')} would be refused: {exc.status.message}"
+        return kube_docs.dry_run_apply(api, RESOURCES[doc["kind"]], doc)
+    except NotFound:
+        raise KuratorError(
+            f"the API server does not serve {doc['kind']}s",
+            "install the cluster operator's CRDs: `kurator install cluster-operator`",
         ) from None
-    return _plain(obj)
+    except (BadRequest, Invalid, Forbidden) as exc:
+        raise InvalidInput(
+            f"{doc['kind']} {meta.get('namespace')}/{meta.get('name')} would be refused: {exc.detail}"
+        ) from None
 
 
 def _capi_given(api: Client, namespace: str, name: str) -> capi.Inherited:
@@ -67,11 +51,8 @@ def _capi_given(api: Client, namespace: str, name: str) -> capi.Inherited:
     for kind in capi.SERVED:
         if kind.kind in found:
             continue
-        try:
-            found[kind.kind] = [_plain(o) for o in api.list(namespaced(kind), namespace=namespace)]
-        except (ApiError, httpx2.HTTPStatusError) as exc:
-            if not not_found(exc):  # not installed, or not in this version
-                raise
+        with contextlib.suppress(NotFound):  # not installed, or not in this version
+            found[kind.kind] = kube_docs.list_all(api, kind, namespace)
     clusters = [capi.read_cluster(d) for d in found.get("Cluster", [])]
     versions = {
         (namespace, str(d["metadata"]["name"])): capi.kcp_version(d) for d in found.get(capi.KCP_KIND, [])
@@ -116,8 +97,7 @@ def _read(api: Client, given: Docs, namespace: str, name: str) -> Found:
     observed = []
     if before is not None:
         uid = str(before.get("metadata", {}).get("uid", ""))
-        listed = api.list(Job, namespace=namespace, labels={CLUSTER_LABEL: name})
-        observed = jobs_of((_plain(j) for j in listed), uid)
+        observed = jobs_of(kube_docs.list_all(api, JOB, namespace, {CLUSTER_LABEL: name}), uid)
     return Found(
         namespace,
         name,

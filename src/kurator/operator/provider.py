@@ -23,8 +23,8 @@ from kurator.api.resources import ApiKind
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from kurator.kube.asyncapi import AsyncAPI
     from kurator.operator.fleets import Fleets
-    from kurator.operator.kubeapi import KubeAPI
     from kurator.operator.metrics import Metrics
     from kurator.operator.settings import Settings
     from kurator.operator.workqueue import WorkQueue
@@ -107,7 +107,7 @@ class Provider:
 class Services:
     """What the operator gives every provider."""
 
-    api: KubeAPI
+    api: AsyncAPI
     settings: Settings
     metrics: Metrics
     fleets: Fleets

@@ -15,12 +15,12 @@ from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import kopf
-from lightkube import AsyncClient
 
+from kurator.kube.asyncapi import AsyncAPI
+from kurator.kube.client import AsyncClient
+from kurator.kube.connection import Connection
 from kurator.operator import sync, watching
-from kurator.operator.connection import Connection
 from kurator.operator.fleets import Fleets
-from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.leader import Elector
 from kurator.operator.metrics import Metrics
 from kurator.operator.provider import Key, Provider, Reconcile, Registration, Services
@@ -34,7 +34,7 @@ log = logging.getLogger("kurator.operator")
 
 LOST_LEASE = 1
 COMPONENT = "kurator-cluster-operator"  # who its Events come from
-POOLS = 16  # API clients the reconciles take turns with, each with a few connections (see KubeAPI)
+POOLS = 16  # API clients the reconciles take turns with, each with a few connections (see AsyncAPI)
 GC_THRESHOLDS = (20_000, 20, 100)
 
 
@@ -63,7 +63,7 @@ async def run(connection: Connection, settings: Settings, stop: asyncio.Event | 
             settings.listen, metrics.registry, healthy=lambda: not state.failed, ready=state.ready
         )
         log.info("serving /healthz, /readyz and /metrics on %s", settings.listen)
-    elector = Elector(KubeAPI(client), settings.leader) if settings.leader.enabled else None
+    elector = Elector(AsyncAPI(client), settings.leader) if settings.leader.enabled else None
     leading = False
     metrics.leader.set_function(lambda: int(leading and (elector is None or elector.leading)))
     try:
@@ -110,7 +110,7 @@ class _Active:
     queue: WorkQueue[Key]
 
 
-def _providers(api: KubeAPI, settings: Settings, metrics: Metrics) -> list[_Active]:
+def _providers(api: AsyncAPI, settings: Settings, metrics: Metrics) -> list[_Active]:
     fleets = Fleets(api, settings.operator_namespace)
     active = []
     for registration in REGISTERED:
@@ -156,7 +156,7 @@ async def _lead(
 ) -> int:
     per_pool = -(-settings.workers // POOLS) + 2  # every worker can have a request out at once
     pools = (connection.async_client(connections=per_pool) for _ in range(POOLS - 1))
-    api = KubeAPI(client, *pools, component=COMPONENT, guard=elector.check if elector is not None else None)
+    api = AsyncAPI(client, *pools, component=COMPONENT, guard=elector.check if elector is not None else None)
     active = _providers(api, settings, metrics)
     table = routes((a.registration.watched, a.provider, a.queue) for a in active)
     await sync.fill(api, table, settings.namespaces)

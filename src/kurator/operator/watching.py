@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from kurator.operator.connection import Connection
+from kurator.kube.connection import Connection
 from kurator.operator.routes import Route
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kurator.api.resources import SECRET
 from kurator.core.errors import KuratorError
+from kurator.kube.asyncapi import AsyncAPI
 from kurator.lifecycle import fleet
 from kurator.lifecycle import kubeconfig as kc
 from kurator.lifecycle import status as st
@@ -13,7 +14,6 @@ from kurator.lifecycle.events import joined_fleet, kubeconfig_stored, left_fleet
 from kurator.lifecycle.group_vars import api_endpoint
 from kurator.lifecycle.hosts import Host
 from kurator.operator.fleets import Fleets
-from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.kubespray.hostcheck import HostCheck
 from kurator.operator.kubespray.passes import Pass
 from kurator.operator.kubespray.report import Reporter
@@ -26,7 +26,7 @@ RETRY = 30.0  # seconds before a failed fetch or join is tried again
 
 class Provisioned:
     def __init__(
-        self, api: KubeAPI, hosts: HostCheck, fleets: Fleets, settings: Settings, reporter: Reporter
+        self, api: AsyncAPI, hosts: HostCheck, fleets: Fleets, settings: Settings, reporter: Reporter
     ) -> None:
         self.api, self.hosts, self.fleets, self.settings, self.reporter = (
             api,

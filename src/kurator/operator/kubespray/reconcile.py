@@ -23,13 +23,13 @@ from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
 from kurator.api.resources import CUSTOM_CLUSTER, JOB
 from kurator.core.errors import KuratorError
-from kurator.kube.errors import conflict, not_found
+from kurator.kube.asyncapi import AsyncAPI
+from kurator.kube.errors import Conflict, NotFound, RequestFailed
 from kurator.lifecycle import capi, events, jobs, preflight, report
 from kurator.lifecycle import hosts as h
 from kurator.lifecycle.actions import RUNS, Action, Kind, decide
 from kurator.lifecycle.observed import CLUSTER_LABEL, parse_summary
 from kurator.lifecycle.state import Snapshot
-from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.kubespray.hostcheck import HostCheck
 from kurator.operator.kubespray.passes import Gone, Pass, as_created, placeholder_machine, utcnow
 from kurator.operator.kubespray.provisioned import Provisioned
@@ -51,7 +51,7 @@ class Reconciler:
     def __init__(
         self,
         view: View,
-        api: KubeAPI,
+        api: AsyncAPI,
         settings: Settings,
         hosts: HostCheck,
         provisioned: Provisioned,
@@ -85,14 +85,13 @@ class Reconciler:
 
     def _failed(self, key: Key, exc: Exception) -> tuple[str, float]:
         """The result to count and when to try again."""
-        if conflict(exc):
+        if isinstance(exc, Conflict):
             return "conflict", 1.0
+        if isinstance(exc, RequestFailed):
+            log.warning("%s/%s: the API refused: %s", *key, exc.detail or exc)
+            return "error", 10.0
         if isinstance(exc, KuratorError | OSError):
             log.warning("%s/%s: %s", *key, exc)
-            return "error", 10.0
-        message = getattr(getattr(exc, "status", None), "message", None)
-        if message:  # the API refused
-            log.warning("%s/%s: the API refused: %s", *key, message)
             return "error", 10.0
         log.error("%s/%s: reconcile failed", *key, exc_info=exc)
         return "error", 30.0
@@ -310,10 +309,8 @@ class Reconciler:
         written. False when nothing needed writing; a 404 means the cluster is gone."""
         try:
             written = await write
-        except Exception as exc:
-            if not_found(exc):
-                raise Gone(p.key) from None
-            raise
+        except NotFound:
+            raise Gone(p.key) from None
         if written is None:
             return False
         self.view.wrote_cluster(p.key, metadata={field: written})

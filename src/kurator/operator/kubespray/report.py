@@ -16,11 +16,11 @@ from typing import Any
 
 from kurator.api.cluster import CustomClusterStatus
 from kurator.api.resources import CUSTOM_CLUSTER, CUSTOM_MACHINE
-from kurator.kube.errors import not_found
+from kurator.kube.asyncapi import AsyncAPI
+from kurator.kube.errors import NotFound
 from kurator.lifecycle import report
 from kurator.lifecycle.actions import Action
 from kurator.lifecycle.events import Event, of_conditions
-from kurator.operator.kubeapi import KubeAPI
 from kurator.operator.kubespray.passes import Gone, Pass
 from kurator.operator.kubespray.view import View
 from kurator.operator.provider import Key
@@ -29,7 +29,7 @@ from kurator.operator.workqueue import WorkQueue
 
 
 class Reporter:
-    def __init__(self, api: KubeAPI, view: View, queue: WorkQueue[Key], settings: Settings) -> None:
+    def __init__(self, api: AsyncAPI, view: View, queue: WorkQueue[Key], settings: Settings) -> None:
         self.api, self.view, self.queue, self.settings = api, view, queue, settings
         self._held_events: dict[Key, list[Event]] = {}
         self._held_status: dict[Key, CustomClusterStatus] = {}
@@ -77,10 +77,8 @@ class Reporter:
     async def patch_status(self, p: Pass, patch: Mapping[str, Any]) -> None:
         try:
             await self.api.merge_patch(CUSTOM_CLUSTER, *p.key, {"status": dict(patch)}, status=True)
-        except Exception as exc:
-            if not_found(exc):
-                raise Gone(p.key) from None
-            raise
+        except NotFound:
+            raise Gone(p.key) from None
 
     def event_posts(self, p: Pass) -> list[Awaitable[None]]:
         now = p.snap.now

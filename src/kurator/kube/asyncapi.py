@@ -1,5 +1,7 @@
-"""The writes and the few reads the operator makes beside what it watches, on lightkube AsyncClients; kinds
-are named by plain descriptors (:class:`kurator.kube.resources.KindRef`), objects are plain dicts.
+"""An asynchronous Kubernetes API for callers that run many requests at once (the cluster operator): kinds
+are named by plain descriptors (:class:`kurator.kube.resources.KindRef`), objects are plain dicts, and
+failures are :mod:`kurator.kube.errors` exceptions, raised by the clients it spreads its calls over
+(:class:`kurator.kube.client.AsyncClient`).
 
 Every write is safe to repeat: creates of deterministic names treat "already exists" as done, deletes
 treat "not found" as done, list fields of metadata (finalizers, owner references) are changed at the
@@ -9,19 +11,21 @@ resourceVersion they were read at (a conflict is retried on a fresh read), statu
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from lightkube import ALL_NS, ApiError, AsyncClient, codecs, operators
+from lightkube import ALL_NS, AsyncClient, codecs, operators
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Event, Pod, Secret
 from lightkube.types import CascadeType, PatchType
 
+from kurator.kube.errors import AlreadyExists, Conflict, NotFound
 from kurator.kube.resources import KindRef, namespaced
 
 log = logging.getLogger(__name__)
@@ -29,16 +33,12 @@ log = logging.getLogger(__name__)
 CONFLICT_RETRIES = 5
 
 
-def _code(exc: ApiError) -> int:
-    return int(exc.status.code or 0)
-
-
 def _doc(obj: Any) -> dict[str, Any]:
     doc: dict[str, Any] = obj.to_dict()
     return doc
 
 
-class KubeAPI:
+class AsyncAPI:
     """The calls, spread over many clients in turn: httpcore matches every request against every pooled
     connection (and asks each whether its socket is readable), so one pool serving a burst's hundred calls
     at once spends more CPU than the calls do. Sixteen pools of ten connections took a thousand clusters
@@ -68,10 +68,8 @@ class KubeAPI:
         """The object, or None when there is none of that name."""
         try:
             return _doc(await self.client.get(namespaced(kind), name, namespace=namespace))
-        except ApiError as exc:
-            if _code(exc) == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     async def list_objects(
         self, kind: KindRef, namespace: str | None, labels: Mapping[str, str | None] | None = None
@@ -90,10 +88,8 @@ class KubeAPI:
         """One key of a Secret, decoded; None when the Secret or the key is missing."""
         try:
             secret = await self.client.get(Secret, name, namespace=namespace)
-        except ApiError as exc:
-            if _code(exc) == 404:
-                return None
-            raise
+        except NotFound:
+            return None
         data = secret.data or {}
         return base64.b64decode(data[key]) if key in data else None
 
@@ -111,18 +107,21 @@ class KubeAPI:
     # -- writes ------------------------------------------------------------------------------------
 
     async def create(self, doc: Mapping[str, Any]) -> bool:
-        """Create ``doc``; False when an object of that name already exists."""
-        return await self.created(doc) is not None
+        """Create ``doc``; False when an object of that name already exists. (What the API server stored
+        is not turned back into a dict: a burst creates a thousand Jobs.)"""
+        return await self._create(doc) is not None
 
     async def created(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
         """Create ``doc``: the object as stored, None when an object of that name already exists."""
+        obj = await self._create(doc)
+        return None if obj is None else _doc(obj)
+
+    async def _create(self, doc: Mapping[str, Any]) -> Any:
         self.guard()
         try:
-            return _doc(await self.client.create(codecs.from_dict(dict(doc))))
-        except ApiError as exc:
-            if _code(exc) == 409:
-                return None
-            raise
+            return await self.client.create(codecs.from_dict(dict(doc)))
+        except AlreadyExists:
+            return None
 
     async def replace(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         """Replace the object at the resourceVersion ``doc`` carries (a conflict is raised); the object
@@ -147,24 +146,18 @@ class KubeAPI:
     async def delete(self, kind: KindRef, namespace: str, name: str) -> None:
         """Delete the object (its dependents in the background); gone already is done."""
         self.guard()
-        try:
+        with contextlib.suppress(NotFound):
             await self.client.delete(
                 namespaced(kind), name, namespace=namespace, cascade=CascadeType.BACKGROUND
             )
-        except ApiError as exc:
-            if _code(exc) != 404:
-                raise
 
     async def suspend_job(self, namespace: str, name: str) -> None:
         """Stop a run but keep its Job (the record that it ran): the Job controller deletes its Pods."""
         self.guard()
-        try:
+        with contextlib.suppress(NotFound):
             await self.client.patch(
                 Job, name, {"spec": {"suspend": True}}, namespace=namespace, patch_type=PatchType.MERGE
             )
-        except ApiError as exc:
-            if _code(exc) != 404:
-                raise
 
     async def replace_secret(self, doc: Mapping[str, Any]) -> None:
         """Create the Secret, or replace the content of the one that exists."""
@@ -222,13 +215,12 @@ class KubeAPI:
             try:
                 await self.merge_patch(kind, namespace, name, patch)
                 return want
-            except ApiError as exc:
-                if _code(exc) == 404:
-                    if not missing_ok:
-                        raise
-                    return None
-                if _code(exc) != 409:
+            except NotFound:
+                if not missing_ok:
                     raise
+                return None
+            except Conflict:
+                pass  # changed since it was read: read it again
             fresh = await self.get(kind, namespace, name)
             if fresh is None:
                 if not missing_ok:

@@ -1,6 +1,7 @@
-"""How the operator reaches its API server: a kubeconfig (``--kubeconfig``, ``$KUBECONFIG``) and context, or,
-in a Pod, its ServiceAccount. The same credentials serve lightkube (the operator's writes) and kopf (its
-watches)."""
+"""How a long-running process (the cluster operator) reaches its API server: a kubeconfig and context, or,
+in a Pod, its ServiceAccount. The same credentials serve its clients
+(:class:`kurator.kube.client.AsyncClient`) and kopf's watches (:meth:`Connection.kopf_credentials`, read
+afresh each time: a ServiceAccount token is rotated in its file)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
-from lightkube import AsyncClient
-from lightkube.config.client_adapter import verify_cluster
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 
 from kurator.core import inputs
 from kurator.core.errors import InvalidInput
 from kurator.kube import client as kube_client
-from kurator.kube.client import FIELD_MANAGER
+from kurator.kube.client import AsyncClient
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -49,19 +47,7 @@ class Connection:
         """A client keeping up to ``connections`` connections open: httpx keeps 20 by default and closes
         the others after each request, so a burst of concurrent calls paid a TLS handshake for most of
         them (on both sides)."""
-        config = self.config()
-        assert config.user is not None
-        transport = httpx2.AsyncHTTPTransport(
-            verify=verify_cluster(config.cluster, config.user, config.abs_file, trust_env=False),
-            limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
-        return AsyncClient(
-            config=config,
-            field_manager=FIELD_MANAGER,
-            timeout=httpx2.Timeout(timeout),
-            trust_env=False,
-            transport=transport,
-        )
+        return AsyncClient(self.config(), timeout, connections)
 
     def kopf_credentials(self) -> dict[str, Any]:
         """Keyword arguments of ``kopf.ConnectionInfo`` for the same server and user (read afresh on each

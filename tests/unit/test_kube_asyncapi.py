@@ -1,6 +1,7 @@
-"""The operator's async client against the in-process stand-in for the API server (tests/unit/fakeapi.py):
-writes safe to repeat, list edits guarded by the resourceVersion they were read at and retried on a 409
-with a fresh read (nobody else's finalizer dropped), and the reads that take a 404 for "none"."""
+"""The async API the operator uses (kurator.kube.asyncapi), against the in-process stand-in for the API
+server (tests/unit/fakeapi.py): writes safe to repeat, list edits guarded by the resourceVersion they were
+read at and retried on a 409 with a fresh read (nobody else's finalizer dropped), and the reads that take a
+404 for "none"."""
 
 from __future__ import annotations
 
@@ -10,21 +11,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
-from lightkube import ApiError
 
 from kurator.api.resources import CUSTOM_CLUSTER, JOB, SECRET
-from kurator.operator.kubeapi import CONFLICT_RETRIES, KubeAPI
+from kurator.kube.asyncapi import CONFLICT_RETRIES, AsyncAPI
+from kurator.kube.errors import NotFound
 from tests.unit.fakeapi import FakeAPI
 
 CC = "apis/cluster.kurator.dev/v1alpha1"
 T = TypeVar("T")
 
 
-def _run(fake: FakeAPI, work: Callable[[KubeAPI], Awaitable[T]]) -> T:
+def _run(fake: FakeAPI, work: Callable[[AsyncAPI], Awaitable[T]]) -> T:
     async def main() -> T:
         client = fake.client()
         try:
-            return await work(KubeAPI(client))
+            return await work(AsyncAPI(client))
         finally:
             await client.close()
 
@@ -48,7 +49,7 @@ def _secret(name: str) -> dict[str, Any]:
 def test_a_create_of_an_existing_name_is_done_not_an_error() -> None:
     fake = FakeAPI()
 
-    async def work(api: KubeAPI) -> tuple[bool, bool]:
+    async def work(api: AsyncAPI) -> tuple[bool, bool]:
         return await api.create(_secret("s")), await api.create(_secret("s"))
 
     assert _run(fake, work) == (True, False)
@@ -100,7 +101,7 @@ def test_nothing_is_written_when_the_list_already_says_it_and_a_gone_object_need
     assert fake.writes("PATCH") == []
     gone = {**body, "metadata": {**body["metadata"], "name": "gone"}}
     assert _run(fake, lambda api: api.set_finalizer(CUSTOM_CLUSTER, gone, "mine", False)) is None
-    with pytest.raises(ApiError):
+    with pytest.raises(NotFound):
         _run(fake, lambda api: api.set_finalizer(CUSTOM_CLUSTER, gone, "other", True))
 
 
@@ -137,7 +138,7 @@ def test_reads_take_a_404_for_none_and_deletes_of_what_is_gone_are_done() -> Non
     fake = FakeAPI()
     fake.put("api/v1", "secrets", {**_secret("key"), "data": {"k": base64.b64encode(b"v").decode()}})
 
-    async def work(api: KubeAPI) -> list[Any]:
+    async def work(api: AsyncAPI) -> list[Any]:
         return [
             await api.get(JOB, "ns", "nope"),
             await api.secret_value("ns", "key", "k"),
@@ -159,7 +160,7 @@ def test_a_list_selects_by_label_presence() -> None:
     fake.put("api/v1", "secrets", labelled)
     fake.put("api/v1", "secrets", _secret("b"))
 
-    async def work(api: KubeAPI) -> list[str]:
+    async def work(api: AsyncAPI) -> list[str]:
         found = [d async for d in api.list_objects(SECRET, None, {"kurator.dev/cluster": None})]
         return [d["metadata"]["name"] for d in found]
 
@@ -207,7 +208,7 @@ def test_an_event_that_cannot_be_posted_is_logged_never_raised(caplog: pytest.Lo
     body = _cluster(fake)
     fake.fail("POST", "/events", 500)
 
-    async def work(api: KubeAPI) -> None:
+    async def work(api: AsyncAPI) -> None:
         now = __import__("datetime").datetime(2026, 12, 1, tzinfo=__import__("datetime").UTC)
         await api.event(body, "Warning", "Broken", "first", now)
         await api.event(body, "Normal", "Fine", "second", now)
