@@ -77,8 +77,8 @@ class FakeAPI:
     """(method, path, body) of every request, in order."""
     failures: list[Failure] = field(default_factory=list)
     served: set[str] = field(default_factory=set)
-    """Plurals of custom kinds the server serves (others answer a bare 404, as an absent CRD does);
-    empty: all."""
+    """Custom kinds the server serves, as ``plural`` (every version) or ``group/version/plural``; others
+    answer a bare 404, as an absent CRD does. Empty: all."""
     on_request: Callable[[str, str], None] | None = None
     """Called with (method, path) before each request is answered (a test's hook to change things)."""
     down: bool = False
@@ -146,7 +146,8 @@ class FakeAPI:
             return httpx2.Response(404, text="404 page not found")
         prefix = "api/v1" if m["core"] else f"apis/{m['group']}/{m['version']}"
         plural, namespace, name, sub = m["plural"], m["namespace"] or "", m["name"], m["sub"]
-        if m["group"] and self.served and plural not in self.served:
+        versioned = f"{m['group']}/{m['version']}/{plural}"
+        if m["group"] and self.served and not {plural, versioned} & self.served:
             return httpx2.Response(404, text="404 page not found")
         key = (prefix, plural, namespace, name or "")
         if method == "GET" and name is None:
