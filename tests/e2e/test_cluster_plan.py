@@ -21,11 +21,15 @@ from lightkube.types import PatchType
 
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
+from tests.integration.helpers import cluster_client, kurator
+from tests.integration.operatorbed import (
+    CustomClusterResource,
+    CustomMachineResource,
+    install_crds,
+    remove_crds,
+)
 
-from .helpers import cluster_client, kurator
-from .operatorbed import CustomClusterResource, CustomMachineResource, install_crds, remove_crds
-
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 def _host(ip: str, name: str) -> dict[str, Any]:
