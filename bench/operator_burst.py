@@ -11,7 +11,7 @@ logs in for real, and the operator checks a host once for all the clusters namin
              run) written straight to the API server by this script at the same concurrency, before the
              burst; ratio = operator total / reference;
   cpu, memory: the operator's CPU time over the burst, its resident set at the end and its peak (VmHWM).
-Targets: p99 <= 2 s after the burst is admitted; operator memory <= 200 MiB.
+Targets: p99 <= 1 s after the burst is admitted (the median of several runs); operator memory <= 200 MiB.
 The burst starts once the operator has given one cluster its Job (its watches are open, as a running
 operator's are): its start is not part of the burst.
 
@@ -253,7 +253,7 @@ def _report(args: argparse.Namespace, r: dict[str, float], reference: float, usa
         f"{r['cpu_admitted']:.1f} s until the burst was admitted, {r['cpu_jobs']:.1f} s until the last Job",
         f"  operator memory: {usage['idle']:.0f} MiB idle, {usage['rss']:.0f} MiB after, "
         f"peak {usage['peak']:.0f} MiB",
-        f"  targets: p99 after admission <= 2 s: {met[r['after_p99'] <= 2]}; "
+        f"  targets: p99 after admission <= 1 s: {met[r['after_p99'] <= 1]}; "
         f"peak memory <= 200 MiB: {met[usage['peak'] <= 200]}",
     ]
     print("\n".join(lines))

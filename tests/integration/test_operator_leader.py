@@ -171,12 +171,17 @@ def test_of_two_operators_started_before_the_api_server_only_one_acts_once_it_ap
         assert standby.metric("kurator_operator_leader") == 0.0
         assert not standby.metric("kurator_operator_reconciles_total"), "the standby reconciled"
         assert "standing by" in standby.log.read_text()
-        started = [
-            e
-            for e in api.list(Event, namespace=NS)
-            if e.involvedObject.name == "late" and e.reason == "RunStarted"
-        ]
-        assert len(started) == 1, [e.message for e in started]
+
+        def started() -> list[Event]:
+            return [
+                e
+                for e in api.list(Event, namespace=NS)
+                if e.involvedObject.name == "late" and e.reason == "RunStarted"
+            ]
+
+        # The run's Event is posted with the pass's status, once new work has been quiet for a moment.
+        posted = wait_for(started, 30, "the run's Event")
+        assert len(posted) == 1, [e.message for e in posted]
     finally:
         for op in ops:
             op.stop()

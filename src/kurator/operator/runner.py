@@ -66,13 +66,19 @@ async def run(connection: Connection, settings: Settings, stop: asyncio.Event | 
     elector = Elector(AsyncAPI(client), settings.leader) if settings.leader.enabled else None
     leading = False
     metrics.leader.set_function(lambda: int(leading and (elector is None or elector.leading)))
+    lease: asyncio.Task[None] | None = None
     try:
-        if elector is not None and not await _first(elector.acquire(), stop.wait()):
-            return 0
+        if elector is not None:
+            if not await _first(elector.acquire(), stop.wait()):
+                return 0
+            # Renewed from now on, while the caches fill too: a slow start must not let the Lease lapse.
+            lease = asyncio.create_task(elector.hold(), name="lease")
         state.standing_by, leading = False, True
-        return await _lead(connection, settings, client, metrics, state, elector, stop)
+        return await _lead(connection, settings, client, metrics, state, elector, lease, stop)
     finally:
         leading = False
+        if lease is not None and not lease.done():
+            lease.cancel()
         if elector is not None:
             await elector.release()
         if http is not None:
@@ -152,6 +158,7 @@ async def _lead(
     metrics: Metrics,
     state: _State,
     elector: Elector | None,
+    lease: asyncio.Task[None] | None,
     stop: asyncio.Event,
 ) -> int:
     per_pool = -(-settings.workers // POOLS) + 2  # every worker can have a request out at once
@@ -159,7 +166,13 @@ async def _lead(
     api = AsyncAPI(client, *pools, component=COMPONENT, guard=elector.check if elector is not None else None)
     active = _providers(api, settings, metrics)
     table = routes((a.registration.watched, a.provider, a.queue) for a in active)
-    await sync.fill(api, table, settings.namespaces)
+    filling = asyncio.ensure_future(sync.fill(api, table, settings.namespaces))
+    await asyncio.wait([t for t in (filling, lease) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+    if not filling.done():  # the Lease was lost while the caches filled
+        filling.cancel()
+        log.error("leadership lost: stopping, another replica acts now")
+        return LOST_LEASE
+    filling.result()
     _tune_gc()
     kopf_stop = asyncio.Event()
     kopf_task = asyncio.create_task(
@@ -175,13 +188,10 @@ async def _lead(
         name="kopf",
     )
     workers = asyncio.create_task(_workers(active, metrics, settings.workers), name="reconcile")
-    lease = asyncio.create_task(elector.hold(), name="lease") if elector is not None else None
     log.info("watching in %s", ", ".join(settings.namespaces) or "every namespace")
     code = await _until_done(kopf_task, workers, lease, stop, state)
     kopf_stop.set()
-    for t in (workers, lease):
-        if t is not None and not t.done():
-            t.cancel()
+    workers.cancel()
     for a in active:
         a.queue.close()
     with contextlib.suppress(asyncio.CancelledError, Exception):
