@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,24 @@ BLOCK = "2m"
 # the port a Kubespray cluster's API server has, so the operator's tests can make member2 the cluster that
 # a test "master" at the fleet's address (an sshd there) has built.
 MEMBER2_API_PORT = 6443
+
+
+_OWN_HOME: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run keeps its state (artifacts, fleets the CLI makes) in a home of its own unless one is given:
+    ~/.kurator is the user's, and a chart another checkout packed there under the same version fails every
+    install of this one with a checksum mismatch."""
+    if not os.environ.get("KURATOR_HOME"):
+        home = tempfile.mkdtemp(prefix="kurator-test-home-")
+        _OWN_HOME.append(home)
+        os.environ["KURATOR_HOME"] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for home in _OWN_HOME:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.hookimpl(trylast=True)

@@ -224,8 +224,16 @@ def for_status(code: int, body: bytes, content_type: str, *, what: str, endpoint
     )
 
 
-def for_transport(exc: Exception, *, what: str, endpoint: str, deadline: float | None) -> NoAnswer:
-    """The exception for a request that got no usable answer: ``exc`` is httpx's (or asyncio's) error."""
+def for_transport(
+    exc: Exception,
+    *,
+    what: str,
+    endpoint: str,
+    deadline: float | None,
+    address_from: str = "the kubeconfig's server",
+) -> NoAnswer:
+    """The exception for a request that got no usable answer: ``exc`` is httpx's (or asyncio's) error;
+    ``address_from`` says where the user set the address that did not answer."""
     name = type(exc).__name__
     reason = str(exc) or name
     if isinstance(exc, TimeoutError) or "Timeout" in name:
@@ -240,7 +248,7 @@ def for_transport(exc: Exception, *, what: str, endpoint: str, deadline: float |
     if name in ("ConnectError", "ProxyError", "UnsupportedProtocol"):
         return Unreachable(
             f"cannot connect to {endpoint} while {what}: {reason}",
-            "check that the server runs and that its address (the kubeconfig's server) is right",
+            f"check that the server runs and that its address ({address_from}) is right",
             what=what,
             endpoint=endpoint,
         )

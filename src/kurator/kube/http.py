@@ -89,7 +89,9 @@ def request(
     except httpx2.InvalidURL as exc:
         raise errors.for_invalid_url(exc, what=what, endpoint=endpoint) from exc
     except httpx2.TransportError as exc:
-        raise errors.for_transport(exc, what=what, endpoint=endpoint, deadline=timeout) from exc
+        raise errors.for_transport(
+            exc, what=what, endpoint=endpoint, deadline=timeout, address_from="the URL"
+        ) from exc
     answer = Answer(resp.status_code, body, {k.lower(): v for k, v in resp.headers.items()})
     if check and not answer.ok:
         raise errors.for_status(
@@ -161,7 +163,11 @@ def download(
         raise errors.for_invalid_url(exc, what=what, endpoint=endpoint) from exc
     except httpx2.TransportError as exc:
         raise errors.for_transport(
-            exc, what=f"{what} (after {done} bytes)", endpoint=endpoint, deadline=timeout
+            exc,
+            what=f"{what} (after {done} bytes)",
+            endpoint=endpoint,
+            deadline=timeout,
+            address_from="the URL",
         ) from exc
     if total is not None and done != total:
         raise errors.Disconnected(
