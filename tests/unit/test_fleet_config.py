@@ -6,7 +6,7 @@ import pytest
 
 from kurator.core.errors import InvalidInput
 from kurator.local import config
-from kurator.local.fleet import UpOptions, check_matches, validate
+from kurator.local.options import UpOptions, check_matches, validate
 
 
 def _cfg(**kw: object) -> config.FleetConfig:
