@@ -137,7 +137,14 @@ def join(
     cluster_id = _check_member_answers(member, ctx)
     ca = _ca_bundle(cluster_entry, cluster_kubeconfig)
     endpoint = str(cluster_entry["server"])
+    token_b64 = _member_access(member, name, timeout)
+    _register(karmada, name, token_b64, ca, endpoint, cluster_id)
+    return _info(karmada.get(Cluster, name))
 
+
+def _member_access(member: Client, name: str, timeout: float) -> str:
+    """What Karmada reaches the member with: a ServiceAccount bound to a ClusterRole that owns it all;
+    returns its token (base64, as the Secret holds it)."""
     labels = _labels(name)
     sa = _sa_name(name)
     _ensure(
@@ -185,8 +192,14 @@ def join(
             subjects=[Subject(kind="ServiceAccount", name=sa, namespace=CLUSTER_NAMESPACE)],
         ),
     )
-    token_b64 = _wait_token(member, sa, timeout)
+    return _wait_token(member, sa, timeout)
 
+
+def _register(
+    karmada: Client, name: str, token_b64: str, ca: str | None, endpoint: str, cluster_id: str
+) -> None:
+    """The member's Secrets and its Cluster in Karmada (push mode)."""
+    labels = _labels(name)
     _ensure(karmada, Namespace(metadata=ObjectMeta(name=CLUSTER_NAMESPACE)))
     data = {"token": token_b64}
     if ca:
@@ -212,7 +225,6 @@ def join(
         "insecureSkipTLSVerification": ca is None,
     }
     karmada.create(Cluster(metadata=ObjectMeta(name=name, labels=dict(MANAGED)), spec=spec))
-    return _info(karmada.get(Cluster, name))
 
 
 def _ensure(api: Client, obj: Any) -> None:
