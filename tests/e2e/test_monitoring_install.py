@@ -33,10 +33,9 @@ from kurator.local.config import HOST_CLUSTER
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
 from kurator.monitoring import manifests, objstore
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
 
-from .helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
-
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MEMBERS = ("member1", "member2")
 NS = manifests.NAMESPACE

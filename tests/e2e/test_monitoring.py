@@ -19,10 +19,9 @@ from kurator.local import monitoring, processes
 from kurator.local import monitoring_access as access
 from kurator.local.fleet import UpResult, load_records
 from kurator.monitoring import manifests, query
+from tests.integration.helpers import join, karmada_args, kurator, wait_for
 
-from .helpers import join, karmada_args, kurator, wait_for
-
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MEMBERS = ("member1", "member2")
 

@@ -22,7 +22,7 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace
 from kurator.local.fleet import UpResult
 from tests.integration.helpers import cluster_client, gone, kurator, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 def _host_args(fleet: UpResult, cluster: str) -> list[str]:

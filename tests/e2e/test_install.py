@@ -29,7 +29,7 @@ from kurator.kube.karmada import ClusterPropagationPolicy, OverridePolicy, Propa
 from kurator.local.fleet import UpResult, load_records
 from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MEMBERS = ("member1", "member2")
 SELECTOR = {"kurator.dev/component": "standin"}

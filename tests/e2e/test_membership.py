@@ -21,7 +21,7 @@ from tests.integration.helpers import gone as _gone
 from tests.integration.helpers import join as _join
 from tests.integration.helpers import karmada_args as _karmada_args
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -52,9 +52,8 @@ from kurator.local.config import HOST_CLUSTER
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
 from kurator.operator.settings import LEASE
-
-from .helpers import cluster_client, gone, wait_for
-from .operatorbed import (
+from tests.integration.helpers import cluster_client, gone, wait_for
+from tests.integration.operatorbed import (
     CustomClusterResource,
     CustomMachineResource,
     OperatorProcess,
@@ -62,9 +61,9 @@ from .operatorbed import (
     until_gone,
     wait_job,
 )
-from .sshhosts import SshTestbed, SshTestbedError
+from tests.integration.sshhosts import SshTestbed, SshTestbedError
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 NS = cluster_operator.NAMESPACE
 NAME = "kurator-cluster-operator"
