@@ -23,7 +23,7 @@ from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from kurator.kube.apply import apply_all
 from kurator.kube.errors import KubeError
 from kurator.local import cluster_api, hostsfile, processes
-from kurator.local.fleet import UpResult, load_records
+from kurator.local.fleet import UpResult, link_of, load_records
 
 from .aws_machines import MachinePlayer, playing
 from .capi_helpers import AWSCluster, CapiCluster, Machine, aws, instances, left_on_aws
@@ -149,9 +149,9 @@ def test_quickstart_reaches_infrastructure_ready_in_the_stand_in(
     lb = network["apiServerElb"]["dnsName"]
     assert lb.endswith(".elb.amazonaws.com")
     # its name resolves inside the fleet's namespace, as a load balancer's does on AWS
-    assert (
-        hostsfile.mapped(cluster_api.hosts_file(f"kurator-{fleet.config.name}"))[lb] == fleet.config.address
-    )
+    link = link_of(fleet.config)
+    assert link is not None
+    assert hostsfile.mapped(cluster_api.hosts_file(link.netns))[lb] == fleet.config.address
     # the control plane's first machine was made, with CAPA's tags
     found = wait_for(lambda: instances(fleet, NAME), 300, "the first control-plane instance")
     tags = {t["Key"]: t["Value"] for t in found[0]["Tags"]}
