@@ -1,7 +1,8 @@
-"""`kurator install cluster-operator` and `kurator uninstall cluster-operator` on the local fleet's real host
-API server: the Cluster API CRDs of the pinned release, our CRDs, the operator's RBAC and Deployment, the
-fleet it joins clusters to; dry-run, re-runs that write nothing, an interrupted install finished by running
-it again, a tampered bundle refused, an uninstall refused while a CustomCluster exists.
+"""`kurator install cluster-operator` and `kurator uninstall cluster-operator` on a real API server of the
+local fleet (member1's: see TARGET): the Cluster API CRDs of the pinned release, our CRDs, the operator's
+RBAC and Deployment, the fleet it joins clusters to; dry-run, re-runs that write nothing, an interrupted
+install finished by running it again, a tampered bundle refused, an uninstall refused while a CustomCluster
+exists.
 
 Stand-ins, named: kwok runs the Deployment's Pods, so the operator image never runs (none is built here). The
 RBAC the chart grants is proven instead by the real operator process (`kurator operator run`, the code the
@@ -11,6 +12,9 @@ a real sshd (tests/integration/sshhosts.py) up to its Kubespray Job; Kubespray n
 Network: the Cluster API module zip is taken from Go's module cache (`go mod download`, which the set-up's
 builds from the Go module proxy use too) into a kurator home of this module's own; the installs read it from
 there and never fetch it themselves.
+
+Each test sets up the state it needs (both components absent, or installed), so the tests pass alone and in
+any order, whatever ran before them.
 """
 
 from __future__ import annotations
@@ -48,11 +52,10 @@ from kurator.components import cluster_api, cluster_operator
 from kurator.fleet import objects, record
 from kurator.kube.errors import NotFound, RequestFailed
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION
-from kurator.local.config import HOST_CLUSTER
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
 from kurator.operator.settings import LEASE
-from tests.integration.helpers import cluster_client, gone, wait_for
+from tests.integration.helpers import cluster_client, gone, interruptible, wait_for
 from tests.integration.operatorbed import (
     CustomClusterResource,
     CustomMachineResource,
@@ -64,6 +67,11 @@ from tests.integration.operatorbed import (
 from tests.integration.sshhosts import SshTestbed, SshTestbedError
 
 pytestmark = pytest.mark.e2e
+
+# Not the fleet's host: Cluster API may run there (the cluster_api_fleet fixture adds it for the rest of the
+# run), and the install leaves Cluster API CRDs another tool installed alone. member1 is a cluster like the
+# host (its own API server, controller manager and kwok's nodes) where nothing of Cluster API runs.
+TARGET = "member1"
 
 NS = cluster_operator.NAMESPACE
 NAME = "kurator-cluster-operator"
@@ -89,21 +97,19 @@ class Bed:
         return self.fleet.layout.kubeconfig("karmada")
 
     def kurator(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """The CLI as a user runs it, against the host (global --kubeconfig/--context)."""
-        host = [
-            "--kubeconfig",
-            str(self.fleet.layout.kubeconfig(HOST_CLUSTER)),
-            "--context",
-            context_name(self.fleet.config, HOST_CLUSTER),
-        ]
+        """The CLI as a user runs it, against TARGET (global --kubeconfig/--context)."""
         return subprocess.run(
-            [sys.executable, "-m", "kurator", *host, *args],
+            [sys.executable, "-m", "kurator", *self.login(), *args],
             capture_output=True,
             text=True,
             env=self.env(),
             timeout=timeout,
             check=False,
         )
+
+    def login(self) -> list[str]:
+        kubeconfig = self.fleet.layout.kubeconfig(TARGET)
+        return ["--kubeconfig", str(kubeconfig), "--context", context_name(self.fleet.config, TARGET)]
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "KURATOR_HOME": str(self.home)}
@@ -151,18 +157,47 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
     entry = home / "artifacts" / cluster_api.COMPONENT.artifact.key
     entry.mkdir(parents=True)
     shutil.copyfile(_module_zip(), entry / f"{cluster_api.VERSION}.zip")
-    api = cluster_client(local_fleet, HOST_CLUSTER)
+    api = cluster_client(local_fleet, TARGET)
+    theirs = [n for n in cluster_api.CRD_NAMES if not gone(api, CustomResourceDefinition, n)]
+    if theirs and record.load(api, cluster_api.COMPONENT.name) is None:
+        pytest.fail(f"{TARGET} has Cluster API CRDs kurator did not install ({theirs[0]}): another test's")
     b = Bed(local_fleet, home, api)
     try:
         yield b
     finally:  # whatever a failed test left: no CustomCluster holds the uninstall, no CRD outlives the module
-        _remove_finalizers(api, CLUSTERS_NS)
-        for kind, name in ((CAPI_CLUSTER, "c1"), (KCP, "c1-cp")):
-            with contextlib.suppress(Exception):  # never made, or its CRD is gone already
-                api.delete(kind, name, namespace=CLUSTERS_NS)
-        with contextlib.suppress(RequestFailed):
-            api.delete(Namespace, CLUSTERS_NS)
-        b.kurator("uninstall", "cluster-operator", "--cluster-api-crds", "--wait-timeout", "120")
+        _uninstall_all(b)
+
+
+def _uninstall_all(b: Bed) -> subprocess.CompletedProcess[str]:
+    """Nothing of the operator left: the clusters' objects first (no operator releases their finalizers),
+    then both components."""
+    _remove_finalizers(b.api, CLUSTERS_NS)
+    for kind, name in ((CAPI_CLUSTER, "c1"), (KCP, "c1-cp"), (CustomClusterResource, "c1")):
+        with contextlib.suppress(Exception):  # never made, or its CRD is gone already
+            b.api.delete(kind, name, namespace=CLUSTERS_NS)
+    with contextlib.suppress(RequestFailed):
+        b.api.delete(Namespace, CLUSTERS_NS)
+    wait_for(lambda: gone(b.api, Namespace, CLUSTERS_NS), 60, f"namespace {CLUSTERS_NS} deleted")
+    return b.kurator("uninstall", "cluster-operator", "--cluster-api-crds", "--wait-timeout", "120")
+
+
+# Each test sets up what it needs, so that tests pass alone and in any order.
+@pytest.fixture
+def clean(bed: Bed) -> Bed:
+    """Neither component installed."""
+    proc = _uninstall_all(bed)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return bed
+
+
+@pytest.fixture
+def installed(bed: Bed) -> Bed:
+    """Both components installed, fleet FLEET registered (a re-run when they are: nothing written)."""
+    proc = bed.kurator(
+        "install", "cluster-operator", "--fleet", f"{FLEET}={bed.karmada}", "--wait-timeout", "180"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return bed
 
 
 def _live_versions(b: Bed) -> dict[str, str]:
@@ -195,7 +230,8 @@ def _nothing_installed(b: Bed) -> None:
     assert gone(b.api, ClusterRole, NAME)
 
 
-def test_dry_run_plans_both_components_and_writes_nothing(bed: Bed) -> None:
+def test_dry_run_plans_both_components_and_writes_nothing(clean: Bed) -> None:
+    bed = clean
     proc = bed.kurator(
         "install", "cluster-operator", "--dry-run", "--fleet", f"{FLEET}={bed.karmada}", "-o", "json"
     )
@@ -231,8 +267,9 @@ def test_dry_run_plans_both_components_and_writes_nothing(bed: Bed) -> None:
 
 
 def test_a_fleet_kubeconfig_the_operator_could_not_use_is_refused_before_any_write(
-    bed: Bed, tmp_path: Path
+    clean: Bed, tmp_path: Path
 ) -> None:
+    bed = clean
     with_files = yaml.safe_load(bed.karmada.read_text())
     user = with_files["users"][0]["user"]
     key = tmp_path / "client.key"
@@ -254,21 +291,10 @@ def test_a_fleet_kubeconfig_the_operator_could_not_use_is_refused_before_any_wri
     _nothing_installed(bed)
 
 
-def test_an_interrupted_install_is_finished_by_running_it_again(bed: Bed) -> None:
+def test_an_interrupted_install_is_finished_by_running_it_again(clean: Bed) -> None:
+    bed = clean
     args = ["install", "cluster-operator", "--fleet", f"{FLEET}={bed.karmada}", "--wait-timeout", "180"]
-    cmd = [
-        sys.executable,
-        "-m",
-        "kurator",
-        "--kubeconfig",
-        str(bed.fleet.layout.kubeconfig(HOST_CLUSTER)),
-        "--context",
-        context_name(bed.fleet.config, HOST_CLUSTER),
-        *args,
-    ]
-    with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=bed.env()
-    ) as proc:
+    with interruptible(*bed.login(), *args, env=bed.env()) as proc:
         deadline = time.monotonic() + 120
         # The record is written before anything else: Ctrl-C then comes while the Cluster API CRDs go in.
         while record.load(bed.api, cluster_api.COMPONENT.name) is None:
@@ -289,7 +315,8 @@ def test_an_interrupted_install_is_finished_by_running_it_again(bed: Bed) -> Non
         assert secret not in again.stdout + again.stderr
 
 
-def test_install_made_the_crds_the_operator_its_rbac_and_the_fleet_registration(bed: Bed) -> None:
+def test_install_made_the_crds_the_operator_its_rbac_and_the_fleet_registration(installed: Bed) -> None:
+    bed = installed
     api = bed.api
     for name in (*cluster_api.CRD_NAMES, *OUR_CRDS):
         assert _established(api, name), name
@@ -311,7 +338,8 @@ def test_install_made_the_crds_the_operator_its_rbac_and_the_fleet_registration(
     assert {c["name"] for c in json.loads(listed.stdout)} >= set(COMPONENTS), listed.stderr
 
 
-def test_a_rerun_writes_nothing(bed: Bed) -> None:
+def test_a_rerun_writes_nothing(installed: Bed) -> None:
+    bed = installed
     before = _live_versions(bed)
     # The fleet registered before stays registered when it is not named again.
     proc = bed.kurator("install", "cluster-operator", "--wait-timeout", "60")
@@ -322,7 +350,8 @@ def test_a_rerun_writes_nothing(bed: Bed) -> None:
     assert _live_versions(bed) == before
 
 
-def test_an_offline_bundle_installs_and_a_tampered_one_is_refused(bed: Bed, tmp_path: Path) -> None:
+def test_an_offline_bundle_installs_and_a_tampered_one_is_refused(installed: Bed, tmp_path: Path) -> None:
+    bed = installed
     bundle = tmp_path / "bundle"
     pulled = bed.kurator("artifacts", "pull", *COMPONENTS, "--to", str(bundle))
     assert pulled.returncode == 0, pulled.stderr
@@ -343,12 +372,12 @@ def test_an_offline_bundle_installs_and_a_tampered_one_is_refused(bed: Bed, tmp_
 
 
 def _service_account_kubeconfig(b: Bed, path: Path) -> Path:
-    """A kubeconfig of the host that logs in as the operator's ServiceAccount (a TokenRequest's token)."""
+    """A kubeconfig of TARGET that logs in as the operator's ServiceAccount (a TokenRequest's token)."""
     request = ServiceAccount.Token(
         metadata=ObjectMeta(), spec=TokenRequestSpec(audiences=[], expirationSeconds=3600)
     )
     token = b.api.create(request, NAME, namespace=NS).status.token  # type: ignore[union-attr]
-    admin = yaml.safe_load(b.fleet.layout.kubeconfig(HOST_CLUSTER).read_text())
+    admin = yaml.safe_load(b.fleet.layout.kubeconfig(TARGET).read_text())
     cluster = admin["clusters"][0]["cluster"]
     config = {
         "apiVersion": "v1",
@@ -363,12 +392,11 @@ def _service_account_kubeconfig(b: Bed, path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def operator_as_its_service_account(
-    bed: Bed, tmp_path_factory: pytest.TempPathFactory
+    installed: Bed, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[OperatorProcess, SshTestbed]]:
-    if record.load(bed.api, cluster_operator.COMPONENT.name) is None:
-        pytest.fail("cluster-operator is not installed: the install tests before this one failed")
+    bed = installed
     tmp = tmp_path_factory.mktemp("operator-sa")
     try:
         testbed = SshTestbed(tmp / "ssh")
@@ -398,10 +426,14 @@ def _apply(api: Client, doc: dict[str, Any]) -> None:
     api.apply(codecs.from_dict(doc), field_manager="test", force=True)
 
 
-def test_the_service_account_lets_the_operator_do_its_work(
+def test_the_service_account_lets_the_operator_build_and_delete_a_cluster(
     bed: Bed, operator_as_its_service_account: tuple[OperatorProcess, SshTestbed]
 ) -> None:
     op, testbed = operator_as_its_service_account
+    _remove_finalizers(bed.api, CLUSTERS_NS)  # what a failed run of this test left
+    with contextlib.suppress(RequestFailed):
+        bed.api.delete(Namespace, CLUSTERS_NS)
+    wait_for(lambda: gone(bed.api, Namespace, CLUSTERS_NS), 60, f"namespace {CLUSTERS_NS} deleted")
     api, host = bed.api, testbed.hosts[0]
     api.create(Namespace(metadata=ObjectMeta(name=CLUSTERS_NS)))
     api.create(
@@ -507,19 +539,6 @@ def test_the_service_account_lets_the_operator_do_its_work(
     wait_for(owned, 30, "the CustomCluster owned by its Cluster API Cluster")
     assert _refusals(op) == [], op.tail(80)
 
-
-def test_uninstall_is_refused_while_a_customcluster_exists(bed: Bed) -> None:
-    before = _live_versions(bed)
-    proc = bed.kurator("uninstall", "cluster-operator")
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert f"CustomClusters exist ({CLUSTERS_NS}/c1)" in proc.stderr and "delete them first" in proc.stderr
-    assert _live_versions(bed) == before
-
-
-def test_the_service_account_lets_the_operator_delete_a_cluster(
-    bed: Bed, operator_as_its_service_account: tuple[OperatorProcess, SshTestbed]
-) -> None:
-    op, _ = operator_as_its_service_account
     # Forced: its create Job never ends (Kubespray does not run here), and the reset is another test's.
     bed.api.patch(
         CustomClusterResource,
@@ -538,9 +557,73 @@ def test_the_service_account_lets_the_operator_delete_a_cluster(
     assert _refusals(op) == [], op.tail(80)
 
 
-def test_uninstall_removes_what_it_installed_and_keeps_the_cluster_api_crds(bed: Bed) -> None:
-    if record.load(bed.api, cluster_operator.COMPONENT.name) is None:
-        pytest.fail("cluster-operator is not installed: the install tests before this one failed")
+def _bare_cluster(b: Bed) -> None:
+    """A CustomCluster and its CustomMachine in CLUSTERS_NS, no operator running (so no finalizer)."""
+    b.api.apply(Namespace(metadata=ObjectMeta(name=CLUSTERS_NS)), field_manager="test")
+    host = {"hostName": "master1", "publicIP": "192.0.2.1", "privateIP": "192.0.2.1", "sshKey": {"name": "k"}}
+    _apply(
+        b.api,
+        {
+            "apiVersion": "cluster.kurator.dev/v1alpha1",
+            "kind": "CustomMachine",
+            "metadata": {"name": "c1-machine", "namespace": CLUSTERS_NS},
+            "spec": {"master": [host], "node": []},
+        },
+    )
+    _apply(
+        b.api,
+        {
+            "apiVersion": "cluster.kurator.dev/v1alpha1",
+            "kind": "CustomCluster",
+            "metadata": {"name": "c1", "namespace": CLUSTERS_NS},
+            "spec": {
+                "machineRef": {"name": "c1-machine"},
+                "cni": {"type": "calico"},
+                "kubernetesVersion": VERSION,
+            },
+        },
+    )
+
+
+def test_uninstall_is_refused_while_a_customcluster_exists(installed: Bed) -> None:
+    bed = installed
+    _bare_cluster(bed)
+    try:
+        before = _live_versions(bed)
+        proc = bed.kurator("uninstall", "cluster-operator")
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert (
+            f"CustomClusters exist ({CLUSTERS_NS}/c1)" in proc.stderr and "delete them first" in proc.stderr
+        )
+        assert _live_versions(bed) == before
+    finally:
+        bed.api.delete(CustomClusterResource, "c1", namespace=CLUSTERS_NS)
+        until_gone(bed.api, CLUSTERS_NS, "c1", timeout=60)
+
+
+def test_uninstall_removes_what_it_installed_and_keeps_the_cluster_api_crds(installed: Bed) -> None:
+    bed = installed
+    bed.api.apply(Namespace(metadata=ObjectMeta(name=CLUSTERS_NS)), field_manager="test")
+    _apply(
+        bed.api,
+        {
+            "apiVersion": "controlplane.cluster.x-k8s.io/v1beta2",
+            "kind": "KubeadmControlPlane",
+            "metadata": {"name": "c1-cp", "namespace": CLUSTERS_NS},
+            "spec": {
+                "version": VERSION,
+                "machineTemplate": {
+                    "spec": {
+                        "infrastructureRef": {
+                            "apiGroup": "cluster.kurator.dev",
+                            "kind": "CustomMachine",
+                            "name": "c1-machine",
+                        }
+                    }
+                },
+            },
+        },
+    )
     plan = bed.kurator("uninstall", "cluster-operator", "--dry-run")
     assert plan.returncode == 0 and f"- delete Deployment {NS}/{NAME}" in plan.stdout, plan.stderr
     assert not gone(bed.api, Deployment, NAME, NS)
@@ -560,7 +643,6 @@ def test_uninstall_removes_what_it_installed_and_keeps_the_cluster_api_crds(bed:
 
     refused = bed.kurator("uninstall", "cluster-operator", "--cluster-api-crds")
     assert refused.returncode == 2, refused.stdout + refused.stderr
-    # The Cluster went with its CustomCluster (the deletion test); its KubeadmControlPlane is left.
     assert f"Cluster API objects exist (KubeadmControlPlane {CLUSTERS_NS}/c1-cp)" in refused.stderr
     api.delete(KCP, "c1-cp", namespace=CLUSTERS_NS)
     wait_for(lambda: gone(api, KCP, "c1-cp", CLUSTERS_NS), 30, "the KubeadmControlPlane deleted")
@@ -571,7 +653,8 @@ def test_uninstall_removes_what_it_installed_and_keeps_the_cluster_api_crds(bed:
     _nothing_installed(bed)
 
 
-def test_cluster_api_crds_another_tool_installed_are_left_alone(bed: Bed) -> None:
+def test_cluster_api_crds_another_tool_installed_are_left_alone(clean: Bed) -> None:
+    bed = clean
     api = bed.api
     with zipfile.ZipFile(
         bed.home / "artifacts" / cluster_api.COMPONENT.artifact.key / f"{cluster_api.VERSION}.zip"
