@@ -50,6 +50,7 @@ from lightkube.types import PatchType
 from kurator.api.crds import all_crds
 from kurator.components import cluster_api, cluster_operator
 from kurator.fleet import objects, record
+from kurator.kube import wait
 from kurator.kube.errors import NotFound, RequestFailed
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION
 from kurator.local.fleet import UpResult
@@ -137,10 +138,14 @@ def _module_zip() -> Path:
 
 
 def _remove_finalizers(api: Client, namespace: str) -> None:
-    try:
-        found = list(api.list(CustomClusterResource, namespace=namespace))
-    except NotFound:  # the CRD is gone, with every CustomCluster
-        return
+    def listed() -> tuple[list[Any]]:
+        try:
+            return (list(api.list(CustomClusterResource, namespace=namespace)),)
+        except NotFound:  # the CRD is gone, with every CustomCluster
+            return ([],)
+
+    # A CRD made moments ago answers 429 "storage is (re)initializing" for a while.
+    [found] = wait.until(listed, timeout=30, what=f"the CustomClusters of {namespace} listed")
     for cc in found:
         api.patch(
             CustomClusterResource,

@@ -9,7 +9,7 @@ nothing of Cluster API is kept in this repository."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kurator.fleet.component import Artifact, Component
 
@@ -65,8 +65,11 @@ def foreign(api: Client) -> list[str]:
 def objects(api: Client) -> list[str]:
     """``Kind namespace/name`` of every Cluster API ``Cluster`` and ``KubeadmControlPlane`` (deleting their
     CRDs would delete them)."""
+    import functools
+
     from lightkube.generic_resource import create_namespaced_resource
 
+    from kurator.kube import wait
     from kurator.kube.errors import NotFound
 
     # The stored versions in Cluster API v1.14 (v1beta1 is served too).
@@ -76,11 +79,15 @@ def objects(api: Client) -> list[str]:
             "controlplane.cluster.x-k8s.io", "v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes"
         ),
     )
-    out = []
-    for kind in kinds:
+
+    def listed(kind: Any) -> tuple[list[str]]:
         try:
             found = list(api.list(kind, namespace="*"))
         except NotFound:  # the CRD is not there
-            continue
-        out += [f"{kind.__name__} {o.metadata.namespace}/{o.metadata.name}" for o in found if o.metadata]
+            return ([],)
+        return ([f"{kind.__name__} {o.metadata.namespace}/{o.metadata.name}" for o in found if o.metadata],)
+
+    out = []
+    for kind in kinds:  # a CRD made moments ago answers 429 "storage is (re)initializing" for a while
+        out += wait.until(functools.partial(listed, kind), timeout=30, what=f"{kind.__name__}s listed")[0]
     return sorted(out)
