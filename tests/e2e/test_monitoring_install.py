@@ -27,6 +27,7 @@ from lightkube.resources.apps_v1 import Deployment, StatefulSet
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Node, Secret, Service
 
 from kurator.fleet import record
+from kurator.kube import http
 from kurator.local import monitoring
 from kurator.local import monitoring_access as access
 from kurator.local.config import HOST_CLUSTER
@@ -172,7 +173,7 @@ def test_the_credential_checking_store_accepts_its_own_key(
     """The stand-in really checks: the right key passes kurator's bucket check (so a refusal below is the
     wrong key's doing, not the server's)."""
     good = _write_store(tmp_path / "good.yml", bucket="checked-bucket", insecure=True, **checking_s3)
-    objstore.check_bucket(objstore.parse(good.read_text(), "good"))
+    objstore.check_bucket(objstore.parse(good.read_text(), "good"), http.sender(timeout=10))
 
 
 @pytest.mark.parametrize(

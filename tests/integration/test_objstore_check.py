@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kurator.core.errors import InvalidInput, KuratorError
+from kurator.kube import http
 from kurator.monitoring import objstore
 
 from .s3_standin import StandinS3, serving
@@ -48,7 +49,7 @@ def store_for(endpoint: str, **fields: object) -> objstore.ObjectStore:
 
 def check_fails(store: objstore.ObjectStore, timeout: float = 5.0) -> KuratorError:
     with pytest.raises(KuratorError) as info:
-        objstore.check_bucket(store, timeout=timeout)
+        objstore.check_bucket(store, http.sender(timeout=timeout))
     shown = f"{info.value} {info.value.message} {info.value.hint}"
     for credential in CREDENTIALS:
         assert credential not in shown
@@ -56,7 +57,7 @@ def check_fails(store: objstore.ObjectStore, timeout: float = 5.0) -> KuratorErr
 
 
 def test_check_passes_when_the_signed_request_finds_the_bucket(s3: StandinS3) -> None:
-    objstore.check_bucket(store_for(s3.endpoint), timeout=5)
+    objstore.check_bucket(store_for(s3.endpoint), http.sender(timeout=5))
     assert s3.seen == [("/thanos", 200)]  # one request, and its SigV4 signature verified
 
 
@@ -76,7 +77,7 @@ def test_check_reports_refused_credentials_without_showing_them(s3: StandinS3) -
 
 def test_check_finds_the_region_by_itself_when_none_is_set(s3: StandinS3) -> None:
     s3.region = "eu-central-1"
-    objstore.check_bucket(store_for(s3.endpoint), timeout=5)
+    objstore.check_bucket(store_for(s3.endpoint), http.sender(timeout=5))
     assert [status for _, status in s3.seen] == [400, 200]
 
 
@@ -96,7 +97,9 @@ def test_check_reports_connection_refused() -> None:
         port = probe.getsockname()[1]
     err = check_fails(store_for(f"127.0.0.1:{port}"))
     assert not isinstance(err, InvalidInput)
-    assert err.message.startswith(f"cannot connect to the object store at 127.0.0.1:{port}")
+    assert err.message.startswith(
+        f"cannot connect to http://127.0.0.1:{port} while checking bucket 'thanos' of the object store"
+    )
     assert "nothing listens" in (err.hint or "")
 
 
@@ -106,7 +109,10 @@ def test_check_gives_up_after_the_timeout() -> None:
         silent.listen(1)
         port = silent.getsockname()[1]
         err = check_fails(store_for(f"127.0.0.1:{port}"), timeout=0.3)
-    assert err.message == f"the object store at 127.0.0.1:{port} did not answer within 0.3s"
+    assert err.message == (
+        f"http://127.0.0.1:{port} did not answer checking bucket 'thanos' of the object store within 0.3s"
+    )
+    assert err.hint and "check config.endpoint" in err.hint
 
 
 def test_check_explains_https_against_a_plain_http_endpoint(s3: StandinS3) -> None:

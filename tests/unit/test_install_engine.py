@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kurator.cli.install import parse_sets
+from kurator.cli.install_common import parse_sets
 from kurator.components import COMPONENTS, get
 from kurator.core.errors import InvalidInput
 from kurator.fleet import artifacts, desired, objects

@@ -6,21 +6,20 @@ streamed into a temporary file beside the cache and renamed into place only afte
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
+from typing import BinaryIO
 
 from kurator.binaries.catalog import DownloadSpec
 from kurator.core.errors import KuratorError
+from kurator.kube import errors, http
 
 BytesCallback = Callable[[int, int | None], None]  # bytes done, total (if known)
-TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DOWNLOAD_TIMEOUT = 1800.0  # seconds a whole download may take (a slow link, a large archive)
 
 
 def parse_checksum(text: str, filename: str) -> str:
@@ -39,41 +38,36 @@ def parse_checksum(text: str, filename: str) -> str:
     return digest
 
 
-def _get(client: httpx.Client, url: str) -> httpx.Response:
+@contextmanager
+def _failures(url: str) -> Iterator[None]:
+    """Failures of a download said as what they mean to someone waiting for a binary."""
     try:
-        resp = client.get(url)
-    except httpx.HTTPError as exc:
-        raise KuratorError(f"could not download {url}: {exc}") from None
-    if resp.status_code != 200:
-        raise KuratorError(f"could not download {url}: HTTP {resp.status_code}")
-    return resp
+        yield
+    except errors.RequestFailed as exc:
+        raise KuratorError(f"could not download {url}: HTTP {exc.code}") from None
+    except errors.Unreachable as exc:
+        raise KuratorError(f"could not download {url}: {exc.message}", exc.hint) from None
+    except errors.KubeError as exc:
+        raise KuratorError(f"download of {url} was interrupted: {exc.message}", exc.hint) from None
 
 
-def expected_sha256(client: httpx.Client, spec: DownloadSpec) -> str:
+def _get(url: str) -> str:
+    with _failures(url):
+        answer = http.get(url, what="downloading a checksum", trust_env=True, follow_redirects=True)
+    return answer.text
+
+
+def expected_sha256(spec: DownloadSpec) -> str:
     if spec.sha256:
         return spec.sha256.lower()
     assert spec.sha256_url is not None
-    return parse_checksum(_get(client, spec.sha256_url).text, spec.url.rsplit("/", 1)[-1])
+    return parse_checksum(_get(spec.sha256_url), spec.url.rsplit("/", 1)[-1])
 
 
-def stream_to(client: httpx.Client, url: str, out: io.BufferedWriter, on_bytes: BytesCallback) -> str:
-    digest = hashlib.sha256()
-    done = 0
-    try:
-        with client.stream("GET", url) as resp:
-            if resp.status_code != 200:
-                raise KuratorError(f"could not download {url}: HTTP {resp.status_code}")
-            total = int(resp.headers["content-length"]) if "content-length" in resp.headers else None
-            for chunk in resp.iter_bytes(1 << 20):
-                out.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                on_bytes(done, total)
-    except httpx.HTTPError as exc:
-        raise KuratorError(f"download of {url} was interrupted after {done} bytes: {exc}") from None
-    if total is not None and done != total:
-        raise KuratorError(f"download of {url} was interrupted: got {done} of {total} bytes")
-    return digest.hexdigest()
+def stream_to(url: str, out: BinaryIO, on_bytes: BytesCallback | None = None) -> str:
+    """Stream ``url`` into ``out``; returns the sha256 of what arrived (every byte, or an error)."""
+    with _failures(url):
+        return http.download(url, out, what="downloading", timeout=DOWNLOAD_TIMEOUT, on_bytes=on_bytes)
 
 
 def _extract(archive: Path, member: str, dest: Path) -> None:
@@ -94,14 +88,11 @@ def download(spec: DownloadSpec, target: Path, on_bytes: BytesCallback | None = 
     """Install the artifact of ``spec`` as the executable ``target``; see the module docstring."""
     cache_root = target.parents[2]  # <cache>/<name>/<version>/<name>: nothing is made per binary until done
     cache_root.mkdir(parents=True, exist_ok=True)
-    with (
-        httpx.Client(timeout=TIMEOUT, follow_redirects=True, trust_env=True) as client,
-        tempfile.TemporaryDirectory(dir=cache_root, prefix=".download-") as tmp,
-    ):
-        want = expected_sha256(client, spec)
+    with tempfile.TemporaryDirectory(dir=cache_root, prefix=".download-") as tmp:
+        want = expected_sha256(spec)
         fetched = Path(tmp) / "artifact"
         with fetched.open("wb") as out:
-            got = stream_to(client, spec.url, out, on_bytes or (lambda _d, _t: None))
+            got = stream_to(spec.url, out, on_bytes)
         if got != want:
             raise KuratorError(
                 f"checksum mismatch for {spec.url}: expected sha256 {want}, got {got}; nothing was installed"

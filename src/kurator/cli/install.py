@@ -5,159 +5,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
 
 from kurator.cli import params
-from kurator.cli.options import OUTPUT_OPTION, Output, api_access
-from kurator.cli.render import console, emit, err_console
-from kurator.components import COMPONENTS, WITH_OPTIONS
-from kurator.core.errors import InvalidInput, KuratorError
-
-if TYPE_CHECKING:
-    from kurator.fleet.component import Component
-    from kurator.fleet.engine import MemberState, Outcome
-    from kurator.kube.client import Access
-
-install_app = typer.Typer(help="Install a component on every member of the fleet.", no_args_is_help=True)
-uninstall_app = typer.Typer(
-    help="Remove an installed component from Karmada and every member.", no_args_is_help=True
+from kurator.cli.install_common import (
+    ARTIFACTS_DIR,
+    CLUSTERS,
+    DRY_RUN,
+    WAIT_TIMEOUT,
+    install_app,
+    parse_sets,
+    run_install,
+    run_uninstall,
+    split_clusters,
+    uninstall_app,
 )
+from kurator.cli.options import OUTPUT_OPTION, Output, api_access
+from kurator.cli.render import console, emit
+from kurator.components import COMPONENTS, WITH_OPTIONS
+
 artifacts_app = typer.Typer(
     help="Component artifacts (charts, manifests) and offline bundles.", no_args_is_help=True
-)
-
-DRY_RUN = typer.Option(False, "--dry-run", help="Print the plan per target and write nothing.")
-WAIT_TIMEOUT = typer.Option(
-    300.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for every member to be ready."
-)
-
-
-def parse_sets(items: list[str]) -> dict[str, Any]:
-    """``--set a.b=value`` pairs (values parsed as YAML: numbers, booleans, lists) into nested values."""
-    from kurator.core import inputs
-
-    values: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key or any(not part for part in key.split(".")):
-            raise InvalidInput(f"--set {item!r} is not key=value", "for example --set replicas=3")
-        try:
-            value = inputs.load_yaml(raw, f"--set {key}") if raw else ""
-        except inputs.NotYaml:
-            value = raw
-        node = values
-        *parents, last = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise InvalidInput(f"--set {item!r} conflicts with another --set of {part!r}")
-        node[last] = value
-    return values
-
-
-def _live(what: str) -> tuple[Callable[[list[MemberState]], None], Callable[[], None]]:
-    """A live table of per-cluster progress on stderr, and the function that ends it."""
-    from rich.live import Live
-
-    from kurator.cli.plans import progress_table
-
-    live = Live(console=err_console, refresh_per_second=4, transient=False)
-    live.start()
-
-    def update(states: list[MemberState]) -> None:
-        live.update(progress_table(states, what))
-
-    return update, live.stop
-
-
-def _fail_members(outcome: Outcome, component: str, verb: str) -> None:
-    failed = outcome.failed
-    if not failed:
-        return
-    for st in failed:
-        err_console.print(f"[red]✗[/] {st.member}: {st.error}", highlight=False)
-    done = [m.member for m in outcome.members if m.done]
-    names = ", ".join(st.member for st in failed)
-    raise KuratorError(
-        f"{component} was not {verb} on {names}" + (f" (done on {', '.join(done)})" if done else ""),
-        f"make {names} reachable and healthy (`kurator get clusters`), then run the same command again",
-    )
-
-
-def run_install(
-    access: Access,
-    comp: Component,
-    *,
-    dry_run: bool,
-    output: Output,
-    clusters: list[str] | None = None,
-    values: dict[str, Any] | None = None,
-    artifacts_dir: Path | None = None,
-    wait_timeout: float = 300.0,
-) -> Outcome | None:
-    """Plan (``dry_run``: print it and stop) or install ``comp`` with live progress; ``None`` after a dry
-    run. A member that did not finish ends the command with an error naming it."""
-    from kurator.cli.plans import show_plan
-    from kurator.cli.render import ConsoleReporter
-    from kurator.fleet import engine
-
-    req = engine.Request(
-        access=access,
-        component=comp,
-        values=values or {},
-        clusters=clusters,
-        artifacts_dir=artifacts_dir,
-        wait_timeout=wait_timeout,
-    )
-    if dry_run:
-        plan = engine.make_plan(req)
-        if output is Output.table:
-            show_plan(plan)
-        else:
-            emit(plan.to_json(), output)
-        return None
-    reporter = ConsoleReporter()
-    update, stop = None, None
-    try:
-
-        def progress(states: list[MemberState]) -> None:
-            nonlocal update, stop
-            if update is None:
-                reporter.close()
-                update, stop = _live("READY")
-            update(states)
-
-        outcome = engine.install(req, reporter, progress)
-    finally:
-        reporter.close()
-        if stop:
-            stop()
-    _fail_members(outcome, comp.name, "installed")
-    where = ", ".join(m.member for m in outcome.members)
-    if outcome.writes == 0:
-        console.print(
-            f"{comp.name} {comp.version} is installed and unchanged on {where}: nothing was written"
-        )
-    else:
-        api = "the host" if comp.placement == "host" else "Karmada"
-        console.print(
-            f"{comp.name} {comp.version} installed on {where} "
-            f"({outcome.writes} objects written on {api}, {outcome.seconds:.1f}s)"
-        )
-    return outcome
-
-
-def split_clusters(clusters: str | None) -> list[str] | None:
-    return [c.strip() for c in clusters.split(",") if c.strip()] if clusters else None
-
-
-CLUSTERS = typer.Option(
-    None, "--clusters", parser=params.MEMBERS, help="Comma-separated members (default: all joined)."
-)
-ARTIFACTS_DIR = typer.Option(
-    None, "--artifacts-dir", help="Offline bundle made by `kurator artifacts pull` (no network)."
 )
 
 
@@ -186,33 +55,6 @@ def _install_command(name: str) -> Callable[..., None]:
 
     command.__doc__ = f"Install {name}: {comp.description}."
     return command
-
-
-def run_uninstall(access: Access, name: str, *, dry_run: bool, output: Output, wait_timeout: float) -> None:
-    """Plan (``dry_run``) or remove what the record of ``name`` on ``access`` lists."""
-    from kurator.cli.plans import show_plan
-    from kurator.fleet import engine
-
-    if dry_run:
-        plan = engine.uninstall_plan(access, name)
-        if plan is None:
-            console.print(f"{name} is not installed: nothing to remove")
-        elif output is Output.table:
-            show_plan(plan, "uninstall")
-        else:
-            emit(plan.to_json(), output)
-        return
-    update, stop = _live("REMOVED")
-    try:
-        outcome = engine.uninstall(access, name, wait_timeout, update)
-    finally:
-        stop()
-    if outcome is None:
-        console.print(f"{name} is not installed: nothing to remove")
-        return
-    _fail_members(outcome, name, "removed")
-    where = ", ".join(m.member for m in outcome.members)
-    console.print(f"{name} uninstalled from {where}")
 
 
 def _uninstall_command(name: str) -> Callable[..., None]:
@@ -312,11 +154,8 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
 
 
 def register(app: typer.Typer, get_app: typer.Typer) -> None:
-    from kurator.cli import cluster_api_install, monitoring_install, operator_install
-
-    monitoring_install.register(install_app, uninstall_app)
-    operator_install.register(install_app, uninstall_app)
-    cluster_api_install.register(install_app, uninstall_app)
+    """The generic components' commands, karmada's, ``artifacts pull`` and ``get components``; the groups
+    (with monitoring's and the cluster operator's commands, registered by their modules) join ``app``."""
     for name, comp in COMPONENTS.items():
         if name in WITH_OPTIONS:
             continue

@@ -9,7 +9,19 @@ from typing import Any
 
 import typer
 
-from kurator.cli import clusters, install, local, members, operator, params, query, version
+from kurator.cli import (
+    clusters,
+    install,
+    install_common,
+    local,
+    members,
+    monitoring_install,
+    operator,
+    operator_install,
+    params,
+    query,
+    version,
+)
 from kurator.cli.options import REQUEST_TIMEOUT, GlobalOptions, Output
 from kurator.core.errors import KuratorError
 
@@ -58,6 +70,8 @@ def main(
 version.register(app)
 app.add_typer(local.app, name="local")
 members.register(app)
+monitoring_install.register(install_common.install_app, install_common.uninstall_app)
+operator_install.register(install_common.install_app, install_common.uninstall_app)
 install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")

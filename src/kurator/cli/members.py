@@ -13,7 +13,7 @@ from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
 
 if TYPE_CHECKING:
-    from lightkube import Client
+    from kurator.kube.client import Client
 
 get_app = typer.Typer(help="Show fleet resources.", no_args_is_help=True)
 

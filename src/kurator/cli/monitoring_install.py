@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from kurator.cli import params
-from kurator.cli.install import (
+from kurator.cli.install_common import (
     ARTIFACTS_DIR,
     CLUSTERS,
     DRY_RUN,
@@ -59,10 +59,12 @@ def load_store(path: Path) -> ObjectStore:
     """The object-store file parsed and its bucket asked for (a real request); errors never show a
     credential."""
     from kurator.core import inputs
+    from kurator.kube import http
     from kurator.monitoring import objstore
 
     store = objstore.parse(inputs.read_text(path, "object-store config", inputs.MiB), str(path))
-    objstore.check_bucket(store)
+    # trust_env: honour HTTPS_PROXY/NO_PROXY as Thanos's Go client does.
+    objstore.check_bucket(store, http.sender(timeout=10.0, trust_env=True))
     return store
 
 

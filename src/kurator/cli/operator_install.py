@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kurator.cli.install import ARTIFACTS_DIR, DRY_RUN, WAIT_TIMEOUT, parse_sets, run_install, run_uninstall
+from kurator.cli.install_common import (
+    ARTIFACTS_DIR,
+    DRY_RUN,
+    WAIT_TIMEOUT,
+    parse_sets,
+    run_install,
+    run_uninstall,
+)
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit, err_console
 from kurator.core.errors import InvalidInput

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kurator.fleet.component import Artifact, Component
 
 if TYPE_CHECKING:
-    from lightkube import Client
+    from kurator.kube.client import Client
 
 # Module-level imports stay light: this module is loaded for every `kurator` command (the registry).
 
@@ -46,10 +46,9 @@ COMPONENT = Component(
 def foreign(api: Client) -> list[str]:
     """The Cluster API CRDs already in the cluster that kurator did not install (``clusterctl init`` or
     another tool did, perhaps of another release): kurator leaves those alone rather than take them over."""
-    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
-
     from kurator.fleet.desired import COMPONENT_LABEL
     from kurator.kube import ops
+    from kurator.kube.resources import CustomResourceDefinition
 
     out = []
     for name in CRD_NAMES:
@@ -67,17 +66,14 @@ def objects(api: Client) -> list[str]:
     CRDs would delete them)."""
     import functools
 
-    from lightkube.generic_resource import create_namespaced_resource
-
     from kurator.kube import wait
     from kurator.kube.errors import NotFound
+    from kurator.kube.kinds import namespaced
 
     # The stored versions in Cluster API v1.14 (v1beta1 is served too).
     kinds = (
-        create_namespaced_resource("cluster.x-k8s.io", "v1beta2", "Cluster", "clusters"),
-        create_namespaced_resource(
-            "controlplane.cluster.x-k8s.io", "v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes"
-        ),
+        namespaced("cluster.x-k8s.io", "v1beta2", "Cluster", "clusters"),
+        namespaced("controlplane.cluster.x-k8s.io", "v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes"),
     )
 
     def listed(kind: Any) -> tuple[list[str]]:

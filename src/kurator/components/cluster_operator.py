@@ -21,7 +21,7 @@ from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Artifact, Component
 
 if TYPE_CHECKING:
-    from lightkube import Client
+    from kurator.kube.client import Client
 
 # Module-level imports stay light: this module is loaded for every `kurator` command (the registry).
 
@@ -146,9 +146,8 @@ def registered_fleets(api: Client) -> dict[str, str]:
     without naming them, so re-running never unregisters a fleet that CustomClusters may be joined to."""
     import base64
 
-    from lightkube.resources.core_v1 import Secret
-
     from kurator.fleet.desired import COMPONENT_LABEL
+    from kurator.kube.resources import Secret
 
     out: dict[str, str] = {}
     for secret in api.list(Secret, namespace=NAMESPACE, labels={COMPONENT_LABEL: COMPONENT.name}):

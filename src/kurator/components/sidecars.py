@@ -7,14 +7,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
-from lightkube import AsyncClient
-from lightkube.resources.core_v1 import Node, Service
-
 from kurator.core.errors import KuratorError
 from kurator.fleet import targets
 from kurator.kube import wait
-from kurator.kube.client import Access
+from kurator.kube.client import Access, AsyncClient
 from kurator.kube.errors import Disconnected, KubeError, NotFound, Unreachable
+from kurator.kube.resources import Node, Service
 from kurator.monitoring.names import NAMESPACE, SIDECAR_SERVICE
 
 POLL = 1.0

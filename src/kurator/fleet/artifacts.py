@@ -75,15 +75,11 @@ def _fetch_into(artifact: Artifact, tmp: Path) -> Path:
         return target
     if not artifact.source.startswith("https://"):
         raise KuratorError(f"artifact {artifact.key} has an unsupported source {artifact.source!r}")
-    import httpx  # only here: it is slow to import, and most installs use the cache
+    # Only here: the HTTP stack is slow to import, and most installs use the cache.
+    from kurator.binaries.download import stream_to
 
-    from kurator.binaries.download import TIMEOUT, stream_to
-
-    with (
-        httpx.Client(timeout=TIMEOUT, follow_redirects=True, trust_env=True) as client,
-        target.open("wb") as out,
-    ):
-        stream_to(client, artifact.source, out, lambda _d, _t: None)
+    with target.open("wb") as out:
+        stream_to(artifact.source, out)
     return target
 
 

@@ -7,11 +7,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from lightkube import codecs
-from lightkube.core.resource import NamespacedResource
-
 from kurator.core.errors import KuratorError
 from kurator.fleet.component import Component
+from kurator.kube import kinds
 
 Doc = dict[str, Any]
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -91,9 +89,9 @@ def _group_kind(doc: Doc) -> tuple[str, str]:
 def _is_namespaced(doc: Doc, crd_scopes: dict[tuple[str, str], str]) -> bool:
     if _group_kind(doc) in crd_scopes:
         return crd_scopes[_group_kind(doc)] == "Namespaced"
-    cls = codecs.resource_registry.load(doc["apiVersion"], doc["kind"])
-    if cls is not None:
-        return issubclass(cls, NamespacedResource)
+    namespaced = kinds.is_namespaced(doc["apiVersion"], doc["kind"])
+    if namespaced is not None:
+        return namespaced
     return bool(doc.get("metadata", {}).get("namespace"))
 
 

@@ -15,18 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lightkube import AsyncClient, Client, codecs
-from lightkube.resources.core_v1 import Namespace
-
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.fleet import artifacts, desired, objects, plan, record, render, targets
 from kurator.fleet.component import HOST, Component
 from kurator.fleet.desired import Desired, Ref
-from kurator.kube import ops, wait
-from kurator.kube.client import FIELD_MANAGER, Access
+from kurator.kube import kinds, ops, wait
+from kurator.kube.client import FIELD_MANAGER, Access, AsyncClient, Client
 from kurator.kube.errors import Disconnected, KubeError, RequestFailed, Unreachable
 from kurator.kube.karmada import Cluster
+from kurator.kube.resources import Namespace
 
 POLL = 0.25  # seconds between readiness rounds
 STEADY = wait.Backoff(first=POLL, factor=1.0, most=POLL)
@@ -102,7 +100,7 @@ def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepar
         raise InvalidInput(f"{comp.name} runs on the host cluster only: --clusters does not apply to it")
     members = [] if on_host else targets.choose(api, req.clusters)
     want = desired.build(comp, rendered, members)
-    objects.register_crds(want.all)
+    kinds.register_crds(want.all)
     rec = record.load(api, comp.name)
     installed = rec.refs if rec else []
     kplan = plan.on_karmada(req.access, api, want.all, installed, HOST if on_host else plan.KARMADA)
@@ -178,7 +176,7 @@ def _apply(access: Access, docs: list[desired.Doc]) -> int:
 
         async def one(doc: desired.Doc) -> None:
             async with limit:
-                await client.apply(codecs.from_dict(doc), field_manager=FIELD_MANAGER, force=True)
+                await client.apply(kinds.from_dict(doc), field_manager=FIELD_MANAGER, force=True)
 
         try:
             for wave in waves:
@@ -201,9 +199,10 @@ def _apply(access: Access, docs: list[desired.Doc]) -> int:
 def _delete(api: Client, refs: list[Ref]) -> int:
     count = 0
     for ref in refs:
-        res = objects.resource(api, ref.api_version, ref.kind)
         # Gone already, or its kind (its CRD went first): counted as not written.
-        count += ops.delete_if_present(api, res, ref.name, ref.namespace or None)
+        with contextlib.suppress(LookupError):
+            res = kinds.resource(api, ref.api_version, ref.kind)
+            count += ops.delete_if_present(api, res, ref.name, ref.namespace or None)
     return count
 
 
@@ -227,7 +226,7 @@ def _served(cluster: Any) -> set[tuple[str, str]]:
 def _lacking(api: Client, members: list[str], apis: list[tuple[str, str]]) -> set[str]:
     """The members whose Cluster status does not yet list every one of ``apis`` as enabled."""
     want = set(apis)
-    clusters = {c.metadata.name: objects.to_dict(c) for c in api.list(Cluster) if c.metadata}
+    clusters = {c.metadata.name: kinds.to_dict(c) for c in api.list(Cluster) if c.metadata}
     return {m for m in members if m not in clusters or not want <= _served(clusters[m])}
 
 

@@ -16,18 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightkube import Client
-from lightkube.resources.core_v1 import Namespace
-
 from kurator.binaries.catalog import KARMADA_CRDS, KARMADA_VERSION
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.paths import kurator_home
 from kurator.core.progress import Reporter, Silent
 from kurator.kube import ops
 from kurator.kube.apply import apply_all
-from kurator.kube.client import Access, client
+from kurator.kube.client import Access, Client, client
 from kurator.kube.karmada import HOST_RECORD_NAME, HOST_RECORD_NAMESPACE, Cluster, host_record
 from kurator.kube.records import read_data
+from kurator.kube.resources import Namespace
 
 NAMESPACE = "karmada-system"
 COMPONENTS = (

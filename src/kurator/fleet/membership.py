@@ -15,18 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lightkube import Client
-from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
-from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
-from lightkube.resources.core_v1 import Namespace, Secret, ServiceAccount
-from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
-from lightkube.types import PatchType
-
 from kurator.core.errors import InvalidInput, KuratorError, shown
 from kurator.kube import client as kube_client
 from kurator.kube import kubeconfig, ops, wait
+from kurator.kube.client import Client
 from kurator.kube.errors import KubeError, NotFound
 from kurator.kube.karmada import CLUSTER_NAMESPACE, Cluster, Work, execution_namespace
+from kurator.kube.resources import (
+    ClusterRole,
+    ClusterRoleBinding,
+    Namespace,
+    ObjectMeta,
+    OwnerReference,
+    PatchType,
+    PolicyRule,
+    RoleRef,
+    Secret,
+    ServiceAccount,
+    Subject,
+)
 
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?")
 MEMBER_LABEL = "kurator.dev/member"

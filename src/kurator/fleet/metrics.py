@@ -9,10 +9,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from lightkube import Client
-
 from kurator.core.errors import KuratorError
 from kurator.kube import http
+from kurator.kube.client import Client
 from kurator.kube.deadline import DEFAULT_REQUEST_TIMEOUT
 from kurator.kube.records import read_data, read_secret_data, record_doc
 from kurator.monitoring import query

@@ -1,5 +1,5 @@
-"""Generic object handling for the install engine: which lightkube resource serves a kind, whether a live
-object already holds what is wanted, whether it is ready, and a readable, secret-free diff."""
+"""Generic object handling for the install engine (objects as plain dicts): whether a live object already
+holds what is wanted, whether it is ready, and a readable, secret-free diff."""
 
 from __future__ import annotations
 
@@ -8,40 +8,9 @@ import difflib
 from typing import Any
 
 import yaml
-from lightkube import Client, codecs
-from lightkube.core.exceptions import LoadResourceError
-from lightkube.generic_resource import (
-    create_global_resource,
-    create_namespaced_resource,
-    load_in_cluster_generic_resources,
-)
 
 Doc = dict[str, Any]
 REDACTED = "<redacted>"
-
-
-def register_crds(docs: list[Doc]) -> None:
-    """Make the kinds defined by CRDs in ``docs`` known to lightkube before any server serves them."""
-    for doc in docs:
-        if doc["kind"] != "CustomResourceDefinition":
-            continue
-        spec = doc["spec"]
-        make = create_namespaced_resource if spec.get("scope") == "Namespaced" else create_global_resource
-        for version in spec.get("versions", []):
-            make(spec["group"], version["name"], spec["names"]["kind"], spec["names"]["plural"])
-
-
-def resource(api: Client, api_version: str, kind: str) -> Any:
-    """The lightkube class for a kind, asking ``api``'s discovery for kinds lightkube does not ship."""
-    try:
-        return codecs.resource_registry.load(api_version, kind)
-    except LoadResourceError:
-        load_in_cluster_generic_resources(api)
-        return codecs.resource_registry.load(api_version, kind)
-
-
-def to_dict(obj: Any) -> Doc:
-    return obj if isinstance(obj, dict) else dict(obj.to_dict())
 
 
 def contains(live: Any, wanted: Any) -> bool:

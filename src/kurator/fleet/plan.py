@@ -8,14 +8,11 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lightkube import AsyncClient, Client, codecs
-from lightkube.core.exceptions import LoadResourceError
-
 from kurator.fleet import objects
 from kurator.fleet.desired import Ref
 from kurator.fleet.targets import unreachable_reason
-from kurator.kube import ops
-from kurator.kube.client import FIELD_MANAGER, Access
+from kurator.kube import kinds, ops
+from kurator.kube.client import FIELD_MANAGER, Access, AsyncClient, Client
 from kurator.kube.errors import Disconnected, KubeError, Unreachable
 
 Action = Literal["create", "change", "delete", "unchanged"]
@@ -74,27 +71,25 @@ class Plan:
 
 def get_live(api: Client, ref: Ref) -> Doc | None:
     """The live object, or None when it (or its whole kind) does not exist."""
-    res = objects.resource(api, ref.api_version, ref.kind)
+    try:
+        res = kinds.resource(api, ref.api_version, ref.kind)
+    except LookupError:
+        return None
     live = ops.get_or_none(api, res, ref.name, ref.namespace or None)
-    return None if live is None else objects.to_dict(live)
+    return None if live is None else kinds.to_dict(live)
 
 
 async def get_member(api: AsyncClient, ref: Ref) -> Doc | None:
     """As ``get_live``, on a member; its kinds are known from the render (built in, or from its CRDs)."""
-    try:
-        res: Any = codecs.resource_registry.load(ref.api_version, ref.kind)
-    except LoadResourceError:  # a kind of an earlier version that nothing here defines any more
+    res = kinds.lookup(ref.api_version, ref.kind)
+    if res is None:  # a kind of an earlier version that nothing here defines any more
         return None
     live = await ops.aget_or_none(api, res, ref.name, ref.namespace or None)
-    return None if live is None else objects.to_dict(live)
+    return None if live is None else kinds.to_dict(live)
 
 
 def known(api: Client, ref: Ref) -> bool:
-    try:
-        objects.resource(api, ref.api_version, ref.kind)
-    except LoadResourceError:
-        return False
-    return True
+    return kinds.known(api, ref.api_version, ref.kind)
 
 
 async def _on_karmada_one(api: AsyncClient, doc: Doc) -> Change:
@@ -102,8 +97,8 @@ async def _on_karmada_one(api: AsyncClient, doc: Doc) -> Change:
     live = await get_member(api, ref)
     if live is None:
         return Change("create", ref)
-    obj = codecs.from_dict(doc)
-    after = objects.to_dict(await api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
+    obj = kinds.from_dict(doc)
+    after = kinds.to_dict(await api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
     if objects.clean(after) == objects.clean(live):
         return Change("unchanged", ref)
     return Change("change", ref, objects.diff(live, after, str(ref)))

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from lightkube import Client
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap
-
 from kurator.fleet.desired import MANAGED_BY, Ref
 from kurator.kube import ops
+from kurator.kube.client import Client
 from kurator.kube.records import read_data
+from kurator.kube.resources import ConfigMap, ObjectMeta
 
 NAMESPACE = "kube-system"
 RECORD_LABEL = "kurator.dev/record-of"

@@ -7,10 +7,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
-from lightkube import AsyncClient, Client
-
 from kurator.core.errors import InvalidInput
-from kurator.kube.client import Access
+from kurator.kube.client import Access, AsyncClient, Client
 from kurator.kube.errors import KubeError, RequestFailed
 from kurator.kube.karmada import Cluster
 

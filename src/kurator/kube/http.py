@@ -75,13 +75,14 @@ def request(
     trust_env: bool = False,
     check: bool = True,
     limit: int = LIMIT,
+    follow_redirects: bool = False,
 ) -> Answer:
     """One request, complete within ``timeout`` seconds. With ``check`` an error status raises
     (``NotFound``, ``ServerError``, ...); without, it is returned for the caller to judge."""
     endpoint = _endpoint(url)
     try:
         with (
-            _client(verify, timeout, trust_env, follow=False) as client,
+            _client(verify, timeout, trust_env, follow=follow_redirects) as client,
             deadline.started(timeout),
             client.stream(method, url, params=params, headers=headers, content=content, auth=auth) as resp,
         ):
@@ -118,6 +119,32 @@ def _read(resp: httpx2.Response, limit: int, what: str, endpoint: str) -> bytes:
 
 def get(url: str, *, what: str, **options: Any) -> Answer:
     return request("GET", url, what=what, **options)
+
+
+Sender = Callable[..., tuple[int, Mapping[str, str]]]
+
+
+def sender(timeout: float | None = DEFAULT_REQUEST_TIMEOUT, trust_env: bool = False) -> Sender:
+    """``send(method, url, *, what, headers, verify) -> (status, headers)``: one request whatever its status
+    (for callers that judge statuses themselves, such as the object-store check), with the deadline and
+    errors of :func:`request`."""
+
+    def send(
+        method: str, url: str, *, what: str, headers: Mapping[str, str], verify: Verify
+    ) -> tuple[int, Mapping[str, str]]:
+        answer = request(
+            method,
+            url,
+            what=what,
+            headers=headers,
+            verify=verify,
+            timeout=timeout,
+            trust_env=trust_env,
+            check=False,
+        )
+        return answer.status, answer.headers
+
+    return send
 
 
 BytesCallback = Callable[[int, int | None], None]  # bytes done, total (if known)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from lightkube import Client
 from lightkube.resources.core_v1 import ConfigMap, Secret
 
+from kurator.kube.client import Client
 from kurator.kube.errors import NotFound
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"

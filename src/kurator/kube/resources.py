@@ -1,5 +1,7 @@
-"""Client resources for kinds named by plain data (group, version, kind, plural), such as the descriptors
-of :mod:`kurator.api.resources`: the layers above reach custom kinds without importing the client."""
+"""The Kubernetes kinds and models kurator reads and writes, for every layer above: they reach lightkube's
+classes through here, so only :mod:`kurator.kube` imports lightkube. Kinds named by plain data (group,
+version, kind, plural), such as the descriptors of :mod:`kurator.api.resources`, become client resources
+with :func:`namespaced`."""
 
 from __future__ import annotations
 
@@ -8,6 +10,32 @@ from typing import Any, Protocol
 from lightkube.core.exceptions import LoadResourceError
 from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.meta_v1 import ObjectMeta, OwnerReference
+from lightkube.models.rbac_v1 import PolicyRule, RoleRef, Subject
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+from lightkube.resources.core_v1 import ConfigMap, Namespace, Node, Secret, Service, ServiceAccount
+from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+from lightkube.types import PatchType
+
+__all__ = [
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "CustomResourceDefinition",
+    "KindRef",
+    "Namespace",
+    "Node",
+    "ObjectMeta",
+    "OwnerReference",
+    "PatchType",
+    "PolicyRule",
+    "RoleRef",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+    "Subject",
+    "namespaced",
+]
 
 
 class KindRef(Protocol):

@@ -27,10 +27,13 @@ T = TypeVar("T")
 class WaitTimeout(KuratorError):
     """The condition did not hold within the deadline."""
 
-    def __init__(self, message: str, hint: str | None, *, what: str, seconds: float) -> None:
+    def __init__(
+        self, message: str, hint: str | None, *, what: str, seconds: float, last: BaseException | None = None
+    ) -> None:
         super().__init__(message, hint)
         self.what = what
         self.seconds = seconds
+        self.last = last  # the transient failure of the last check, if it failed
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def _timeout(
     if last is not None:
         details.append(f"last error: {last}")
     text = "; ".join(d for d in details if d)
-    return WaitTimeout(message + (f" ({text})" if text else ""), hint, what=what, seconds=seconds)
+    return WaitTimeout(message + (f" ({text})" if text else ""), hint, what=what, seconds=seconds, last=last)
 
 
 def until(

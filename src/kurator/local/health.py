@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-import httpx
-
 from kurator.core.errors import KuratorError
+from kurator.kube import http, wait
 from kurator.local.config import FleetConfig
 from kurator.local.control_plane import (
     APISERVER,
@@ -23,7 +21,8 @@ from kurator.local.control_plane import (
 from kurator.local.layout import FleetLayout
 from kurator.local.pki import ClusterPKI
 
-POLL_SECONDS = 0.25
+# Processes start in a second or two: look often at first, then twice a second.
+STARTING = wait.Backoff(first=0.1, factor=1.5, most=0.5)
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -40,27 +39,28 @@ def poll(
     retry_on: tuple[type[Exception], ...] = (),
 ) -> None:
     """Call ``check`` until it returns True; after ``timeout`` seconds fail naming ``what`` and its log.
-    Connection errors (and ``retry_on``) count as "not yet": the server may still be starting."""
-    deadline = time.monotonic() + timeout
-    transient: tuple[type[Exception], ...] = (httpx.HTTPError, OSError, *retry_on)
-    while True:
-        try:
-            if check():
-                return
-        except transient:
-            pass
-        if time.monotonic() > deadline:
-            detail = f"\nlast lines of {log}:\n{log_tail(log)}" if log else ""
-            raise KuratorError(f"{what} was not ready after {timeout:.0f}s{detail}")
-        time.sleep(POLL_SECONDS)
+    A server that does not answer yet (and ``retry_on``) counts as "not yet": it may still be starting."""
+    try:
+        wait.until(
+            check,
+            timeout=timeout,
+            what=what,
+            backoff=STARTING,
+            retry_on=(OSError, *retry_on),
+        )
+    except wait.WaitTimeout as exc:
+        last = f" (last error: {exc.last})" if exc.last else ""
+        detail = f"\nlast lines of {log}:\n{log_tail(log)}" if log else ""
+        raise KuratorError(f"{what} was not ready after {timeout:.0f}s{last}{detail}") from None
 
 
 def etcd_healthy(cfg: FleetConfig, layout: FleetLayout, timeout: float = 2.0) -> bool:
     """etcd's /health, asked with kurator's client certificate (etcd serves no one without one)."""
     pki = etcd_pki(layout)
     tls = client_tls(pki.ca_crt, pki.crt(ETCD_KURATOR_CLIENT), pki.key(ETCD_KURATOR_CLIENT))
-    resp = httpx.get(f"{etcd_url(cfg)}/health", verify=tls, timeout=timeout, trust_env=False)
-    return resp.status_code == 200 and resp.json().get("health") == "true"
+    url = f"{etcd_url(cfg)}/health"
+    answer = http.get(url, what="asking etcd's health", verify=tls, timeout=timeout, check=False)
+    return answer.ok and answer.json().get("health") == "true"
 
 
 def wait_etcd(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
@@ -69,10 +69,12 @@ def wait_etcd(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
 
 def apiserver_get(
     cfg: FleetConfig, layout: FleetLayout, cluster: str, path: str, timeout: float = 2.0
-) -> httpx.Response:
-    """An anonymous GET (``/readyz``, ``/version``) that still verifies the server against the cluster CA."""
+) -> http.Answer:
+    """An anonymous GET (``/readyz``, ``/version``) that still verifies the server against the cluster CA;
+    the answer whatever its status."""
     ca = ClusterPKI(layout.pki(cluster)).ca_crt
-    return httpx.get(f"{cfg.server(cluster)}{path}", verify=_tls(ca), timeout=timeout, trust_env=False)
+    url = f"{cfg.server(cluster)}{path}"
+    return http.get(url, what=f"GET {path} of {cluster}", verify=_tls(ca), timeout=timeout, check=False)
 
 
 @lru_cache(maxsize=64)
@@ -88,7 +90,7 @@ def client_tls(ca: Path, cert: Path, key: Path) -> ssl.SSLContext:
 
 
 def apiserver_ready(cfg: FleetConfig, layout: FleetLayout, cluster: str) -> bool:
-    return apiserver_get(cfg, layout, cluster, "/readyz").status_code == 200
+    return apiserver_get(cfg, layout, cluster, "/readyz").ok
 
 
 def wait_apiserver(cfg: FleetConfig, layout: FleetLayout, cluster: str, timeout: float) -> None:

@@ -12,9 +12,9 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
+from kurator.kube import http
 from kurator.kube.apply import apply_all
 from kurator.kube.client import client
 from kurator.kube.karmada import host_record
@@ -247,7 +247,7 @@ def mark_host(cfg: FleetConfig, layout: FleetLayout, host: str, version: str) ->
 
 
 def _healthy(url: str) -> bool:
-    return httpx.get(url, timeout=1.0, trust_env=False).status_code == 200
+    return http.get(url, what="asking for its health", timeout=1.0, check=False).ok
 
 
 def wait_webhook(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
@@ -257,7 +257,7 @@ def wait_webhook(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
     tls = ssl.create_default_context(cafile=str(_pki(layout).ca_crt))
 
     def serving() -> bool:
-        return httpx.get(url, verify=tls, timeout=1.0, trust_env=False).status_code < 500
+        return http.get(url, what="asking the webhook", verify=tls, timeout=1.0, check=False).status < 500
 
     poll(serving, timeout, WEBHOOK, layout.log(process_name(KARMADA, WEBHOOK)))
 
@@ -270,7 +270,7 @@ def wait_cluster_api(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> N
     url = f"{cfg.server(KARMADA)}/apis/cluster.karmada.io/v1alpha1/clusters"
 
     def served() -> bool:
-        return httpx.get(url, verify=tls, timeout=2.0, trust_env=False).status_code == 200
+        return http.get(url, what="listing Karmada's clusters", verify=tls, timeout=2.0, check=False).ok
 
     poll(served, timeout, AGGREGATED, layout.log(process_name(KARMADA, AGGREGATED)))
 

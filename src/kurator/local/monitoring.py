@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from kurator.core.errors import KuratorError
+from kurator.kube import http
 from kurator.local import monitoring_access as access
 from kurator.local.config import HOST_CLUSTER, FleetConfig, MonitoringConfig
 from kurator.local.control_plane import Binaries, process_name
@@ -217,7 +216,7 @@ def _host_argv(cfg: FleetConfig, layout: FleetLayout, th: str) -> dict[str, list
     with a certificate only, Query dials its endpoints with one."""
     p, host = paths(layout), HOST_CLUSTER
     obj = str(p.objstore_file)
-    http, grpc = access.http_flags(layout), access.grpc_server_flags(layout)
+    web, grpc = access.http_flags(layout), access.grpc_server_flags(layout)
     sidecars = [
         _addr(cfg, f"{m}/sidecar-grpc-{r}") for m in cfg.clusters[1:] for r in range(_mon(cfg).replicas)
     ]
@@ -233,20 +232,20 @@ def _host_argv(cfg: FleetConfig, layout: FleetLayout, th: str) -> dict[str, list
         grpc_address=_addr(cfg, f"{host}/store-grpc"),
         http_address=_addr(cfg, f"{host}/store-http"),
         sync_interval=_mon(cfg).store_sync,
-        extra=[*http, *grpc],
+        extra=[*web, *grpc],
     )
     compact = thanos.compact_args(
         objstore_path=obj,
         data_dir=str(p.thanos_data(COMPACTOR)),
         http_address=_addr(cfg, f"{host}/compactor-http"),
         consistency_delay=_mon(cfg).consistency_delay,
-        extra=http,
+        extra=web,
     )
     query = thanos.query_args(
         [_addr(cfg, f"{host}/store-grpc"), *sidecars],
         grpc_address=_addr(cfg, f"{host}/query-grpc"),
         http_address=_addr(cfg, f"{host}/query-http"),
-        extra=[*http, *grpc, *access.grpc_client_flags(layout)],
+        extra=[*web, *grpc, *access.grpc_client_flags(layout)],
     )
     return {S3: s3, STORE: [th, *store], COMPACTOR: [th, *compact], QUERY: [th, *query]}
 
@@ -282,7 +281,7 @@ def _member_argv(
 
 
 def _ready(url: str, tls: ssl.SSLContext) -> bool:
-    return httpx.get(url, verify=tls, timeout=1.0, trust_env=False).status_code == 200
+    return http.get(url, what="asking whether it is ready", verify=tls, timeout=1.0, check=False).ok
 
 
 def wait_s3(cfg: FleetConfig, layout: FleetLayout, timeout: float) -> None:
@@ -326,7 +325,7 @@ def s3_client(cfg: FleetConfig, layout: FleetLayout) -> Any:
 def ensure_bucket(cfg: FleetConfig, layout: FleetLayout) -> None:
     """Create the bucket unless it is there (a restarted stand-in starts empty)."""
     try:
-        objstore.check_bucket(object_store(cfg, layout), timeout=5.0)
+        objstore.check_bucket(object_store(cfg, layout), http.sender(timeout=5.0))
         return
     except KuratorError:
         pass

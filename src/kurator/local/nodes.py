@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from lightkube import Client
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Node, ServiceAccount
-
 from kurator.kube import ops
-from kurator.kube.client import client
+from kurator.kube.client import Client, client
 from kurator.kube.errors import KubeError
+from kurator.kube.resources import Node, ObjectMeta, ServiceAccount
 from kurator.local.config import FleetConfig
 from kurator.local.health import poll
 from kurator.local.kubeconfigs import context_name

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from lightkube.resources.core_v1 import Node
-
 from kurator.core.errors import KuratorError
 from kurator.kube.errors import KubeError
+from kurator.kube.resources import Node
 from kurator.local import cluster_api, karmada, monitoring, processes
 from kurator.local import config as fleet_config
 from kurator.local.config import FleetConfig
@@ -71,15 +69,15 @@ def _cluster_status(
         processes={c: alive.get(process_name(cluster, c), False) for c in components},
     )
     try:
-        resp = apiserver_get(cfg, layout, cluster, "/version", timeout=1.0)
-        if resp.status_code == 200:
-            st.version = str(resp.json().get("gitVersion"))
+        answer = apiserver_get(cfg, layout, cluster, "/version", timeout=1.0)
+        if answer.ok:
+            st.version = str(answer.json().get("gitVersion"))
         if cluster == fleet_config.KARMADA:
             return st  # Karmada's API server has no nodes of its own
         nodes = list(admin_client(cfg, layout, cluster).list(Node))
         st.nodes_total = len(nodes)
         st.nodes_ready = ready_nodes(nodes)
-    except (httpx.HTTPError, KubeError, OSError):
+    except (KubeError, OSError, ValueError):  # ValueError: an answer that is not JSON
         pass  # shown as unknown: the table says the API server is down
     return st
 
@@ -94,7 +92,7 @@ def status(name: str, home: Path | None = None) -> FleetStatus:
     alive = {n: processes.is_alive(r) for n, r in records.items()}
     try:
         etcd_up = alive.get(ETCD, False) and etcd_healthy(cfg, layout, timeout=1.0)
-    except (httpx.HTTPError, OSError):
+    except (KubeError, OSError, ValueError):
         etcd_up = False
     return FleetStatus(
         name=cfg.name,

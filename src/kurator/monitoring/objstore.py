@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Hashable, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlsplit
 
 import yaml
@@ -20,9 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from kurator.core import inputs
 from kurator.core.errors import InvalidInput, KuratorError
-
-if TYPE_CHECKING:
-    import httpx
 
 SUPPORTED_TYPES = ("S3",)
 DEFAULT_REGION = "us-east-1"  # what S3 clients sign with when no region is given (minio-go and botocore)
@@ -374,9 +371,17 @@ def _tls(c: S3Config) -> Any:
     return ctx
 
 
-def _head(store: ObjectStore, region: str, timeout: float) -> httpx.Response:
+class Send(Protocol):
+    """Send one request and return (HTTP status, headers with lower-case names); no answer at all is a
+    KuratorError naming what and where (kurator.kube.http.sender makes one)."""
+
+    def __call__(
+        self, method: str, url: str, *, what: str, headers: Mapping[str, str], verify: Any
+    ) -> tuple[int, Mapping[str, str]]: ...
+
+
+def _head(store: ObjectStore, region: str, send: Send) -> tuple[int, Mapping[str, str]]:
     # Imported here: botocore takes half a second to import, and only this check needs it.
-    import httpx
     from botocore.auth import S3SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -387,46 +392,38 @@ def _head(store: ObjectStore, region: str, timeout: float) -> httpx.Response:
     request = AWSRequest(method="HEAD", url=url)
     credentials = Credentials(c.access_key.get_secret_value(), c.secret_key.get_secret_value(), token)
     S3SigV4Auth(credentials, "s3", region).add_auth(request)
-    # trust_env: honour HTTPS_PROXY/NO_PROXY as Thanos's Go client does.
-    with httpx.Client(timeout=timeout, verify=_tls(c), trust_env=True) as client:
-        return client.head(url, headers=dict(request.headers.items()))
+    headers = dict(request.headers.items())
+    return send(
+        "HEAD", url, what=f"checking bucket {c.bucket!r} of the object store", headers=headers, verify=_tls(c)
+    )
 
 
-def check_bucket(store: ObjectStore, timeout: float = 10.0) -> None:
+def check_bucket(store: ObjectStore, send: Send) -> None:
     """Ask the store, with a SigV4-signed HEAD of the bucket, whether the bucket exists and the credentials
     may use it. Returns quietly when they do; raises InvalidInput when the config is wrong (no such bucket,
     refused credentials, wrong region) and KuratorError when the store cannot be reached."""
-    import httpx
-
     c = store.config
-    where = f"the object store at {c.endpoint}"
     region = c.region or DEFAULT_REGION
     try:
-        response = _head(store, region, timeout)
-        told = response.headers.get("x-amz-bucket-region")
+        status, headers = _head(store, region, send)
+        told = headers.get("x-amz-bucket-region")
         # S3 names the bucket's region when the request was signed for another one; with no region in the
         # config, sign again for that one, as minio-go finds the region by itself.
-        if response.status_code in (301, 400) and told and told != region and not c.region:
+        if status in (301, 400) and told and told != region and not c.region:
             region = told
-            response = _head(store, region, timeout)
-    except httpx.TimeoutException:
-        raise KuratorError(
-            f"{where} did not answer within {timeout:g}s",
-            "check config.endpoint, and that the store is running and reachable from this machine",
-        ) from None
-    except httpx.ConnectError as exc:
-        reason = _scrub(str(exc), store.secrets) or "connection failed"
-        raise KuratorError(f"cannot connect to {where}: {reason}", _connect_hint(reason, c)) from None
-    except httpx.HTTPError as exc:
-        raise KuratorError(
-            f"talking to {where} failed ({type(exc).__name__}): it may not be an S3 endpoint",
-            "check config.endpoint and config.insecure",
-        ) from None
-    _judge(store, response.status_code, region, response.headers.get("x-amz-bucket-region"))
+            status, headers = _head(store, region, send)
+    except InvalidInput:
+        raise
+    except KuratorError as exc:
+        reason = _scrub(exc.message, store.secrets)
+        raise KuratorError(reason, _connect_hint(reason, c)) from None
+    _judge(store, status, region, headers.get("x-amz-bucket-region"))
 
 
 def _connect_hint(reason: str, c: S3Config) -> str:
     text = reason.lower()
+    if "did not answer" in text:
+        return "check config.endpoint, and that the store is running and reachable from this machine"
     if "wrong version number" in text or "record layer" in text:
         return "the endpoint seems to speak plain HTTP: set config.insecure: true"
     if "certificate" in text or "ssl" in text:
