@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS, resolve
 from kurator.fleet import metrics
@@ -37,7 +37,7 @@ QUERIES = {
 MIB = 1024 * 1024
 
 
-def timed(client: httpx.Client, url: str, promql: str) -> float:
+def timed(client: httpx2.Client, url: str, promql: str) -> float:
     """One query over a kept-alive TLS connection (the fleet's endpoints ask for a client certificate)."""
     t = time.perf_counter()
     r = client.get(f"{url}/api/v1/query", params={"query": promql}, timeout=30)
@@ -64,7 +64,7 @@ def one_size(size: int, repeat: int, home: Path) -> dict[str, float]:
             f"https://{cfg.address}:{cfg.monitoring.ports['member1/' + monitoring.prometheus_name(0)]}"
         )
         tls = access.kurator_tls(up.layout)
-        client = httpx.Client(verify=tls, trust_env=False)
+        client = httpx2.Client(verify=tls, trust_env=False)
         deadline = time.monotonic() + 300
         while query.reporting(metrics.sender(tls=tls), global_url) != set(members):  # every member reports
             if time.monotonic() > deadline:

@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
+import httpx2
 from lightkube import AsyncClient, codecs, operators
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.batch_v1 import Job
@@ -294,7 +294,7 @@ def main() -> None:
             rss, peak = _rss(operator.pid)
             usage = {"idle": idle, "rss": rss, "peak": peak, "cpu": _cpu(operator.pid) - cpu_before}
             if os.environ.get("KURATOR_BENCH_METRICS"):
-                metrics = httpx.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
+                metrics = httpx2.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10).text
                 Path(os.environ["KURATOR_BENCH_METRICS"]).write_text(metrics)
             _report(args, r, reference, usage)
         finally:

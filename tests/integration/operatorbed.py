@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import yaml
 from lightkube import Client
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
@@ -131,10 +131,10 @@ class OperatorProcess:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def get(self, path: str) -> httpx.Response | None:
+    def get(self, path: str) -> httpx2.Response | None:
         try:
-            return httpx.get(self.url(path), timeout=2)
-        except httpx.HTTPError:
+            return httpx2.get(self.url(path), timeout=2)
+        except httpx2.HTTPError:
             return None
 
     def metric(self, name: str, **labels: str) -> float | None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kurator.cli.install import ARTIFACTS_DIR, DRY_RUN, WAIT_TIMEOUT, run_install, run_uninstall
+from kurator.cli.install_common import ARTIFACTS_DIR, DRY_RUN, WAIT_TIMEOUT, run_install, run_uninstall
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
 from kurator.core.errors import InvalidInput
@@ -47,10 +47,9 @@ def _aws_credentials(path: Path | None) -> str | None:
 
 def _refuse_foreign(api: Client) -> None:
     """Cluster API installed by another tool (clusterctl) is left alone: two owners would fight."""
-    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
-
     from kurator.fleet.desired import COMPONENT_LABEL
     from kurator.kube import ops
+    from kurator.kube.resources import CustomResourceDefinition
 
     crd = ops.get_or_none(api, CustomResourceDefinition, "clusters.cluster.x-k8s.io")
     labels = (crd.metadata.labels if crd and crd.metadata else None) or {}
@@ -108,7 +107,9 @@ def install_cluster_api(
     if dry_run:
         _dry_run(host, steps, output, artifacts_dir=artifacts_dir, wait_timeout=wait_timeout)
         return
-    cap.hand_over_crds(api)
+    from kurator.components import cluster_api
+
+    cap.hand_over_crds(api, cluster_api.COMPONENT.name, cluster_api.CRD_NAMES)
     for comp, values in steps:  # Cluster API first: CAPA's objects refer to its kinds
         run_install(
             host,

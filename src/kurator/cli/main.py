@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from kurator.cli import (
+    cluster_api_install,
     clusters,
     install,
     install_common,
@@ -72,6 +73,7 @@ app.add_typer(local.app, name="local")
 members.register(app)
 monitoring_install.register(install_common.install_app, install_common.uninstall_app)
 operator_install.register(install_common.install_app, install_common.uninstall_app)
+cluster_api_install.register(install_common.install_app, install_common.uninstall_app)
 install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")

@@ -112,11 +112,10 @@ def webhook_certs(api: Client, component: Component) -> dict[str, dict[str, str]
     good (so a re-run changes nothing), else a new one."""
     import base64
 
-    from lightkube.resources.core_v1 import Secret
-
     from kurator.clusterapi import certs
     from kurator.clusterapi.install import WebhookCert
     from kurator.kube import ops
+    from kurator.kube.resources import Secret
 
     out = {}
     for name in PROVIDER_NAMES[component.name]:
@@ -139,9 +138,8 @@ def installed_credentials(api: Client) -> str | None:
     """CAPA's credentials an earlier install stored (kept when a re-run gives none)."""
     import base64
 
-    from lightkube.resources.core_v1 import Secret
-
     from kurator.kube import ops
+    from kurator.kube.resources import Secret
 
     aws = _provider("capa")
     secret = ops.get_or_none(
@@ -151,17 +149,15 @@ def installed_credentials(api: Client) -> str | None:
     return base64.b64decode(raw).decode() if raw else None
 
 
-def hand_over_crds(api: Client) -> None:
-    """The CRDs ``cluster-api-crds`` installed (Cluster, KubeadmControlPlane) now belong to ``cluster-api``:
-    they leave that component's record, so uninstalling it never deletes what Cluster API's managers use."""
-    from kurator.components import cluster_api
+def hand_over_crds(api: Client, component: str, crd_names: tuple[str, ...]) -> None:
+    """The CRDs ``component`` installed (``cluster-api-crds``: Cluster, KubeadmControlPlane) now belong to
+    ``cluster-api``: they leave that component's record, so uninstalling it never deletes what Cluster API's
+    managers use. (The names are passed in: no component module imports another.)"""
     from kurator.fleet import record
 
-    rec = record.load(api, cluster_api.COMPONENT.name)
+    rec = record.load(api, component)
     if rec is None:
         return
-    kept = [
-        r for r in rec.refs if not (r.kind == "CustomResourceDefinition" and r.name in cluster_api.CRD_NAMES)
-    ]
+    kept = [r for r in rec.refs if not (r.kind == "CustomResourceDefinition" and r.name in crd_names)]
     if len(kept) != len(rec.refs):
         record.save(api, dataclasses.replace(rec, refs=kept))

@@ -26,15 +26,13 @@ import string
 from pathlib import Path
 from typing import Any
 
-from lightkube import Client
-
 from kurator.clusterapi import kustomize, manifests
 from kurator.clusterapi.providers import ALL, AWS, Provider
 from kurator.clusterapi.regions import REGIONS, service_endpoints
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.kube import http
 from kurator.kube.apply import apply_all
-from kurator.kube.client import client
+from kurator.kube.client import Client, client
 from kurator.kube.errors import Transient
 from kurator.local import hostsfile
 from kurator.local.config import HOST_CLUSTER, ClusterApiConfig, FleetConfig
@@ -318,7 +316,7 @@ def _host(cfg: FleetConfig, layout: FleetLayout) -> Client:
 
 def apply_crds(cfg: FleetConfig, layout: FleetLayout, bins: Binaries, timeout: float) -> None:
     """The CRDs, then until the host serves each of them (the managers fail at start without them)."""
-    from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
+    from kurator.kube.resources import CustomResourceDefinition
 
     api = _host(cfg, layout)
     docs = crd_documents(cfg, layout, bins)
