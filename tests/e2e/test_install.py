@@ -26,8 +26,11 @@ from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBi
 
 from kurator.kube.errors import NotFound
 from kurator.kube.karmada import ClusterPropagationPolicy, OverridePolicy, PropagationPolicy
+from kurator.local import processes
+from kurator.local.config import KARMADA
+from kurator.local.control_plane import APISERVER, process_name
 from kurator.local.fleet import UpResult, load_records
-from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -188,6 +191,54 @@ def test_a_member_that_stops_answering_is_named_and_the_other_finishes(fleet: Up
     assert proc.returncode == 0, proc.stdout + proc.stderr
     member2 = cluster_client(fleet, "member2")
     assert member2.get(ConfigMap, "standin-settings", namespace="standin").data["greeting"] == "partition"
+
+
+def test_karmada_dying_mid_install_is_named_not_blamed_on_the_members(fleet: UpResult) -> None:
+    """Karmada's own API server stops while the install waits for the members (member2 is frozen, so the
+    wait is long): the command ends at once saying Karmada stopped answering, not "members unreachable"
+    after the whole wait."""
+    records = load_records(fleet.layout)
+    member2 = records["member2/kube-apiserver"]
+    karmada_api = records[process_name(KARMADA, APISERVER)]
+    args = [
+        sys.executable,
+        "-m",
+        "kurator",
+        *karmada_args(fleet),
+        "install",
+        "standin",
+        "--set",
+        "greeting=dies",
+    ]
+    args += ["--wait-timeout", "240"]
+    os.kill(member2.pid, signal.SIGSTOP)
+    try:
+        env = {**os.environ, "NO_COLOR": "1"}
+        with subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        ) as proc:
+            karmada = cluster_client(fleet, "karmada")
+            wait_for(
+                lambda: (
+                    karmada.get(ConfigMap, "standin-settings", namespace="standin").data["greeting"] == "dies"
+                ),
+                60,
+                "the change on Karmada",
+            )
+            processes.stop(karmada_api)  # Karmada's API server dies while the members are being checked
+            began = time.monotonic()
+            _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1, err
+        assert time.monotonic() - began < 60, "the command waited on instead of naming the failure"
+        assert "Karmada's API server stopped answering while the members were checked" in err, err
+        assert fleet.config.server(KARMADA) in err, err
+        assert "unreachable" not in err and "unexpected" not in err, err
+    finally:
+        os.kill(member2.pid, signal.SIGCONT)
+        up = kurator("local", "up", "--name", fleet.config.name, "--home", str(fleet.layout.root))
+        assert up.returncode == 0, up.stderr  # restarts exactly what is not running
+    again = _install(fleet, "--set", "greeting=dies", "--wait-timeout", "180")
+    assert again.returncode == 0, again.stdout + again.stderr
 
 
 def test_an_interrupted_install_is_finished_by_running_it_again(fleet: UpResult) -> None:
