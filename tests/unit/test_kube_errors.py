@@ -219,3 +219,13 @@ def test_other_failures_are_raised_not_swallowed_by_ops() -> None:
     api = sync_client(lambda _req: status(500, "InternalError", "etcd is down"))
     with pytest.raises(errors.ServerError, match="etcd is down"):
         ops.get_or_none(api, ConfigMap, "x", "ns")
+
+
+def test_plain_http_calls_refuse_an_over_long_url_before_sending() -> None:
+    from kurator.kube import http
+
+    with pytest.raises(errors.InvalidRequest) as caught:
+        http.get("http://127.0.0.1:1/api/v1/query?x=" + "q" * 70000, what="querying Thanos Query")
+    assert caught.value.message.startswith(
+        "cannot make the request for querying Thanos Query at http://127.0.0.1:1: URL"
+    )

@@ -262,7 +262,7 @@ def for_transport(
 
 def for_invalid_url(exc: Exception, *, what: str, endpoint: str) -> InvalidRequest:
     return InvalidRequest(
-        f"cannot send {what} to {endpoint}: {exc}",
+        f"cannot make the request for {what} at {endpoint}: {exc}",
         "a name or value in the request is too long or malformed: shorten it",
         what=what,
         endpoint=endpoint,
