@@ -118,7 +118,6 @@ def _argv(karmadactl: Path, opts: Options, data: Path, crds: Path) -> list[str]:
     argv = [
         str(karmadactl),
         "init",
-        f"--kubeconfig={opts.host.path}",
         f"--namespace={NAMESPACE}",
         f"--crds={crds}",
         # karmadactl empties its data folder first: our log and the CRD archive live beside it.
@@ -128,6 +127,8 @@ def _argv(karmadactl: Path, opts: Options, data: Path, crds: Path) -> list[str]:
         "--etcd-storage-mode=emptyDir",
         f"--wait-component-ready-timeout={max(1, int(opts.wait_timeout))}",
     ]
+    if not opts.host.paths:  # several files come from $KUBECONFIG, which karmadactl merges as kurator does
+        argv.append(f"--kubeconfig={opts.host.path}")
     if opts.host.context:
         argv.append(f"--context={opts.host.context}")
     if opts.api_address:
