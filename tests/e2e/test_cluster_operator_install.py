@@ -49,8 +49,8 @@ from lightkube.types import PatchType
 
 from kurator.api.crds import all_crds
 from kurator.components import cluster_api, cluster_operator
-from kurator.fleet import objects, record
-from kurator.kube import wait
+from kurator.fleet import record
+from kurator.kube import kinds, wait
 from kurator.kube.errors import NotFound, RequestFailed
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION
 from kurator.local.fleet import UpResult
@@ -215,7 +215,7 @@ def _live_versions(b: Bed) -> dict[str, str]:
             ConfigMap, record.name_of(component), namespace=record.NAMESPACE
         ).metadata.resourceVersion  # type: ignore[union-attr,assignment]
         for ref in rec.refs:
-            res = objects.resource(b.api, ref.api_version, ref.kind)
+            res = kinds.resource(b.api, ref.api_version, ref.kind)
             live = b.api.get(res, ref.name, namespace=ref.namespace or None)
             out[str(ref)] = live.metadata.resourceVersion
     return out

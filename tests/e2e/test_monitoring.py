@@ -82,7 +82,9 @@ def test_bad_queries_get_clear_errors(fleet: UpResult) -> None:
     proc = kurator(*karmada_args(fleet), "query", "up", "--range", "1y")
     assert proc.returncode == 2 and "--range" in proc.stderr, proc.stderr
     proc = kurator(*karmada_args(fleet), "query", "up", "--url", "http://127.0.0.1:9")
-    assert proc.returncode == 1 and "cannot connect to http://127.0.0.1:9" in proc.stderr, proc.stderr
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot connect to http://127.0.0.1:9 while querying Thanos Query" in proc.stderr, proc.stderr
+    assert "check that the fleet's monitoring runs" in proc.stderr, proc.stderr
     assert "kubeconfig" not in proc.stderr, proc.stderr
 
 

@@ -111,3 +111,14 @@ def test_the_async_form_waits_the_same_way() -> None:
 
     with pytest.raises(wait.WaitTimeout, match=r"waiting for the members .*last error: 503"):
         asyncio.run(wait.until_async(never, timeout=0.01, what="the members", backoff=tiny))
+
+
+def test_without_retries_a_server_that_stops_answering_ends_the_wait_at_once() -> None:
+    clock = Clock()
+
+    def condition() -> bool:
+        raise errors.Disconnected("https://127.0.0.1:5443 broke off reading x")
+
+    with pytest.raises(errors.Disconnected):
+        wait.until(condition, timeout=240, what="the members", retry_on=(), clock=clock, sleep=clock.sleep)
+    assert clock.pauses == []

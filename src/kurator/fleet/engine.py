@@ -240,7 +240,7 @@ def _wait_served(api: Client, apis: list[tuple[str, str]], timeout: float) -> No
         return not todo
 
     with contextlib.suppress(wait.WaitTimeout):
-        wait.until(served, timeout=timeout, what="the new kinds to be served", backoff=STEADY)
+        wait.until(served, timeout=timeout, what="the new kinds to be served", backoff=STEADY, retry_on=())
 
 
 def _wait_apis(
@@ -261,7 +261,13 @@ def _wait_apis(
 
     if waiting:
         with contextlib.suppress(wait.WaitTimeout):
-            wait.until(enabled, timeout=timeout, what="the members to serve the new kinds", backoff=STEADY)
+            wait.until(
+                enabled,
+                timeout=timeout,
+                what="the members to serve the new kinds",
+                backoff=STEADY,
+                retry_on=(),
+            )
 
 
 async def _member_state(
@@ -319,7 +325,10 @@ def _poll(
     server = "the host cluster's API server" if direct else "Karmada's API server"
     try:
         with targets.Members(karmada, todo, direct) as pool, contextlib.suppress(wait.WaitTimeout):
-            wait.until(lambda: one_round(pool), timeout=timeout, what="the members", backoff=STEADY)
+            # A server that stops answering ends the wait at once (below), not after the whole timeout.
+            wait.until(
+                lambda: one_round(pool), timeout=timeout, what="the members", backoff=STEADY, retry_on=()
+            )
     except (Unreachable, Disconnected) as exc:
         raise KuratorError(
             f"{server} stopped answering while the members were checked: {exc.message}",

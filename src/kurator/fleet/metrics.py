@@ -13,6 +13,7 @@ from kurator.core.errors import KuratorError
 from kurator.kube import http
 from kurator.kube.client import Client
 from kurator.kube.deadline import DEFAULT_REQUEST_TIMEOUT
+from kurator.kube.errors import NoAnswer
 from kurator.kube.records import read_data, read_secret_data, record_doc
 from kurator.monitoring import query
 
@@ -63,9 +64,16 @@ def sender(timeout: float | None = DEFAULT_REQUEST_TIMEOUT, tls: ssl.SSLContext 
     verify: ssl.SSLContext | bool = tls if tls is not None else True
 
     def get(url: str, params: Mapping[str, str]) -> tuple[int, bytes]:
-        answer = http.get(
-            url, what="querying Thanos Query", params=params, timeout=timeout, check=False, verify=verify
-        )
+        try:
+            answer = http.get(
+                url, what="querying Thanos Query", params=params, timeout=timeout, check=False, verify=verify
+            )
+        except NoAnswer as exc:
+            exc.hint = (
+                "check that the fleet's monitoring runs (`kurator get components`; for a local fleet "
+                "`kurator local status`), or name Thanos Query's address with --url"
+            )
+            raise
         return answer.status, answer.body
 
     return get

@@ -224,6 +224,13 @@ def for_status(code: int, body: bytes, content_type: str, *, what: str, endpoint
     )
 
 
+_QUIET = {  # what httpx's errors that carry no text mean
+    "ReadError": "the connection was closed or reset",
+    "WriteError": "the connection was closed or reset",
+    "ConnectError": "the connection was refused",
+}
+
+
 def for_transport(
     exc: Exception,
     *,
@@ -235,7 +242,7 @@ def for_transport(
     """The exception for a request that got no usable answer: ``exc`` is httpx's (or asyncio's) error;
     ``address_from`` says where the user set the address that did not answer."""
     name = type(exc).__name__
-    reason = str(exc) or name
+    reason = str(exc) or _QUIET.get(name, name)
     if isinstance(exc, TimeoutError) or "Timeout" in name:
         within = f" within {deadline:g}s" if deadline else ""
         return TimedOut(

@@ -5,9 +5,10 @@ was waited for, how long, and what was seen last.
     node = wait.until(lambda: read_node() or None, timeout=60, what="node n1 Ready",
                       describe=lambda: f"last condition: {last}")
 
-``condition`` returns something truthy when done (returned to the caller) or falsy to go on. Transient
-failures (``kurator.kube.errors.Transient``, and whatever ``retry_on`` adds) count as "not yet"; the last
-one is named in the timeout error. Anything else is raised at once.
+``condition`` returns something truthy when done (returned to the caller) or falsy to go on. Failures of
+the kinds in ``retry_on`` (by default ``kurator.kube.errors.Transient``: the server may be starting) count as
+"not yet"; the last one is named in the timeout error. Anything else is raised at once: pass
+``retry_on=()`` where a server that stops answering must end the wait.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def until(
     timeout: float,
     what: str,
     backoff: Backoff = Backoff(),
-    retry_on: tuple[type[BaseException], ...] = (),
+    retry_on: tuple[type[BaseException], ...] = (Transient,),
     describe: Callable[[], str] | None = None,
     hint: str | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -92,7 +93,7 @@ def until(
     deadline; a pause never runs past the deadline."""
     deadline = clock() + timeout
     pause = backoff.pauses()
-    transient: tuple[type[BaseException], ...] = (Transient, *retry_on)
+    transient = retry_on
     last: BaseException | None = None
     while True:
         try:
@@ -114,7 +115,7 @@ async def until_async(
     timeout: float,
     what: str,
     backoff: Backoff = Backoff(),
-    retry_on: tuple[type[BaseException], ...] = (),
+    retry_on: tuple[type[BaseException], ...] = (Transient,),
     describe: Callable[[], str] | None = None,
     hint: str | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -122,7 +123,7 @@ async def until_async(
     """As :func:`until`, for an asynchronous condition (pauses with ``asyncio.sleep``)."""
     deadline = clock() + timeout
     pause = backoff.pauses()
-    transient: tuple[type[BaseException], ...] = (Transient, *retry_on)
+    transient = retry_on
     last: BaseException | None = None
     while True:
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kurator.core.errors import KuratorError
 from kurator.kube import http, wait
+from kurator.kube.errors import Transient
 from kurator.local.config import FleetConfig
 from kurator.local.control_plane import (
     APISERVER,
@@ -46,7 +47,7 @@ def poll(
             timeout=timeout,
             what=what,
             backoff=STARTING,
-            retry_on=(OSError, *retry_on),
+            retry_on=(Transient, OSError, *retry_on),
         )
     except wait.WaitTimeout as exc:
         last = f" (last error: {exc.last})" if exc.last else ""
