@@ -14,7 +14,7 @@ import os
 import ssl
 import sys
 
-import httpx
+import httpx2
 
 HTTP_PROBES: list[tuple[str, str, bytes | None]] = [
     ("GET", "/", None),
@@ -48,7 +48,7 @@ def _insecure_tls() -> ssl.SSLContext:
     return tls
 
 
-def _outcome(resp: httpx.Response, grpc: bool) -> str:
+def _outcome(resp: httpx2.Response, grpc: bool) -> str:
     if grpc:
         served = resp.status_code == 200 and resp.headers.get("content-type", "").startswith(
             "application/grpc"
@@ -62,13 +62,13 @@ def _outcome(resp: httpx.Response, grpc: bool) -> str:
     return f"status {resp.status_code}"
 
 
-def _ask(client: httpx.Client, method: str, url: str, body: bytes | None, grpc: bool) -> str:
+def _ask(client: httpx2.Client, method: str, url: str, body: bytes | None, grpc: bool) -> str:
     headers = {"content-type": "application/grpc", "te": "trailers"} if grpc else {}
     try:
         return _outcome(client.request(method, url, content=body, headers=headers), grpc)
-    except httpx.ConnectError as exc:
+    except httpx2.ConnectError as exc:
         return f"connect error: {exc}"
-    except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
+    except (httpx2.HTTPError, ssl.SSLError, OSError) as exc:
         return f"error: {type(exc).__name__}: {exc}"[:200]
 
 
@@ -76,11 +76,11 @@ def probe(target: str) -> list[str]:
     out = []
     tls = _insecure_tls()
     for scheme, verify in (("http", True), ("https", tls)):
-        with httpx.Client(verify=verify, timeout=3.0, trust_env=False) as client:
+        with httpx2.Client(verify=verify, timeout=3.0, trust_env=False) as client:
             for method, path, body in HTTP_PROBES:
                 answer = _ask(client, method, f"{scheme}://{target}{path}", body, False)
                 out.append(f"{scheme} {method} {path}: {answer}")
-        with httpx.Client(verify=verify, http1=False, http2=True, timeout=3.0, trust_env=False) as client:
+        with httpx2.Client(verify=verify, http1=False, http2=True, timeout=3.0, trust_env=False) as client:
             for method in GRPC_PROBES:
                 url = f"{scheme}://{target}{method}"
                 out.append(f"grpc+{scheme} {method}: {_ask(client, 'POST', url, EMPTY_GRPC_MESSAGE, True)}")

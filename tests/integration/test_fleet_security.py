@@ -59,7 +59,7 @@ def _for_all(path: Path, bits: int = 0o001) -> bool:
 
 def _python_for_nobody() -> str:
     """A Python of this version that `nobody` may run (this one may live in root's home), with this
-    environment's packages (httpx, h2: pure Python) on PYTHONPATH."""
+    environment's packages (httpx2, h2: pure Python) on PYTHONPATH."""
     for candidate in (
         Path(sys.executable),
         Path(f"/usr/bin/python{sys.version_info[0]}.{sys.version_info[1]}"),

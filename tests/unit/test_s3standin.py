@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
-import httpx
+import httpx2
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -42,9 +42,9 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(url, timeout=1)
+                httpx2.get(url, timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.1)
@@ -97,7 +97,7 @@ def test_other_credentials_are_refused(standin: str, key: str, secret: str, code
     ],
 )
 def test_anonymous_requests_get_nothing(standin: str, method: str, path: str) -> None:
-    resp = httpx.request(method, f"{standin}{path}", content=b"x" if method == "PUT" else None)
+    resp = httpx2.request(method, f"{standin}{path}", content=b"x" if method == "PUT" else None)
     assert resp.status_code == 403, resp.text
     assert b"<Code>AccessDenied</Code>" in resp.content
     assert b"blocks" not in resp.content
@@ -112,15 +112,15 @@ def _signed(url: str, method: str, body: bytes, **headers: str) -> AWSRequest:
 def test_a_body_that_is_not_the_one_signed_is_refused(standin: str) -> None:
     _client(standin).create_bucket(Bucket="tamper")
     req = _signed(f"{standin}/tamper/key", "PUT", b"what was signed")
-    resp = httpx.put(str(req.url), headers=dict(req.headers.items()), content=b"something else!")
+    resp = httpx2.put(str(req.url), headers=dict(req.headers.items()), content=b"something else!")
     assert resp.status_code == 403 and b"XAmzContentSHA256Mismatch" in resp.content
-    ok = httpx.put(str(req.url), headers=dict(req.headers.items()), content=b"what was signed")
+    ok = httpx2.put(str(req.url), headers=dict(req.headers.items()), content=b"what was signed")
     assert ok.status_code == 200
 
 
 def test_a_replayed_signature_is_refused_for_another_request(standin: str) -> None:
     req = _signed(f"{standin}/tamper?list-type=2", "GET", b"")
-    resp = httpx.get(f"{standin}/?list-type=2", headers=dict(req.headers.items()))
+    resp = httpx2.get(f"{standin}/?list-type=2", headers=dict(req.headers.items()))
     assert resp.status_code == 403 and b"SignatureDoesNotMatch" in resp.content
 
 
@@ -136,7 +136,7 @@ def test_a_signature_made_long_ago_is_refused(standin: str, monkeypatch: pytest.
     req = _signed(f"{standin}/", "GET", b"")
     monkeypatch.undo()
     assert req.headers["X-Amz-Date"] == "20200101T000000Z"
-    resp = httpx.get(f"{standin}/", headers=dict(req.headers.items()))
+    resp = httpx2.get(f"{standin}/", headers=dict(req.headers.items()))
     assert resp.status_code == 403 and b"RequestTimeTooSkewed" in resp.content
 
 
