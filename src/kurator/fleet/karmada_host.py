@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -141,25 +142,34 @@ def redact(line: str) -> str:
 
 
 def _run(argv: list[str], log: Path, timeout: float, on_line: Callable[[str], None]) -> tuple[int, list[str]]:
-    """Run karmadactl, keeping a redacted log and the last lines; bounded by ``timeout``."""
+    """Run karmadactl, keeping a redacted log and the last lines; killed after ``timeout`` seconds even when
+    it prints nothing (a timer, not the reading loop, enforces the deadline)."""
     tail: list[str] = []
-    deadline = time.monotonic() + timeout
+    stopped = threading.Event()
     with (
         log.open("w") as out,
         subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
     ):
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = redact(raw.rstrip())
-            out.write(line + "\n")
-            tail = [*tail[-19:], line]
-            if line.strip():
-                on_line(line.strip()[:120])
-            if time.monotonic() > deadline:
-                proc.kill()
-                tail.append(f"stopped after {timeout:.0f}s")
-                break
+
+        def stop() -> None:
+            stopped.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, stop)
+        timer.start()
+        try:
+            for raw in proc.stdout:
+                line = redact(raw.rstrip())
+                out.write(line + "\n")
+                tail = [*tail[-19:], line]
+                if line.strip():
+                    on_line(line.strip()[:120])
+        finally:
+            timer.cancel()
         code = proc.wait()
+    if stopped.is_set():
+        tail.append(f"stopped after {timeout:g}s")
     return code, tail
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kurator.core.errors import KuratorError
+from kurator.kube import wait
 
 # Set in the environment of every process a fleet starts: its fleet's id and its own name, so the fleet's
 # processes are found from /proc even when the fleet's record of them is lost or damaged.
@@ -125,24 +125,26 @@ def spawn(spec: ProcessSpec) -> ProcessRecord:
     return ProcessRecord(name=spec.name, pid=pid, start_time=started, exe=spec.argv[0])
 
 
+EXITING = wait.Backoff(first=0.02, factor=1.5, most=0.25)  # a stopped process is gone within milliseconds
+
+
 def stop(rec: ProcessRecord, grace_seconds: float = 10.0) -> None:
     """SIGTERM, then SIGKILL after ``grace_seconds``; returns once the process is gone."""
     if not is_alive(rec):
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(rec.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline:
-        if not is_alive(rec):
+    for sig, seconds in ((signal.SIGTERM, grace_seconds), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(rec.pid, sig)
+        with contextlib.suppress(wait.WaitTimeout):
+            wait.until(
+                lambda: not is_alive(rec),
+                timeout=seconds,
+                what=f"{rec.name} to stop",
+                backoff=EXITING,
+                retry_on=(),
+            )
             return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(rec.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while is_alive(rec) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if is_alive(rec):
-        raise KuratorError(f"{rec.name} (pid {rec.pid}) did not stop after SIGKILL")
+    raise KuratorError(f"{rec.name} (pid {rec.pid}) did not stop after SIGKILL")
 
 
 def _environ(pid: int) -> dict[str, str]:
