@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kurator.core.errors import KuratorError
+from kurator.kube import wait
 from kurator.local import processes
 from kurator.local.processes import ProcessRecord, ProcessSpec
 
@@ -54,6 +55,16 @@ def test_killed_process_is_not_alive(tmp_path: Path) -> None:
     assert not processes.is_alive(rec)
 
 
+def _open_files(pid: int) -> set[str]:
+    out = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            out.add(os.readlink(fd))
+        except FileNotFoundError:  # closed while we looked
+            continue
+    return out
+
+
 def test_a_daemon_keeps_nothing_open_of_its_caller(tmp_path: Path) -> None:
     """An fd the caller holds (e.g. the lock of `flock lockfile kurator local up`) is not the daemon's."""
     import fcntl
@@ -64,9 +75,15 @@ def test_a_daemon_keeps_nothing_open_of_its_caller(tmp_path: Path) -> None:
     try:
         rec = processes.spawn(ProcessSpec("t/sleep", ["sleep", "30"], tmp_path / "log"))
         try:
-            held = {os.readlink(f) for f in Path(f"/proc/{rec.pid}/fd").iterdir()}
-            assert str(tmp_path / "lock") not in held
-            assert held <= {os.devnull, str(tmp_path / "log")}
+            expected = {os.devnull, str(tmp_path / "log")}
+            seen: list[set[str]] = []
+
+            def settled() -> bool:  # sleep itself opens and closes locale files while it starts
+                seen.append(_open_files(rec.pid))
+                return seen[-1] <= expected
+
+            wait.until(settled, timeout=10, what="the daemon's start", retry_on=())
+            assert all(str(tmp_path / "lock") not in held for held in seen)
         finally:
             processes.stop(rec)
     finally:
