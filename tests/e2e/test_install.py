@@ -124,7 +124,17 @@ def test_install_reaches_both_members_with_their_own_settings(fleet: UpResult) -
     karmada = cluster_client(fleet, "karmada")
     assert karmada.get(ConfigMap, "standin-settings", namespace="standin").data["cluster"] == "unset"
     listed = json.loads(kurator(*karmada_args(fleet), "get", "components", "-o", "json", check=True).stdout)
-    assert listed == [{"name": "standin", "version": "0.1.0", "clusters": list(MEMBERS), "objects": 13}]
+    assert [{k: c[k] for k in ("name", "version", "clusters", "objects")} for c in listed] == [
+        {"name": "standin", "version": "0.1.0", "clusters": list(MEMBERS), "objects": 13}
+    ]
+    health = listed[0]["health"]
+    assert sorted(health) == list(MEMBERS)
+    for member in MEMBERS:  # its CRD, as each member holds it
+        assert health[member] == {
+            "healthy": True,
+            "error": None,
+            "checks": [{"name": "CRDs", "ok": True, "detail": "1 Established"}],
+        }
 
 
 def test_rerun_with_nothing_changed_writes_nothing(fleet: UpResult) -> None:

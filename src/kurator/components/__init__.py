@@ -9,6 +9,7 @@ from kurator.components import (
     prometheus,
     standin,
     thanos,
+    volcano,
 )
 from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Component
@@ -23,11 +24,12 @@ COMPONENTS: dict[str, Component] = {
         cluster_operator.COMPONENT,
         cluster_api_providers.CLUSTER_API,
         cluster_api_providers.CLUSTER_API_AWS,
+        volcano.COMPONENT,
     )
 }
 # Components whose commands are written out in kurator.cli, not made from the generic one: their install
-# takes options of their own (an object store, labels, fleets), or they are installed as part of another
-# (the Cluster API CRDs, by `kurator install cluster-operator`).
+# takes options of their own (an object store, labels, fleets, admission webhooks), or they are installed as
+# part of another (the Cluster API CRDs, by `kurator install cluster-operator`).
 WITH_OPTIONS = frozenset(
     {
         prometheus.COMPONENT.name,
@@ -36,6 +38,7 @@ WITH_OPTIONS = frozenset(
         cluster_operator.COMPONENT.name,
         cluster_api_providers.CLUSTER_API.name,
         cluster_api_providers.CLUSTER_API_AWS.name,
+        volcano.COMPONENT.name,
     }
 )
 
