@@ -54,6 +54,7 @@ FREE_TEXT = {
     ("install", "--host-kubeconfig"),
     ("uninstall", "--host-kubeconfig"),
     ("artifacts", "components"),
+    ("tool", "names"),  # checked against the pinned ones, each unknown name said
     ("*", "--kubeconfig"),
 }
 

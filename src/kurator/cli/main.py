@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from kurator.cli import clusters, install, local, members, operator, params, query, version
+from kurator.cli import clusters, install, local, members, operator, params, query, tools, version
 from kurator.cli.options import REQUEST_TIMEOUT, GlobalOptions, Output
 from kurator.core.errors import KuratorError
 
@@ -29,6 +29,7 @@ def main(
     kubeconfig: str = typer.Option(
         None,
         "--kubeconfig",
+        "-c",
         help="Kubeconfig file (default: $KUBECONFIG, its files merged as kubectl does, then ~/.kube/config).",
     ),
     context: str = typer.Option(
@@ -62,6 +63,7 @@ install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")
 app.add_typer(clusters.app, name="cluster")
+tools.register(app)
 
 
 def command() -> Any:
