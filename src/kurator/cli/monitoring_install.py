@@ -18,16 +18,22 @@ from kurator.cli.install import (
     WAIT_TIMEOUT,
     run_install,
     run_uninstall,
-    split_clusters,
 )
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access, global_options
+from kurator.cli.prometheus_members import MembersInstall, install_members
 from kurator.cli.render import console
 from kurator.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from kurator.kube.client import Access
-    from kurator.monitoring.objstore import ObjectStore
+    from kurator.monitoring.objstore import Store
 
+OBJECT_STORE_OPTIONAL = typer.Option(
+    None,
+    "--object-store-config",
+    help="Thanos object-store config: Prometheus gets a Thanos sidecar uploading to it (without: "
+    "Prometheus alone, as Kurator v0.1 installed it).",
+)
 OBJECT_STORE = typer.Option(
     ...,
     "--object-store-config",
@@ -55,14 +61,22 @@ def _duration(default: str, flag: str, help: str) -> Any:
     return typer.Option(default, flag, parser=params.DURATION, help=help)
 
 
-def load_store(path: Path) -> ObjectStore:
-    """The object-store file parsed and its bucket asked for (a real request); errors never show a
-    credential."""
+def load_store(path: Path) -> Store:
+    """The object-store file parsed and, for S3, its bucket asked for (a real request); errors never show
+    a credential."""
+    from kurator.cli.render import err_console
     from kurator.core import inputs
     from kurator.monitoring import objstore
 
     store = objstore.parse(inputs.read_text(path, "object-store config", inputs.MiB), str(path))
-    objstore.check_bucket(store)
+    if isinstance(store, objstore.ObjectStore):
+        objstore.check_bucket(store)
+    else:  # each of these speaks its own protocol: Thanos's client is the one that reaches it
+        err_console.print(
+            f"[yellow]![/] {objstore.describe(store)}: its fields were checked, its bucket is not asked for "
+            "before install (only S3's is)",
+            highlight=False,
+        )
     return store
 
 
@@ -81,7 +95,21 @@ def host_access(ctx: typer.Context, kubeconfig_path: str | None, context: str | 
 
 def install_prometheus(
     ctx: typer.Context,
-    object_store_config: Path = OBJECT_STORE,
+    object_store_config: Path = OBJECT_STORE_OPTIONAL,
+    primary: str = typer.Option(
+        None, "--primary", parser=params.MEMBER_NAME, help="The member whose Prometheus federates the others."
+    ),
+    federate_endpoints: list[str] = typer.Option(
+        [],
+        "--federate-endpoint",
+        help="MEMBER=HOST:PORT where the primary reaches a member's Prometheus (default: its Service).",
+    ),
+    service_type: ServiceType = typer.Option(
+        None,
+        "--service-type",
+        help="Type of the prometheus-web Service the primary federates through (default with --primary: "
+        "LoadBalancer).",
+    ),
     replicas: int = typer.Option(
         1, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (2: an HA pair)."
     ),
@@ -102,35 +130,25 @@ def install_prometheus(
     artifacts_dir: Path = ARTIFACTS_DIR,
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
-    """Install Prometheus with a Thanos sidecar on every member: external labels cluster and replica, blocks
-    uploaded to the object store."""
-    from kurator.components import prometheus
-    from kurator.fleet import targets
-
+    """Install Prometheus on every member (external labels cluster and replica): with a Thanos sidecar
+    uploading blocks to the object store, or alone; --primary makes one member's Prometheus federate the
+    others (/federate jobs labelled cluster=<member>)."""
     access = api_access(ctx)
-    labels = prometheus.parse_labels(cluster_labels)
-    members = targets.choose(access.client(), split_clusters(clusters))
-    store = load_store(object_store_config)
-    opts = prometheus.Options(
-        store,
+    members = MembersInstall(
         replicas=replicas,
-        labels=labels,
+        labels=cluster_labels,
         scrape_interval=scrape_interval,
         retention=retention,
         block_duration=block_duration,
-        sidecar_service_type=sidecar_service_type.value,
+        sidecar_service_type=sidecar_service_type,
+        clusters=clusters,
+        primary=primary,
+        federate_endpoints=federate_endpoints,
+        service_type=service_type,
     )
-    comp = prometheus.component(opts, members)
-    run_install(
-        access,
-        comp,
-        dry_run=dry_run,
-        output=output,
-        clusters=members,
-        artifacts_dir=artifacts_dir,
-        wait_timeout=wait_timeout,
-    )
-    if not dry_run:
+    store = load_store(object_store_config) if object_store_config else None
+    install_members(access, members, store, dry_run, output, artifacts_dir, wait_timeout)
+    if not dry_run and store is not None:
         console.print("next: `kurator install thanos` gives the fleet one query view over these members")
 
 
@@ -153,13 +171,31 @@ def install_thanos(
     store_sync_interval: str = _duration(
         "15m", "--store-sync-interval", "How often the Store Gateway looks for new blocks."
     ),
+    host_only: bool = typer.Option(
+        False, "--host-only", help="Only the host's side: leave the members' Prometheus as it is."
+    ),
+    replicas: int = typer.Option(
+        1, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (2: an HA pair)."
+    ),
+    cluster_labels: list[str] = typer.Option(
+        [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
+    ),
+    block_duration: str = _duration(
+        "2h", "--block-duration", "Length of a TSDB block: how often the sidecar uploads one."
+    ),
+    sidecar_service_type: ServiceType = typer.Option(
+        ServiceType.LoadBalancer, "--sidecar-service-type", help="How the host reaches the sidecars."
+    ),
+    clusters: str = CLUSTERS,
     dry_run: bool = DRY_RUN,
     output: Output = OUTPUT_OPTION,
     artifacts_dir: Path = ARTIFACTS_DIR,
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
-    """Install Thanos Query, Store Gateway and Compactor on the host cluster, wired to every member's
-    sidecar (where `kurator install prometheus` put them) and to the object store."""
+    """Install the fleet's Thanos in one command, as Kurator does: first every member's Prometheus with a
+    Thanos sidecar (as `kurator install prometheus --object-store-config` with the same options), then Thanos
+    Query, Store Gateway and Compactor on the host cluster, wired to those sidecars and the object store.
+    Everything is checked before the first write."""
     from kurator.components import sidecars, thanos
     from kurator.fleet import record, targets
 
@@ -167,6 +203,23 @@ def install_thanos(
     host = host_access(ctx, host_kubeconfig, host_context)
     given = thanos.parse_endpoints(sidecar_endpoints)
     store = load_store(object_store_config)
+    _answers(host)
+    if not host_only:
+        want = MembersInstall(
+            replicas=replicas,
+            labels=cluster_labels,
+            block_duration=block_duration,
+            sidecar_service_type=sidecar_service_type.value,
+            clusters=clusters,
+        )
+        install_members(karmada, want, store, dry_run, output, artifacts_dir, wait_timeout)
+        if dry_run and record.load(karmada.client(), "prometheus") is None and not given:
+            console.print(
+                "host: planned once the members' sidecars exist (their addresses are read from their "
+                "Services after the install above)",
+                highlight=False,
+            )
+            return
     installed = record.load(karmada.client(), "prometheus")
     members = installed.targets if installed else []
     if not members and not given:
@@ -196,6 +249,24 @@ def install_thanos(
             "`kurator query --url http://127.0.0.1:9090 up`",
             highlight=False,
         )
+
+
+def _answers(host: Access) -> None:
+    """The host cluster answers (before anything is written on the members)."""
+    from lightkube import ApiError
+    from lightkube.resources.core_v1 import Namespace
+
+    from kurator.core.errors import KuratorError
+    from kurator.fleet.membership import TRANSIENT
+
+    try:
+        host.client(timeout=10.0).get(Namespace, "kube-system")
+    except (*TRANSIENT, ApiError) as exc:
+        raise KuratorError(
+            f"the host cluster ({host.context or 'current context'} of {host.path}) does not answer: "
+            f"{type(exc).__name__}",
+            "check --host-kubeconfig and --host-context",
+        ) from None
 
 
 def uninstall_prometheus(
