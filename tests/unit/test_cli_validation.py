@@ -50,6 +50,7 @@ FREE_TEXT = {
     ("install", "--set"),
     ("install", "--cluster-label"),
     ("install", "--sidecar-endpoint"),
+    ("install", "--federate-endpoint"),
     ("install", "--fleet"),
     ("install", "--host-kubeconfig"),
     ("uninstall", "--host-kubeconfig"),

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx2
-
 from kurator.fleet import health
 from kurator.fleet.component import Artifact, Check, Component, Target
 from kurator.fleet.desired import Ref
+from kurator.kube.errors import Unreachable
 
 Doc = dict[str, Any]
 WEBHOOK = Ref("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "", "hooks")
@@ -29,7 +28,7 @@ class Canned:
 
     async def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> Doc | None:
         if self.broken:
-            raise httpx2.ConnectError("connection refused")
+            raise Unreachable("cannot connect to https://127.0.0.1:1: connection refused")
         for d in self.objs:
             meta = d["metadata"]
             same = meta["name"] == name and meta.get("namespace", "") == namespace

@@ -253,19 +253,16 @@ def install_thanos(
 
 def _answers(host: Access) -> None:
     """The host cluster answers (before anything is written on the members)."""
-    from lightkube import ApiError
     from lightkube.resources.core_v1 import Namespace
 
     from kurator.core.errors import KuratorError
-    from kurator.fleet.membership import TRANSIENT
+    from kurator.kube.errors import KubeError
 
     try:
         host.client(timeout=10.0).get(Namespace, "kube-system")
-    except (*TRANSIENT, ApiError) as exc:
+    except KubeError as exc:
         raise KuratorError(
-            f"the host cluster ({host.context or 'current context'} of {host.path}) does not answer: "
-            f"{type(exc).__name__}",
-            "check --host-kubeconfig and --host-context",
+            f"the host cluster does not answer: {exc.message}", "check --host-kubeconfig and --host-context"
         ) from None
 
 

@@ -81,7 +81,9 @@ def discover(
 
     def one_round(pool: targets.Members) -> bool:
         """True once every member is found, or one cannot be (only "not yet" is worth waiting for)."""
-        for member, (endpoint, reason) in pool.run(lambda m, c: _service_endpoint(m, c, service, port_name), only=todo).items():
+        for member, (endpoint, reason) in pool.run(
+            lambda m, c: _service_endpoint(m, c, service, port_name), only=todo
+        ).items():
             if endpoint:
                 found[member] = endpoint
             else:

@@ -9,18 +9,16 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
-from lightkube import ApiError, AsyncClient, codecs
+from lightkube import AsyncClient, codecs
 from lightkube.core.exceptions import LoadResourceError
 from lightkube.generic_resource import async_load_in_cluster_generic_resources
 
 from kurator.fleet import objects, record, targets
 from kurator.fleet.component import HOST, Check, Component, Target
 from kurator.fleet.desired import Ref
-from kurator.fleet.membership import TRANSIENT
 from kurator.fleet.targets import unreachable_reason
 from kurator.kube.client import Access
-from kurator.kube.errors import not_found
+from kurator.kube.errors import KubeError, NotFound
 
 Doc = dict[str, Any]
 WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
@@ -53,10 +51,8 @@ class LiveReader:
             return None
         try:
             return objects.to_dict(await self._client.get(res, name, namespace=namespace or None))
-        except (ApiError, httpx2.HTTPStatusError) as exc:
-            if not_found(exc):
-                return None
-            raise
+        except NotFound:
+            return None
 
     async def list(
         self, api_version: str, kind: str, namespace: str = "", labels: dict[str, str] | None = None
@@ -68,10 +64,8 @@ class LiveReader:
         found = self._client.list(res, namespace=namespace or "*", labels=selector)
         try:
             return [objects.to_dict(o) async for o in found]
-        except (ApiError, httpx2.HTTPStatusError) as exc:
-            if not_found(exc):
-                return []
-            raise
+        except NotFound:
+            return []
 
 
 @dataclass
@@ -198,7 +192,7 @@ async def check(component: Component | None, target: Target, crds: bool = True) 
         report.checks = await generic(target, crds)
         if component is not None and component.health is not None:
             report.checks += await component.health(target)
-    except (*TRANSIENT, ApiError, httpx2.HTTPStatusError) as exc:
+    except KubeError as exc:
         report.error = f"unreachable ({unreachable_reason(exc)})"
     return report
 
