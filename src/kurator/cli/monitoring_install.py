@@ -140,11 +140,11 @@ def install_prometheus(
         scrape_interval=scrape_interval,
         retention=retention,
         block_duration=block_duration,
-        sidecar_service_type=sidecar_service_type,
+        sidecar_service_type=sidecar_service_type.value,
         clusters=clusters,
         primary=primary,
         federate_endpoints=federate_endpoints,
-        service_type=service_type,
+        service_type=service_type.value if service_type else None,
     )
     store = load_store(object_store_config) if object_store_config else None
     install_members(access, members, store, dry_run, output, artifacts_dir, wait_timeout)
@@ -175,16 +175,16 @@ def install_thanos(
         False, "--host-only", help="Only the host's side: leave the members' Prometheus as it is."
     ),
     replicas: int = typer.Option(
-        1, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (2: an HA pair)."
+        None, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (default 1)."
     ),
     cluster_labels: list[str] = typer.Option(
         [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
     ),
-    block_duration: str = _duration(
-        "2h", "--block-duration", "Length of a TSDB block: how often the sidecar uploads one."
+    block_duration: str = typer.Option(
+        None, "--block-duration", parser=params.DURATION, help="Length of a TSDB block (default 2h)."
     ),
     sidecar_service_type: ServiceType = typer.Option(
-        ServiceType.LoadBalancer, "--sidecar-service-type", help="How the host reaches the sidecars."
+        None, "--sidecar-service-type", help="How the host reaches the sidecars (default LoadBalancer)."
     ),
     clusters: str = CLUSTERS,
     dry_run: bool = DRY_RUN,
@@ -204,15 +204,18 @@ def install_thanos(
     given = thanos.parse_endpoints(sidecar_endpoints)
     store = load_store(object_store_config)
     _answers(host)
-    if not host_only:
+    chosen = [replicas, cluster_labels, block_duration, sidecar_service_type, clusters]
+    if not host_only and (any(chosen) or not _with_sidecars(record.load(karmada.client(), "prometheus"))):
         want = MembersInstall(
-            replicas=replicas,
+            replicas=replicas or 1,
             labels=cluster_labels,
-            block_duration=block_duration,
-            sidecar_service_type=sidecar_service_type.value,
+            block_duration=block_duration or "2h",
+            sidecar_service_type=(sidecar_service_type or ServiceType.LoadBalancer).value,
             clusters=clusters,
         )
         install_members(karmada, want, store, dry_run, output, artifacts_dir, wait_timeout)
+    elif not host_only:
+        console.print("prometheus is installed with sidecars: left as it is (a members' option changes it)")
         if dry_run and record.load(karmada.client(), "prometheus") is None and not given:
             console.print(
                 "host: planned once the members' sidecars exist (their addresses are read from their "
@@ -249,6 +252,13 @@ def install_thanos(
             "`kurator query --url http://127.0.0.1:9090 up`",
             highlight=False,
         )
+
+
+def _with_sidecars(installed: Any) -> bool:
+    """Whether the recorded prometheus install has Thanos sidecars (not Prometheus alone)."""
+    return installed is not None and any(
+        r.kind == "Service" and r.name == "thanos-sidecar" for r in installed.refs
+    )
 
 
 def _answers(host: Access) -> None:

@@ -3,8 +3,8 @@ object already holds what is wanted, whether it is ready, and a readable, secret
 
 from __future__ import annotations
 
-import copy
 import difflib
+import json
 from typing import Any
 
 import yaml
@@ -93,8 +93,9 @@ def readiness(kind: str, obj: Doc) -> tuple[bool, str]:
 
 
 def clean(obj: Doc) -> Doc:
-    """An object as a person compares it: without server bookkeeping, with secret values hidden."""
-    out = copy.deepcopy(obj)
+    """An object as a person compares it: without server bookkeeping, with secret values hidden (plain
+    dicts and lists: a generic resource's dict may be of a subclass that YAML cannot write)."""
+    out: Doc = json.loads(json.dumps(obj, default=str))
     out.pop("status", None)
     meta = out.get("metadata", {})
     for key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
