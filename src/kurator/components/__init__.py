@@ -6,6 +6,7 @@ from kurator.components import (
     cluster_api,
     cluster_api_providers,
     cluster_operator,
+    pixie,
     prometheus,
     standin,
     thanos,
@@ -25,6 +26,7 @@ COMPONENTS: dict[str, Component] = {
         cluster_api_providers.CLUSTER_API,
         cluster_api_providers.CLUSTER_API_AWS,
         volcano.COMPONENT,
+        pixie.COMPONENT,
     )
 }
 # Components whose commands are written out in kurator.cli, not made from the generic one: their install
@@ -39,6 +41,7 @@ WITH_OPTIONS = frozenset(
         cluster_api_providers.CLUSTER_API.name,
         cluster_api_providers.CLUSTER_API_AWS.name,
         volcano.COMPONENT.name,
+        pixie.COMPONENT.name,
     }
 )
 
