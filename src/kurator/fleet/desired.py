@@ -147,6 +147,9 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
     for original in rendered:
         doc = copy.deepcopy(original)
         meta = doc.setdefault("metadata", {})
+        # What only a server writes (controller-gen leaves `creationTimestamp: null` in CRDs): never wanted.
+        meta.pop("creationTimestamp", None)
+        doc.pop("status", None)
         if _is_namespaced(doc, crd_scopes):
             if not component.namespace and not meta.get("namespace"):
                 raise KuratorError(f"{name} has no namespace, yet declares {Ref.of(doc)} without one")
