@@ -51,6 +51,7 @@ FREE_TEXT = {
     ("install", "--cluster-label"),
     ("install", "--sidecar-endpoint"),
     ("install", "--federate-endpoint"),
+    ("install", "--deploy-key"),  # checked by kurator, whose messages never echo it (a parser's would)
     ("install", "--fleet"),
     ("install", "--host-kubeconfig"),
     ("uninstall", "--host-kubeconfig"),

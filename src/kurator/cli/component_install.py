@@ -84,7 +84,10 @@ def install_pixie_vizier(
     ),
     deploy_key_file: Path = typer.Option(None, "--deploy-key-file", help="File holding the deploy key."),
     cloud_addr: str = typer.Option(
-        "withpixie.ai:443", "--cloud-addr", help="Pixie Cloud's address (host:port), for a self-hosted cloud."
+        "withpixie.ai:443",
+        "--cloud-addr",
+        parser=params.ADDRESS,
+        help="Pixie Cloud's address (host:port), for a self-hosted cloud.",
     ),
     px_namespace: str = typer.Option(
         "px", "--px-namespace", parser=params.NAMESPACE, help="Vizier's namespace."
