@@ -134,6 +134,9 @@ def test_contains_tolerates_server_defaults_but_not_changes() -> None:
     assert objects.contains(live, wanted)
     assert not objects.contains({"spec": {"replicas": 3}}, {"spec": {"replicas": 2}})
     assert not objects.contains({"spec": {"template": {"containers": []}}}, wanted)
+    # a null a chart leaves (`env:` with nothing under it) is never stored: held
+    assert objects.contains({"spec": {"replicas": 2}}, {"spec": {"replicas": 2, "env": None}})
+    assert not objects.contains({"spec": {"replicas": 2}}, {"spec": {"replicas": 2, "env": []}})
 
 
 def test_readiness_by_kind() -> None:

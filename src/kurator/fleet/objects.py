@@ -45,9 +45,12 @@ def to_dict(obj: Any) -> Doc:
 
 
 def contains(live: Any, wanted: Any) -> bool:
-    """Whether ``live`` holds every field of ``wanted`` (servers add defaults, members add their own)."""
+    """Whether ``live`` holds every field of ``wanted`` (servers add defaults, members add their own). A
+    field a chart leaves null (``env:`` with nothing under it) is one API servers never store: held."""
     if isinstance(wanted, dict):
-        return isinstance(live, dict) and all(k in live and contains(live[k], v) for k, v in wanted.items())
+        return isinstance(live, dict) and all(
+            contains(live[k], v) if k in live else v is None for k, v in wanted.items()
+        )
     if isinstance(wanted, list):
         return isinstance(live, list) and len(live) == len(wanted) and all(map(contains, live, wanted))
     if isinstance(wanted, (int, float)) and isinstance(live, (int, float)) and not isinstance(wanted, bool):
