@@ -11,6 +11,7 @@ from typing import Any
 
 from lightkube import AsyncClient, codecs
 from lightkube.core.exceptions import LoadResourceError
+from lightkube.core.resource import NamespacedResource
 from lightkube.generic_resource import async_load_in_cluster_generic_resources
 
 from kurator.fleet import objects, record, targets
@@ -61,7 +62,9 @@ class LiveReader:
         if res is None:
             return []
         selector: dict[str, Any] | None = dict(labels) if labels else None
-        found = self._client.list(res, namespace=namespace or "*", labels=selector)
+        # A cluster-scoped kind (Node) takes no namespace at all: lightkube refuses "*" for it.
+        where = (namespace or "*") if issubclass(res, NamespacedResource) else None
+        found = self._client.list(res, namespace=where, labels=selector)
         try:
             return [objects.to_dict(o) async for o in found]
         except NotFound:
