@@ -31,10 +31,9 @@ from lightkube.resources.core_v1 import ConfigMap, Namespace, Pod
 from kurator.fleet import record
 from kurator.kube.errors import Invalid, KubeError
 from kurator.local.fleet import UpResult
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
 
-from .helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
-
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MEMBERS = ("member1", "member2")
 BUNDLE = Path(__file__).resolve().parents[1] / "fixtures" / "artifacts"

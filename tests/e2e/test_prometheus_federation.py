@@ -25,10 +25,9 @@ from kurator.binaries.catalog import PROMETHEUS_VERSION
 from kurator.local import monitoring
 from kurator.local.fleet import UpResult
 from kurator.monitoring import manifests, prometheus
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
 
-from .helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
-
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MEMBERS = ("member1", "member2")
 NS = manifests.NAMESPACE

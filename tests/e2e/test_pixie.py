@@ -25,10 +25,9 @@ from lightkube.resources.core_v1 import ConfigMap, Event, Namespace, Secret
 from kurator.components import pixie
 from kurator.fleet import record
 from kurator.local.fleet import UpResult
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator
 
-from .helpers import cluster_client, gone, join, karmada_args, kurator
-
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 MEMBERS = ("member1", "member2")
 CHART = Path(__file__).resolve().parents[1] / "fixtures" / "pixie-operator-chart-0.1.7" / "chart"
