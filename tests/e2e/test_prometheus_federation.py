@@ -130,9 +130,14 @@ def test_primary_federates_every_member_for_real(fleet: UpResult) -> None:
             federated = _query(url, 'up{job="federate-member2"}')
             assert federated and federated[0]["value"][1] == "1"
             assert federated[0]["metric"]["cluster"] == "member2"
-        except AssertionError:
+        except AssertionError as exc:
             log.flush()
-            raise AssertionError((Path(tmp) / "prometheus.log").read_text()[-3000:]) from None
+            try:  # each target's health, as the primary sees it
+                targets = httpx.get(f"{url}/api/v1/targets", timeout=5.0, trust_env=False).text[-3000:]
+            except httpx.HTTPError as err:
+                targets = f"(targets unreadable: {err})"
+            tail = (Path(tmp) / "prometheus.log").read_text()[-2000:]
+            raise AssertionError(f"{exc}\ntargets: {targets}\nlog: {tail}") from None
         finally:
             primary.terminate()
             primary.wait(timeout=30)
