@@ -22,7 +22,7 @@ from lightkube.resources.core_v1 import ConfigMap, Secret, Service
 
 from kurator.binaries import binary_path
 from kurator.binaries.catalog import PROMETHEUS_VERSION
-from kurator.local import monitoring
+from kurator.local import monitoring, monitoring_access
 from kurator.local.fleet import UpResult
 from kurator.monitoring import manifests, prometheus
 from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
@@ -92,10 +92,14 @@ def test_primary_federates_every_member_for_real(fleet: UpResult) -> None:
     assert federation == prometheus.federation_jobs({"member2": member2})
     assert installed["global"]["external_labels"]["cluster"] == "member1"
 
-    # The primary as a real process: the installed federation jobs verbatim, the local fleet's own jobs
+    # The primary as a real process: the installed federation jobs, the local fleet's own jobs
     # for member1 in place of the in-cluster ones (a pod's service account does not exist here).
     local_jobs = monitoring.scrape_jobs(fleet.config, fleet.layout, "member1")
-    config = {**installed, "scrape_configs": [*local_jobs, *federation]}
+    # The local fleet's Prometheus serves only clients of the fleet's monitoring CA (TLS, client certificates;
+    # in-cluster the installed jobs read plain HTTP inside the member's network): the same jobs over TLS.
+    client = yaml.safe_load(monitoring_access.prometheus_client_file(fleet.layout).read_text())["tls_config"]
+    over_tls = [{**job, "scheme": "https", "tls_config": client} for job in federation]
+    config = {**installed, "scrape_configs": [*local_jobs, *over_tls]}
     config["global"] = {**installed["global"], "scrape_interval": "2s", "evaluation_interval": "2s"}
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="kurator-federation-") as tmp:
