@@ -30,7 +30,15 @@ from kurator.local import processes
 from kurator.local.config import KARMADA
 from kurator.local.control_plane import APISERVER, process_name
 from kurator.local.fleet import UpResult, load_records
-from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
+from tests.integration.helpers import (
+    cluster_client,
+    gone,
+    interruptible,
+    join,
+    karmada_args,
+    kurator,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -127,7 +135,17 @@ def test_install_reaches_both_members_with_their_own_settings(fleet: UpResult) -
     karmada = cluster_client(fleet, "karmada")
     assert karmada.get(ConfigMap, "standin-settings", namespace="standin").data["cluster"] == "unset"
     listed = json.loads(kurator(*karmada_args(fleet), "get", "components", "-o", "json", check=True).stdout)
-    assert listed == [{"name": "standin", "version": "0.1.0", "clusters": list(MEMBERS), "objects": 13}]
+    assert [{k: c[k] for k in ("name", "version", "clusters", "objects")} for c in listed] == [
+        {"name": "standin", "version": "0.1.0", "clusters": list(MEMBERS), "objects": 13}
+    ]
+    health = listed[0]["health"]
+    assert sorted(health) == list(MEMBERS)
+    for member in MEMBERS:  # its CRD, as each member holds it
+        assert health[member] == {
+            "healthy": True,
+            "error": None,
+            "checks": [{"name": "CRDs", "ok": True, "detail": "1 Established"}],
+        }
 
 
 def test_rerun_with_nothing_changed_writes_nothing(fleet: UpResult) -> None:
@@ -243,18 +261,8 @@ def test_karmada_dying_mid_install_is_named_not_blamed_on_the_members(fleet: UpR
 
 
 def test_an_interrupted_install_is_finished_by_running_it_again(fleet: UpResult) -> None:
-    args = [
-        sys.executable,
-        "-m",
-        "kurator",
-        *karmada_args(fleet),
-        "install",
-        "standin",
-        "--set",
-        "greeting=again",
-    ]
-    env = {**os.environ, "NO_COLOR": "1"}
-    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+    # interruptible: Ctrl-C reaches the CLI even when this suite runs as a background job (SIGINT ignored)
+    with interruptible(*karmada_args(fleet), "install", "standin", "--set", "greeting=again") as proc:
         karmada = cluster_client(fleet, "karmada")
         deadline = time.monotonic() + 60
         # Polled closely: members take a moment to receive the change, and that is when Ctrl-C comes.

@@ -226,7 +226,7 @@ def test_thanos_needs_the_host_cluster_and_prometheus_first(fleet: UpResult) -> 
         *karmada_args(fleet), "install", "thanos", "--object-store-config", str(_store_file(fleet))
     )
     assert no_host.returncode == 2 and "--host-context" in no_host.stderr, no_host.stderr
-    no_prometheus = _thanos(fleet)
+    no_prometheus = _thanos(fleet, "--host-only")
     assert no_prometheus.returncode == 2, no_prometheus.stderr
     assert "install prometheus" in no_prometheus.stderr
     _nothing_installed(fleet)
@@ -331,3 +331,28 @@ def test_uninstall_removes_thanos_from_the_host_and_prometheus_from_every_member
     assert time.monotonic() - began < 240
     _nothing_installed(fleet)
     assert kurator(*karmada_args(fleet), "get", "components", "-o", "json", check=True).stdout.strip() == "[]"
+
+
+def test_thanos_in_one_command_installs_both_sides(fleet: UpResult) -> None:
+    """As Kurator's `install thanos`: the members' Prometheus with sidecars, then the host's Thanos."""
+    assert record.load(_karmada(fleet), "prometheus") is None
+    assert record.load(cluster_client(fleet, HOST_CLUSTER), "thanos") is None
+    try:
+        proc = _thanos(fleet, "--sidecar-service-type", "NodePort", "--wait-timeout", "180")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.stdout.index("prometheus 0.1.0 installed on member1, member2") < proc.stdout.index(
+            "thanos 0.1.0 installed on host"
+        )
+        for member in MEMBERS:
+            sts = cluster_client(fleet, member).get(StatefulSet, "prometheus", namespace=NS)
+            assert [c.name for c in sts.spec.template.spec.containers] == ["prometheus", "thanos-sidecar"]
+        host = cluster_client(fleet, HOST_CLUSTER)
+        query = host.get(Deployment, "thanos-query", namespace=NS)
+        args = query.spec.template.spec.containers[0].args
+        assert sum(a.startswith("--endpoint=") for a in args) == 1 + len(MEMBERS)  # store + each sidecar
+        again = _thanos(fleet, "--wait-timeout", "60")  # prometheus left as it is: no option names it
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "left as it is" in again.stdout and "nothing was written" in again.stdout
+    finally:
+        kurator(*karmada_args(fleet), "uninstall", "thanos", *_host(fleet), "--wait-timeout", "60")
+        kurator(*karmada_args(fleet), "uninstall", "prometheus", "--wait-timeout", "60")

@@ -50,10 +50,13 @@ FREE_TEXT = {
     ("install", "--set"),
     ("install", "--cluster-label"),
     ("install", "--sidecar-endpoint"),
+    ("install", "--federate-endpoint"),
+    ("install", "--deploy-key"),  # checked by kurator, whose messages never echo it (a parser's would)
     ("install", "--fleet"),
     ("install", "--host-kubeconfig"),
     ("uninstall", "--host-kubeconfig"),
     ("artifacts", "components"),
+    ("tool", "names"),  # checked against the pinned ones, each unknown name said
     ("*", "--kubeconfig"),
 }
 

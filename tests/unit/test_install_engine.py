@@ -134,6 +134,9 @@ def test_contains_tolerates_server_defaults_but_not_changes() -> None:
     assert objects.contains(live, wanted)
     assert not objects.contains({"spec": {"replicas": 3}}, {"spec": {"replicas": 2}})
     assert not objects.contains({"spec": {"template": {"containers": []}}}, wanted)
+    # a null a chart leaves (`env:` with nothing under it) is never stored: held
+    assert objects.contains({"spec": {"replicas": 2}}, {"spec": {"replicas": 2, "env": None}})
+    assert not objects.contains({"spec": {"replicas": 2}}, {"spec": {"replicas": 2, "env": []}})
 
 
 def test_readiness_by_kind() -> None:
@@ -176,3 +179,20 @@ def test_karmadactl_output_is_redacted() -> None:
     out = redact(line)
     assert "abcdef.0123456789abcdef" not in out and "sha256:ff" not in out
     assert out.startswith("karmadactl register 10.0.0.1:32443 --token <redacted>")
+
+
+def test_what_only_a_server_writes_is_never_wanted() -> None:
+    """controller-gen's CRDs say `creationTimestamp: null`; a live object always has one."""
+    from kurator.components import standin
+
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "things.example.com", "creationTimestamp": None},
+        "spec": {"group": "example.com", "names": {"kind": "Thing", "plural": "things"}, "scope": "Cluster",
+                 "versions": [{"name": "v1", "served": True, "storage": True}]},
+        "status": {"acceptedNames": {"kind": "", "plural": ""}, "storedVersions": []},
+    }  # fmt: skip
+    want = desired.build(standin.COMPONENT, [crd], ["m1"])
+    doc = next(d for d in want.first if d["kind"] == "CustomResourceDefinition")
+    assert "creationTimestamp" not in doc["metadata"] and "status" not in doc

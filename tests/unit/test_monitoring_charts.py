@@ -149,6 +149,25 @@ def test_prometheus_chart_renders_the_builders_output_verbatim() -> None:
 
 
 @needs_helm
+def test_prometheus_chart_without_an_object_store_is_prometheus_alone() -> None:
+    """Kurator v0.1's Prometheus: no sidecar, no Secret; with a web Service type, the prometheus-web
+    Service that a federating Prometheus reads /federate through."""
+    values = manifests.prometheus_values("member1", None, web_service_type="LoadBalancer")
+    objs = helm_template("prometheus", values)
+    sts = objs[("StatefulSet", "prometheus")]
+    assert [c["name"] for c in sts["spec"]["template"]["spec"]["containers"]] == ["prometheus"]
+    assert {v["name"] for v in sts["spec"]["template"]["spec"]["volumes"]} == {"config", "data"}
+    assert ("Secret", "thanos-objstore") not in objs and ("Service", "thanos-sidecar") not in objs
+    web = objs[("Service", "prometheus-web")]["spec"]
+    assert web["type"] == "LoadBalancer" and web["ports"] == [
+        {"name": "web", "port": 9090, "targetPort": "web"}
+    ]
+    alone = helm_template("prometheus", manifests.prometheus_values("member1", None))
+    assert ("Service", "prometheus-web") not in alone
+    no_wildcards(objs)
+
+
+@needs_helm
 def test_thanos_chart_renders_the_builders_output_verbatim() -> None:
     values = manifests.thanos_values(STORE, ["10.1.0.5:10901"])
     objs = helm_template("thanos", values)

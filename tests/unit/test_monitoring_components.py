@@ -6,6 +6,7 @@ import hashlib
 import re
 
 import pytest
+import yaml
 
 from kurator.components import prometheus, thanos
 from kurator.core.errors import InvalidInput
@@ -98,3 +99,41 @@ def test_the_cli_starts_without_loading_the_heavy_libraries() -> None:
     code = f"import sys, kurator.cli.main; print(*[m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == []
+
+
+def test_the_primary_federates_every_other_member_and_only_it() -> None:
+    """Kurator v0.1's `install prometheus --primary`: the primary's config gets one /federate job per other
+    member, labelled with that member's cluster label; the others scrape only themselves."""
+    from kurator.components import prometheus as component
+    from kurator.monitoring import prometheus
+
+    opts = component.Options(
+        None,
+        labels={"m3": "prod"},
+        primary="m1",
+        federated={"m2": "10.0.0.2:9090", "m3": "10.0.0.3:9090"},
+        web_service_type="LoadBalancer",
+    )
+    comp = component.component(opts, ["m1", "m2", "m3"])
+    config = next(pc for pc in comp.per_cluster if pc.kind == "ConfigMap")
+    primary = yaml.safe_load(config.value("m1"))
+    jobs = {j["job_name"]: j for j in primary["scrape_configs"]}
+    assert set(jobs) == {"kube-apiserver", "kubelet", "federate-m2", "federate-prod"}
+    assert jobs["federate-prod"] == {
+        "job_name": "federate-prod",
+        "honor_labels": True,
+        "metrics_path": "/federate",
+        "params": {"match[]": ['{__name__=~".+"}']},
+        "static_configs": [{"targets": ["10.0.0.3:9090"], "labels": {"cluster": "prod"}}],
+    }
+    for other in ("m2", "m3"):
+        assert not any(
+            j["job_name"].startswith("federate")
+            for j in yaml.safe_load(config.value(other))["scrape_configs"]
+        )
+    assert "sidecar" not in comp.values and comp.values["objstore"] == ""
+    assert comp.values["prometheus"]["serviceType"] == "LoadBalancer"
+    with pytest.raises(InvalidInput, match="--primary m9 is not a target"):
+        component.component(component.Options(None, primary="m9"), ["m1"])
+    with pytest.raises(InvalidInput):
+        prometheus.federation_jobs({"m2": "not an address"})

@@ -98,8 +98,8 @@ def test_describe_and_repr_hide_every_credential() -> None:
         ("", "must be a mapping with the keys type and config, not an empty file"),
         ("- S3\n", "must be a mapping with the keys type and config, not list"),
         (
-            config_text().replace("type: S3", "type: GCS"),
-            "type is 'GCS', which kurator does not support: only S3",
+            config_text().replace("type: S3", "type: NOSUCH"),
+            "type is 'NOSUCH', which Thanos does not support",
         ),
         (config_text(bucket=None), "config.bucket is missing: name the bucket Thanos keeps its blocks in"),
         (config_text(bucket=""), "config.bucket is empty"),

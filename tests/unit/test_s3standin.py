@@ -72,7 +72,8 @@ def test_the_fleets_credentials_read_and_write(standin: str) -> None:
     assert s3.get_object(Bucket="blocks", Key="01ABC/meta.json")["Body"].read() == b'{"ulid": "01ABC"}'
     listed = s3.list_objects_v2(Bucket="blocks", Prefix="01", Delimiter="/")
     assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["01ABC/"]
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["blocks"]
+    # the stand-in is shared by this module's tests: others may have made buckets of their own
+    assert "blocks" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
 @pytest.mark.parametrize(

@@ -130,26 +130,50 @@ def pull(
 
 
 def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
-    """List the components installed in the fleet: version, targets, objects."""
-    from kurator.fleet import record
+    """List the components installed in the fleet (version, objects) and their health on each member:
+    CRDs Established, webhooks with a ready endpoint and a CA bundle, and the component's own checks."""
+    from kurator.fleet import health, record
 
-    records = record.list_all(api_access(ctx).client())
+    access = api_access(ctx)
+    records = record.list_all(access.client())
+    reports = health.of_records(access, records, COMPONENTS)
     if output is not Output.table:
         emit(
             [
-                {"name": r.component, "version": r.version, "clusters": r.targets, "objects": len(r.refs)}
+                {
+                    "name": r.component,
+                    "version": r.version,
+                    "clusters": r.targets,
+                    "objects": len(r.refs),
+                    "health": {
+                        rep.target: {
+                            "healthy": rep.healthy,
+                            "error": rep.error,
+                            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in rep.checks],
+                        }
+                        for rep in reports[r.component]
+                    },
+                }
                 for r in records
             ],
             output,
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for col in ("NAME", "VERSION", "CLUSTERS", "OBJECTS"):
+    for col in ("NAME", "VERSION", "OBJECTS", "CLUSTER", "HEALTHY", "DETAIL"):
         table.add_column(col)
     for r in records:
-        table.add_row(r.component, r.version, ",".join(r.targets), str(len(r.refs)))
+        rows: list[health.Report | None] = [*reports[r.component]] or [None]
+        for i, rep in enumerate(rows):
+            first = (r.component, r.version, str(len(r.refs))) if i == 0 else ("", "", "")
+            if rep is None:  # none of its targets is joined any more
+                table.add_row(*first, ",".join(r.targets) or "-", "-", "not joined")
+                continue
+            healthy = "[green]yes[/]" if rep.healthy else "[red]no[/]"
+            table.add_row(*first, rep.target, healthy, escape(rep.summary() or "ready"))
     console.print(table)
 
 

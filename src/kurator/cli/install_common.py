@@ -35,7 +35,11 @@ WAIT_TIMEOUT = typer.Option(
 
 
 CLUSTERS = typer.Option(
-    None, "--clusters", parser=params.MEMBERS, help="Comma-separated members (default: all joined)."
+    None,
+    "--clusters",
+    "--cluster",  # Kurator's spelling
+    parser=params.MEMBERS,
+    help="Comma-separated members (default: all joined).",
 )
 ARTIFACTS_DIR = typer.Option(
     None, "--artifacts-dir", help="Offline bundle made by `kurator artifacts pull` (no network)."

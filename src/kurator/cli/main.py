@@ -12,6 +12,7 @@ import typer
 from kurator.cli import (
     cluster_api_install,
     clusters,
+    component_install,
     install,
     install_common,
     local,
@@ -21,6 +22,7 @@ from kurator.cli import (
     operator_install,
     params,
     query,
+    tools,
     version,
 )
 from kurator.cli.options import REQUEST_TIMEOUT, GlobalOptions, Output
@@ -42,6 +44,7 @@ def main(
     kubeconfig: str = typer.Option(
         None,
         "--kubeconfig",
+        "-c",
         help="Kubeconfig file (default: $KUBECONFIG, its files merged as kubectl does, then ~/.kube/config).",
     ),
     context: str = typer.Option(
@@ -74,10 +77,12 @@ members.register(app)
 monitoring_install.register(install_common.install_app, install_common.uninstall_app)
 operator_install.register(install_common.install_app, install_common.uninstall_app)
 cluster_api_install.register(install_common.install_app, install_common.uninstall_app)
+component_install.register(install_common.install_app, install_common.uninstall_app)
 install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")
 app.add_typer(clusters.app, name="cluster")
+tools.register(app)
 
 
 def command() -> Any:

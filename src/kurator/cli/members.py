@@ -23,9 +23,28 @@ def karmada_client(ctx: typer.Context) -> Client:
     return api_access(ctx).client()
 
 
+def _member_name(names: list[str]) -> str:
+    """``NAME``, or Kurator's ``karmada NAME`` (`kurator join karmada member1 ...`)."""
+    from kurator.core.errors import InvalidInput
+
+    if len(names) == 2 and names[0] == "karmada":
+        return names[1]
+    if len(names) == 1:
+        return names[0]
+    raise InvalidInput(
+        f"`kurator join {' '.join(names)}` names {len(names)} clusters",
+        "join one at a time: `kurator join NAME --cluster-kubeconfig FILE` (Kurator's `join karmada NAME`)",
+    )
+
+
 def join(
     ctx: typer.Context,
-    name: str = typer.Argument(..., parser=params.MEMBER_NAME, help="Name of the member in the fleet."),
+    names: list[str] = typer.Argument(
+        ...,
+        metavar="[karmada] NAME",
+        parser=params.MEMBER_NAME,
+        help="Name of the member in the fleet (Kurator's `karmada NAME` too).",
+    ),
     cluster_kubeconfig: Path = typer.Option(..., "--cluster-kubeconfig", help="Kubeconfig of the member."),
     cluster_context: str = typer.Option(
         None, "--cluster-context", parser=params.CONTEXT_NAME, help="Context in that kubeconfig."
@@ -38,6 +57,7 @@ def join(
     from kurator.core.errors import KuratorError
     from kurator.fleet import membership
 
+    name = _member_name(names)
     karmada = karmada_client(ctx)
     membership.join(karmada, name, cluster_kubeconfig, cluster_context, timeout=wait_timeout)
     info = membership.wait_ready(karmada, name, wait_timeout)

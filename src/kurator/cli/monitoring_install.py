@@ -18,16 +18,22 @@ from kurator.cli.install_common import (
     WAIT_TIMEOUT,
     run_install,
     run_uninstall,
-    split_clusters,
 )
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access, global_options
+from kurator.cli.prometheus_members import MembersInstall, install_members
 from kurator.cli.render import console
 from kurator.core.errors import InvalidInput
 
 if TYPE_CHECKING:
     from kurator.kube.client import Access
-    from kurator.monitoring.objstore import ObjectStore
+    from kurator.monitoring.objstore import Store
 
+OBJECT_STORE_OPTIONAL = typer.Option(
+    None,
+    "--object-store-config",
+    help="Thanos object-store config: Prometheus gets a Thanos sidecar uploading to it (without: "
+    "Prometheus alone, as Kurator v0.1 installed it).",
+)
 OBJECT_STORE = typer.Option(
     ...,
     "--object-store-config",
@@ -55,16 +61,24 @@ def _duration(default: str, flag: str, help: str) -> Any:
     return typer.Option(default, flag, parser=params.DURATION, help=help)
 
 
-def load_store(path: Path) -> ObjectStore:
-    """The object-store file parsed and its bucket asked for (a real request); errors never show a
-    credential."""
+def load_store(path: Path) -> Store:
+    """The object-store file parsed and, for S3, its bucket asked for (a real request); errors never show
+    a credential."""
+    from kurator.cli.render import err_console
     from kurator.core import inputs
     from kurator.kube import http
     from kurator.monitoring import objstore
 
     store = objstore.parse(inputs.read_text(path, "object-store config", inputs.MiB), str(path))
-    # trust_env: honour HTTPS_PROXY/NO_PROXY as Thanos's Go client does.
-    objstore.check_bucket(store, http.sender(timeout=10.0, trust_env=True))
+    if isinstance(store, objstore.ObjectStore):
+        # trust_env: honour HTTPS_PROXY/NO_PROXY as Thanos's Go client does.
+        objstore.check_bucket(store, http.sender(timeout=10.0, trust_env=True))
+    else:  # each of these speaks its own protocol: Thanos's client is the one that reaches it
+        err_console.print(
+            f"[yellow]![/] {objstore.describe(store)}: its fields were checked, its bucket is not asked for "
+            "before install (only S3's is)",
+            highlight=False,
+        )
     return store
 
 
@@ -83,7 +97,21 @@ def host_access(ctx: typer.Context, kubeconfig_path: str | None, context: str | 
 
 def install_prometheus(
     ctx: typer.Context,
-    object_store_config: Path = OBJECT_STORE,
+    object_store_config: Path = OBJECT_STORE_OPTIONAL,
+    primary: str = typer.Option(
+        None, "--primary", parser=params.MEMBER_NAME, help="The member whose Prometheus federates the others."
+    ),
+    federate_endpoints: list[str] = typer.Option(
+        [],
+        "--federate-endpoint",
+        help="MEMBER=HOST:PORT where the primary reaches a member's Prometheus (default: its Service).",
+    ),
+    service_type: ServiceType = typer.Option(
+        None,
+        "--service-type",
+        help="Type of the prometheus-web Service the primary federates through (default with --primary: "
+        "LoadBalancer).",
+    ),
     replicas: int = typer.Option(
         1, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (2: an HA pair)."
     ),
@@ -104,35 +132,25 @@ def install_prometheus(
     artifacts_dir: Path = ARTIFACTS_DIR,
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
-    """Install Prometheus with a Thanos sidecar on every member: external labels cluster and replica, blocks
-    uploaded to the object store."""
-    from kurator.components import prometheus
-    from kurator.fleet import targets
-
+    """Install Prometheus on every member (external labels cluster and replica): with a Thanos sidecar
+    uploading blocks to the object store, or alone; --primary makes one member's Prometheus federate the
+    others (/federate jobs labelled cluster=<member>)."""
     access = api_access(ctx)
-    labels = prometheus.parse_labels(cluster_labels)
-    members = targets.choose(access.client(), split_clusters(clusters))
-    store = load_store(object_store_config)
-    opts = prometheus.Options(
-        store,
+    members = MembersInstall(
         replicas=replicas,
-        labels=labels,
+        labels=cluster_labels,
         scrape_interval=scrape_interval,
         retention=retention,
         block_duration=block_duration,
         sidecar_service_type=sidecar_service_type.value,
+        clusters=clusters,
+        primary=primary,
+        federate_endpoints=federate_endpoints,
+        service_type=service_type.value if service_type else None,
     )
-    comp = prometheus.component(opts, members)
-    run_install(
-        access,
-        comp,
-        dry_run=dry_run,
-        output=output,
-        clusters=members,
-        artifacts_dir=artifacts_dir,
-        wait_timeout=wait_timeout,
-    )
-    if not dry_run:
+    store = load_store(object_store_config) if object_store_config else None
+    install_members(access, members, store, dry_run, output, artifacts_dir, wait_timeout)
+    if not dry_run and store is not None:
         console.print("next: `kurator install thanos` gives the fleet one query view over these members")
 
 
@@ -155,13 +173,31 @@ def install_thanos(
     store_sync_interval: str = _duration(
         "15m", "--store-sync-interval", "How often the Store Gateway looks for new blocks."
     ),
+    host_only: bool = typer.Option(
+        False, "--host-only", help="Only the host's side: leave the members' Prometheus as it is."
+    ),
+    replicas: int = typer.Option(
+        None, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (default 1)."
+    ),
+    cluster_labels: list[str] = typer.Option(
+        [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
+    ),
+    block_duration: str = typer.Option(
+        None, "--block-duration", parser=params.DURATION, help="Length of a TSDB block (default 2h)."
+    ),
+    sidecar_service_type: ServiceType = typer.Option(
+        None, "--sidecar-service-type", help="How the host reaches the sidecars (default LoadBalancer)."
+    ),
+    clusters: str = CLUSTERS,
     dry_run: bool = DRY_RUN,
     output: Output = OUTPUT_OPTION,
     artifacts_dir: Path = ARTIFACTS_DIR,
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
-    """Install Thanos Query, Store Gateway and Compactor on the host cluster, wired to every member's
-    sidecar (where `kurator install prometheus` put them) and to the object store."""
+    """Install the fleet's Thanos in one command, as Kurator does: first every member's Prometheus with a
+    Thanos sidecar (as `kurator install prometheus --object-store-config` with the same options), then Thanos
+    Query, Store Gateway and Compactor on the host cluster, wired to those sidecars and the object store.
+    Everything is checked before the first write."""
     from kurator.components import sidecars, thanos
     from kurator.fleet import record, targets
 
@@ -169,6 +205,26 @@ def install_thanos(
     host = host_access(ctx, host_kubeconfig, host_context)
     given = thanos.parse_endpoints(sidecar_endpoints)
     store = load_store(object_store_config)
+    _answers(host)
+    chosen = [replicas, cluster_labels, block_duration, sidecar_service_type, clusters]
+    if not host_only and (any(chosen) or not _with_sidecars(record.load(karmada.client(), "prometheus"))):
+        want = MembersInstall(
+            replicas=replicas or 1,
+            labels=cluster_labels,
+            block_duration=block_duration or "2h",
+            sidecar_service_type=(sidecar_service_type or ServiceType.LoadBalancer).value,
+            clusters=clusters,
+        )
+        install_members(karmada, want, store, dry_run, output, artifacts_dir, wait_timeout)
+    elif not host_only:
+        console.print("prometheus is installed with sidecars: left as it is (a members' option changes it)")
+        if dry_run and record.load(karmada.client(), "prometheus") is None and not given:
+            console.print(
+                "host: planned once the members' sidecars exist (their addresses are read from their "
+                "Services after the install above)",
+                highlight=False,
+            )
+            return
     installed = record.load(karmada.client(), "prometheus")
     members = installed.targets if installed else []
     if not members and not given:
@@ -198,6 +254,27 @@ def install_thanos(
             "`kurator query --url http://127.0.0.1:9090 up`",
             highlight=False,
         )
+
+
+def _with_sidecars(installed: Any) -> bool:
+    """Whether the recorded prometheus install has Thanos sidecars (not Prometheus alone)."""
+    return installed is not None and any(
+        r.kind == "Service" and r.name == "thanos-sidecar" for r in installed.refs
+    )
+
+
+def _answers(host: Access) -> None:
+    """The host cluster answers (before anything is written on the members)."""
+    from kurator.core.errors import KuratorError
+    from kurator.kube.errors import KubeError
+    from kurator.kube.resources import Namespace
+
+    try:
+        host.client(timeout=10.0).get(Namespace, "kube-system")
+    except KubeError as exc:
+        raise KuratorError(
+            f"the host cluster does not answer: {exc.message}", "check --host-kubeconfig and --host-context"
+        ) from None
 
 
 def uninstall_prometheus(

@@ -44,7 +44,7 @@ def _setter(field: str) -> Callable[[Any, Any, Any], None]:
 def _globals() -> list[TyperOption]:
     return [
         TyperOption(
-            param_decls=["--kubeconfig", "global_kubeconfig"],
+            param_decls=["--kubeconfig", "-c", "global_kubeconfig"],
             type=str,
             expose_value=False,
             callback=_setter("kubeconfig"),

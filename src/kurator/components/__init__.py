@@ -6,9 +6,11 @@ from kurator.components import (
     cluster_api,
     cluster_api_providers,
     cluster_operator,
+    pixie,
     prometheus,
     standin,
     thanos,
+    volcano,
 )
 from kurator.core.errors import InvalidInput
 from kurator.fleet.component import Component
@@ -23,11 +25,13 @@ COMPONENTS: dict[str, Component] = {
         cluster_operator.COMPONENT,
         cluster_api_providers.CLUSTER_API,
         cluster_api_providers.CLUSTER_API_AWS,
+        volcano.COMPONENT,
+        pixie.COMPONENT,
     )
 }
 # Components whose commands are written out in kurator.cli, not made from the generic one: their install
-# takes options of their own (an object store, labels, fleets), or they are installed as part of another
-# (the Cluster API CRDs, by `kurator install cluster-operator`).
+# takes options of their own (an object store, labels, fleets, admission webhooks), or they are installed as
+# part of another (the Cluster API CRDs, by `kurator install cluster-operator`).
 WITH_OPTIONS = frozenset(
     {
         prometheus.COMPONENT.name,
@@ -36,6 +40,8 @@ WITH_OPTIONS = frozenset(
         cluster_operator.COMPONENT.name,
         cluster_api_providers.CLUSTER_API.name,
         cluster_api_providers.CLUSTER_API_AWS.name,
+        volcano.COMPONENT.name,
+        pixie.COMPONENT.name,
     }
 )
 

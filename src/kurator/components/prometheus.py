@@ -1,6 +1,8 @@
 """``prometheus``: on every member, Prometheus (one or an HA pair) with a Thanos sidecar that serves its
-data to the host's Thanos Query and uploads each block to the fleet's object store. Everything the pods run
-with comes from ``kurator.monitoring``, the same builders the local fleet's processes use."""
+data to the host's Thanos Query and uploads each block to the fleet's object store; or, without an object
+store, Prometheus alone as Kurator v0.1 installed it, one member's (the primary's) federating the others.
+Everything the pods run with comes from ``kurator.monitoring``, the same builders the local fleet's processes
+use."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from kurator.fleet.component import Artifact, Component, PerCluster
 from kurator.monitoring.names import CONFIG_KEY, CONFIGMAP, NAMESPACE
 
 if TYPE_CHECKING:
-    from kurator.monitoring.objstore import ObjectStore
+    from kurator.monitoring.objstore import Store
 
 COMPONENT = Component(
     name="prometheus",
@@ -26,7 +28,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/prometheus",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="06182ff229468b2926b2afa4016504e64b266ff52360c4569764f685bd6b7ee4",
+        sha256="f7597b10c9bbbcf75217e8d7f225af795082ec93e0f05499321c4af961e2b42b",
     ),
     namespace=NAMESPACE,
 )
@@ -34,13 +36,16 @@ COMPONENT = Component(
 
 @dataclass(frozen=True)
 class Options:
-    store: ObjectStore
+    store: Store | None  # None: Prometheus alone, without a Thanos sidecar
     replicas: int = 1
     labels: Mapping[str, str] = field(default_factory=dict)  # member -> `cluster` label (default: its name)
     scrape_interval: str = "30s"
     retention: str = "24h"
     block_duration: str = "2h"
     sidecar_service_type: str = "LoadBalancer"  # how the host's Thanos Query reaches each member's sidecar
+    primary: str | None = None  # the member whose Prometheus federates the others
+    federated: Mapping[str, str] = field(default_factory=dict)  # member -> host:port the primary reads
+    web_service_type: str = ""  # the prometheus-web Service (how the primary reaches the others)
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:
@@ -84,13 +89,21 @@ def cluster_labels(members: list[str], labels: Mapping[str, str]) -> dict[str, s
 def component(opts: Options, members: list[str]) -> Component:
     """The component for these targets: values rendered for the first member's label; per member, its own
     config text (its `cluster` label) and the pod annotation that rolls the pods when that text changes."""
-    from kurator.monitoring import checks, manifests
+    from kurator.monitoring import checks, manifests, prometheus
 
     labels = cluster_labels(members, opts.labels)
     checks.duration(opts.block_duration, "block duration")
+    if opts.primary is not None and opts.primary not in members:
+        raise InvalidInput(
+            f"--primary {opts.primary} is not a target of this install", f"targets: {', '.join(members)}"
+        )
+    federated = {labels[m]: address for m, address in opts.federated.items() if m in labels}
 
     def text(member: str) -> str:
-        return manifests.prometheus_config_text(labels[member], scrape_interval=opts.scrape_interval)
+        jobs = prometheus.in_cluster_jobs()
+        if member == opts.primary:
+            jobs += prometheus.federation_jobs(federated)
+        return manifests.prometheus_config_text(labels[member], jobs, scrape_interval=opts.scrape_interval)
 
     for member in members:  # every label renders (a bad one fails here, before anything is written)
         text(member)
@@ -102,6 +115,7 @@ def component(opts: Options, members: list[str]) -> Component:
         block_duration=opts.block_duration,
         replicas=opts.replicas,
         sidecar_service_type=opts.sidecar_service_type,
+        web_service_type=opts.web_service_type,
     )
     per_cluster = (
         PerCluster("v1", "ConfigMap", CONFIGMAP, f"/data/{CONFIG_KEY}", text),

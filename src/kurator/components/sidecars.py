@@ -18,9 +18,9 @@ from kurator.monitoring.names import NAMESPACE, SIDECAR_SERVICE
 POLL = 1.0
 
 
-def _grpc_port(svc: Service, node_port: bool) -> int | None:
+def _port(svc: Service, node_port: bool, name: str = "grpc") -> int | None:
     for port in (svc.spec.ports or []) if svc.spec else []:
-        if port.name == "grpc":
+        if port.name == name:
             return port.nodePort if node_port else port.port
     return None
 
@@ -34,12 +34,14 @@ async def _node_address(client: AsyncClient) -> str | None:
     return preferred.get("ExternalIP") or preferred.get("InternalIP")
 
 
-async def _sidecar_endpoint(member: str, client: AsyncClient) -> tuple[str | None, str]:
-    """(endpoint, why not): the address of ``member``'s sidecar Service as the host reaches it."""
+async def _service_endpoint(
+    member: str, client: AsyncClient, service: str = SIDECAR_SERVICE, port_name: str = "grpc"
+) -> tuple[str | None, str]:
+    """(endpoint, why not): the address of ``member``'s ``service`` as another cluster reaches it."""
     try:
-        svc = await client.get(Service, SIDECAR_SERVICE, namespace=NAMESPACE)
+        svc = await client.get(Service, service, namespace=NAMESPACE)
     except NotFound:
-        return None, "has no Thanos sidecar (install prometheus first)"
+        return None, f"has no {service} Service (install prometheus first)"
     except (Unreachable, Disconnected):
         raise  # Karmada itself does not answer: not this member's problem
     except KubeError as exc:  # an unreachable member is reported, not raised
@@ -47,29 +49,39 @@ async def _sidecar_endpoint(member: str, client: AsyncClient) -> tuple[str | Non
     kind = svc.spec.type if svc.spec else "ClusterIP"
     if kind == "LoadBalancer":
         ingress = (svc.status.loadBalancer.ingress or []) if svc.status and svc.status.loadBalancer else []
-        port = _grpc_port(svc, node_port=False)
+        port = _port(svc, False, port_name)
         for entry in ingress:
             if (host := entry.ip or entry.hostname) and port:
                 return f"{host}:{port}", ""
         return None, "has no load-balancer address yet"
     if kind == "NodePort":
-        port, node = _grpc_port(svc, node_port=True), await _node_address(client)
+        port, node = _port(svc, True, port_name), await _node_address(client)
         if port and node:
             return f"{node}:{port}", ""
-        return None, "has a NodePort sidecar Service but no node address"
-    return None, f"exposes its sidecar only inside the cluster (Service type {kind})"
+        return None, f"has a NodePort {service} Service but no node address"
+    return None, f"exposes its {service} Service only inside the cluster (type {kind})"
 
 
-def discover(karmada: Access, members: list[str], given: Mapping[str, str], timeout: float) -> dict[str, str]:
-    """Each member's sidecar endpoint: ``given`` ones as they are, the others read from the member's
-    ``thanos-sidecar`` Service through Karmada (a load balancer's address may take a while to appear)."""
+def discover(
+    karmada: Access,
+    members: list[str],
+    given: Mapping[str, str],
+    timeout: float,
+    service: str = SIDECAR_SERVICE,
+    port_name: str = "grpc",
+) -> dict[str, str]:
+    """Each member's sidecar endpoint (or, with ``service`` and ``port_name``, another Service's): ``given``
+    ones as they are, the others read from the member's Service through Karmada (a load balancer's address
+    may take a while to appear)."""
     found = dict(given)
     todo = [m for m in members if m not in found]
     why: dict[str, str] = {}
 
     def one_round(pool: targets.Members) -> bool:
         """True once every member is found, or one cannot be (only "not yet" is worth waiting for)."""
-        for member, (endpoint, reason) in pool.run(_sidecar_endpoint, only=todo).items():
+        for member, (endpoint, reason) in pool.run(
+            lambda m, c: _service_endpoint(m, c, service, port_name), only=todo
+        ).items():
             if endpoint:
                 found[member] = endpoint
             else:
@@ -85,9 +97,15 @@ def discover(karmada: Access, members: list[str], given: Mapping[str, str], time
             )
     if todo:
         said = "; ".join(f"{m} {why[m]}" for m in todo)
+        if service == SIDECAR_SERVICE:
+            raise KuratorError(
+                f"Thanos Query cannot reach every member's sidecar: {said}",
+                "install prometheus with --sidecar-service-type LoadBalancer (or NodePort), "
+                "or name the address with --sidecar-endpoint MEMBER=HOST:PORT",
+            )
         raise KuratorError(
-            f"Thanos Query cannot reach every member's sidecar: {said}",
-            "install prometheus with --sidecar-service-type LoadBalancer (or NodePort), "
-            "or name the address with --sidecar-endpoint MEMBER=HOST:PORT",
+            f"the primary cannot reach every member's Prometheus: {said}",
+            "use --service-type LoadBalancer (or NodePort), or name the address with "
+            "--federate-endpoint MEMBER=HOST:PORT",
         )
     return found

@@ -14,7 +14,7 @@ from kurator.fleet.component import Artifact, Component
 from kurator.monitoring.names import NAMESPACE
 
 if TYPE_CHECKING:
-    from kurator.monitoring.objstore import ObjectStore
+    from kurator.monitoring.objstore import Store
 
 COMPONENT = Component(
     name="thanos",
@@ -34,28 +34,25 @@ COMPONENT = Component(
 
 @dataclass(frozen=True)
 class Options:
-    store: ObjectStore
+    store: Store
     sidecars: Mapping[str, str] = field(default_factory=dict)  # member -> host:port Query reaches it at
     query_replicas: int = 1
     query_service_type: str = "ClusterIP"
     store_sync_interval: str = "15m"
 
 
-def parse_endpoints(items: list[str]) -> dict[str, str]:
-    """``--sidecar-endpoint MEMBER=HOST:PORT`` pairs."""
+def parse_endpoints(items: list[str], flag: str = "--sidecar-endpoint") -> dict[str, str]:
+    """``MEMBER=HOST:PORT`` pairs (of ``--sidecar-endpoint``, or another ``flag`` of the same form)."""
     from kurator.monitoring import checks
 
     out: dict[str, str] = {}
     for item in items:
         member, sep, endpoint = item.partition("=")
         if not sep or not member:
-            raise InvalidInput(
-                f"--sidecar-endpoint {item!r} is not MEMBER=HOST:PORT",
-                "e.g. --sidecar-endpoint m1=10.1.2.3:10901",
-            )
+            raise InvalidInput(f"{flag} {item!r} is not MEMBER=HOST:PORT", f"e.g. {flag} m1=10.1.2.3:10901")
         if member in out:
-            raise InvalidInput(f"--sidecar-endpoint names {member} twice")
-        out[member] = checks.address(endpoint, f"sidecar endpoint of {member}")
+            raise InvalidInput(f"{flag} names {member} twice")
+        out[member] = checks.address(endpoint, f"{flag} of {member}")
     return out
 
 

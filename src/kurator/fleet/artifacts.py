@@ -20,6 +20,7 @@ from kurator.core.paths import kurator_home
 from kurator.fleet.component import Artifact
 
 PACKAGE_PREFIX = "package:"
+FILE_PREFIX = "file:"  # a chart folder or archive on this machine, named by the user (digest taken at start)
 INDEX = "index.json"
 
 
@@ -86,6 +87,9 @@ def _fetch_into(artifact: Artifact, tmp: Path) -> Path:
 def obtain(artifact: Artifact, artifacts_dir: Path | None = None) -> Path:
     """The verified payload of ``artifact``: from ``artifacts_dir`` (never the network) when given, else
     from the cache, fetching it there first if missing. A digest mismatch is an error, never a re-fetch."""
+    if artifact.source.startswith(FILE_PREFIX):  # a chart the user named on this machine: used in place
+        local = Path(artifact.source.removeprefix(FILE_PREFIX))
+        return _verify(artifact, local, str(local.parent))
     if artifacts_dir is not None:
         path = artifacts_dir / artifact.key / payload_name(artifact)
         if not path.exists():

@@ -1,12 +1,15 @@
 """What a fleet component declares so the install engine can install it: a pinned artifact with its
-checksum, values, per-member differences, and the namespace it lives in."""
+checksum, values, per-member differences, the namespace it lives in, and what healthy means for it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from kurator.fleet.desired import Ref
 
 ArtifactKind = Literal["helm-chart", "manifests"]
 # "members": applied to Karmada, which propagates it to every target member. "host": applied straight to
@@ -52,6 +55,47 @@ class PerCluster:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One thing a healthy component needs on one target, as found there (``detail`` says what was seen or
+    what is missing, in a few words)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class Reader(Protocol):
+    """Reads live objects of one target (a member through Karmada's proxy, or the host)."""
+
+    async def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
+        """The object, or None when it (or its kind) does not exist."""
+        ...
+
+    async def list(
+        self, api_version: str, kind: str, namespace: str = "", labels: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The objects of a kind (in ``namespace``, or everywhere when empty), by label; [] for an unknown
+        kind."""
+        ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a health hook is given: one target, the component's objects placed there, and a reader."""
+
+    name: str  # the member (or HOST for a component placed on the host)
+    objects: tuple[Ref, ...]
+    read: Reader
+    members: tuple[str, ...] = ()  # every target of the install (a hook may look at the others' state)
+
+
+# Checks beyond generic readiness (which the engine does for every component: workloads ready, CRDs
+# Established, each webhook's service with a ready endpoint and a CA bundle). A hook may raise nothing: what
+# it cannot read is a failed Check.
+HealthHook = Callable[[Target], Awaitable[list[Check]]]
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     description: str
@@ -64,6 +108,9 @@ class Component:
     # For an artifact neither helm nor plain manifests describe (a release's kustomize folders): makes the
     # objects from the verified payload and the values.
     renderer: Callable[[Path, dict[str, Any]], list[dict[str, Any]]] | None = None
+    health: HealthHook | None = None
+    # Applied to the rendered objects before anything else (e.g. leave out what cannot serve on the targets).
+    adapt: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
 
     @property
     def version(self) -> str:

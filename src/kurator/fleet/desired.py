@@ -15,6 +15,15 @@ Doc = dict[str, Any]
 MANAGED_BY = "app.kubernetes.io/managed-by"
 COMPONENT_LABEL = "kurator.dev/component"
 POLICY_GROUP = "policy.karmada.io/v1alpha1"
+WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+# Matches no object: a key that must exist and must not. Webhook configurations on Karmada are templates for
+# members, whose servers run there: Karmada's own API server must never call them.
+NO_OBJECT = {
+    "matchExpressions": [
+        {"key": "kurator.dev/template-only", "operator": "Exists"},
+        {"key": "kurator.dev/template-only", "operator": "DoesNotExist"},
+    ]
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -136,6 +145,9 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
     for original in rendered:
         doc = copy.deepcopy(original)
         meta = doc.setdefault("metadata", {})
+        # What only a server writes (controller-gen leaves `creationTimestamp: null` in CRDs): never wanted.
+        meta.pop("creationTimestamp", None)
+        doc.pop("status", None)
         if _is_namespaced(doc, crd_scopes):
             if not component.namespace and not meta.get("namespace"):
                 raise KuratorError(f"{name} has no namespace, yet declares {Ref.of(doc)} without one")
@@ -159,7 +171,8 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
         desired.third = [d for d in namespaced if _group_kind(d) in crd_scopes]
         return desired
     desired.first = [
-        *cluster_scoped,
+        *(_inert(d) for d in cluster_scoped),
+        *_webhook_overrides(name, cluster_scoped, targets),
         _policy(
             "ClusterPropagationPolicy",
             policy_name(name),
@@ -185,6 +198,52 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
             )
         )
     return desired
+
+
+def _inert(doc: Doc) -> Doc:
+    """``doc`` as it is kept on Karmada: a webhook configuration with every webhook matching no object."""
+    if doc["kind"] not in WEBHOOK_KINDS:
+        return doc
+    doc = copy.deepcopy(doc)
+    for hook in doc.get("webhooks") or []:
+        hook["objectSelector"] = copy.deepcopy(NO_OBJECT)
+    return doc
+
+
+def _webhook_overrides(component: str, docs: list[Doc], targets: list[str]) -> list[Doc]:
+    """ClusterOverridePolicies that give each member the webhooks as rendered (their own objectSelector)."""
+    hooks = [d for d in docs if d["kind"] in WEBHOOK_KINDS and d.get("webhooks")]
+    if not hooks:
+        return []
+    rules = [
+        {
+            "targetCluster": {"clusterNames": sorted(targets)},
+            "overriders": {
+                "plaintext": [
+                    {
+                        "path": f"/webhooks/{i}/objectSelector",
+                        "operator": "replace",
+                        "value": hook.get("objectSelector") or {},
+                    }
+                    for i, hook in enumerate(doc["webhooks"])
+                ]
+            },
+        }
+        for doc in hooks
+    ]
+    selectors = [_selector(d) for d in hooks]
+    # One rule per configuration, each applied only to its own (a rule's overriders apply to every selected
+    # object): so one policy per configuration.
+    return [
+        _policy(
+            "ClusterOverridePolicy",
+            f"{policy_name(component)}-{sel['kind'].lower()}-{sel['name']}",
+            None,
+            {"resourceSelectors": [sel], "overrideRules": [rule]},
+            component,
+        )
+        for sel, rule in zip(selectors, rules, strict=True)
+    ]
 
 
 def _overrides(component: Component, namespace: str, targets: list[str]) -> list[Doc]:

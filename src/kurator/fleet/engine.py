@@ -17,13 +17,14 @@ from typing import Any
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
-from kurator.fleet import artifacts, desired, objects, plan, record, render, targets
-from kurator.fleet.component import HOST, Component
+from kurator.fleet import artifacts, desired, health, objects, plan, record, render, targets
+from kurator.fleet.component import HOST, Component, Target
 from kurator.fleet.desired import Desired, Ref
 from kurator.kube import kinds, ops, wait
 from kurator.kube.client import FIELD_MANAGER, Access, AsyncClient, Client
 from kurator.kube.errors import Disconnected, KubeError, RequestFailed, Unreachable
 from kurator.kube.karmada import Cluster
+from kurator.kube.reader import LiveReader
 from kurator.kube.resources import Namespace
 
 POLL = 0.25  # seconds between readiness rounds
@@ -94,6 +95,8 @@ def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepar
     comp = req.component
     payload = artifacts.obtain(comp.artifact, req.artifacts_dir)
     rendered = render.render(comp, payload, _merge(comp.values, req.values), reporter)
+    if comp.adapt is not None:
+        rendered = comp.adapt(rendered)
     api = req.access.client()
     on_host = comp.placement == "host"
     if on_host and req.clusters:
@@ -151,7 +154,7 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     else:
         expected = {m: desired.for_member(comp, want, m) for m in members}
     direct = comp.placement == "host"
-    out.members = _wait_members(req.access, expected, req.wait_timeout, progress, direct)
+    out.members = _wait_members(req.access, expected, req.wait_timeout, progress, direct, comp)
     out.seconds = time.monotonic() - began
     return out
 
@@ -165,9 +168,10 @@ def _apply(access: Access, docs: list[desired.Doc]) -> int:
     Karmada never renders a member's copy before its per-member value is known."""
     if not docs:
         return 0
+    overrides = ("OverridePolicy", "ClusterOverridePolicy")
     waves = [
-        [d for d in docs if d["kind"] == "OverridePolicy"],
-        [d for d in docs if d["kind"] != "OverridePolicy"],
+        [d for d in docs if d["kind"] in overrides],
+        [d for d in docs if d["kind"] not in overrides],
     ]
 
     async def apply_all() -> None:
@@ -271,11 +275,18 @@ def _wait_apis(
 
 
 async def _member_state(
-    member: str, client: AsyncClient, docs: list[desired.Doc], settled: set[Ref]
+    member: str,
+    client: AsyncClient,
+    docs: list[desired.Doc],
+    settled: set[Ref],
+    component: Component | None = None,
+    members: tuple[str, ...] = (),
 ) -> MemberState:
     """How far ``member`` is; objects seen ready once are ``settled`` and not read again (most are ready
     as soon as they exist, so later rounds read only the few that take time: a poll crosses Karmada's
-    cluster proxy, and reading everything every round slows down the propagation being waited for)."""
+    cluster proxy, and reading everything every round slows down the propagation being waited for).
+    Once every object is ready, the component's health checks (webhooks answering, its own hook) must
+    pass too."""
     state = MemberState(member, total=len(docs), ready=len(settled))
     todo = [doc for doc in docs if Ref.of(doc) not in settled]
     lives = await plan.read_all(client, [Ref.of(doc) for doc in todo])
@@ -298,6 +309,15 @@ async def _member_state(
                 return state
             else:
                 state.waiting.append(f"{ref} ({why})")
+    refs = [Ref.of(doc) for doc in docs]
+    if component is None or state.waiting or state.ready < state.total or not health.needed(component, refs):
+        return state
+    target = Target(member, health.member_refs(refs), LiveReader(client), members)
+    report = await health.check(component, target, crds=False)
+    if report.error:
+        state.error = report.error
+    else:
+        state.waiting += report.failing()
     return state
 
 
@@ -347,12 +367,14 @@ def _wait_members(
     timeout: float,
     progress: Progress | None,
     direct: bool = False,
+    component: Component | None = None,
 ) -> list[MemberState]:
     settled: dict[str, set[Ref]] = {m: set() for m in expected}
+    members = tuple(sorted(expected))
     return _poll(
         karmada,
         list(expected),
-        lambda m, client: _member_state(m, client, expected[m], settled[m]),
+        lambda m, client: _member_state(m, client, expected[m], settled[m], component, members),
         timeout,
         progress,
         "not ready after {timeout:.0f}s: waiting for {waiting}",

@@ -3,8 +3,8 @@ holds what is wanted, whether it is ready, and a readable, secret-free diff."""
 
 from __future__ import annotations
 
-import copy
 import difflib
+import json
 from typing import Any
 
 import yaml
@@ -14,9 +14,12 @@ REDACTED = "<redacted>"
 
 
 def contains(live: Any, wanted: Any) -> bool:
-    """Whether ``live`` holds every field of ``wanted`` (servers add defaults, members add their own)."""
+    """Whether ``live`` holds every field of ``wanted`` (servers add defaults, members add their own). A
+    field a chart leaves null (``env:`` with nothing under it) is one API servers never store: held."""
     if isinstance(wanted, dict):
-        return isinstance(live, dict) and all(k in live and contains(live[k], v) for k, v in wanted.items())
+        return isinstance(live, dict) and all(
+            contains(live[k], v) if k in live else v is None for k, v in wanted.items()
+        )
     if isinstance(wanted, list):
         return isinstance(live, list) and len(live) == len(wanted) and all(map(contains, live, wanted))
     if isinstance(wanted, (int, float)) and isinstance(live, (int, float)) and not isinstance(wanted, bool):
@@ -62,8 +65,9 @@ def readiness(kind: str, obj: Doc) -> tuple[bool, str]:
 
 
 def clean(obj: Doc) -> Doc:
-    """An object as a person compares it: without server bookkeeping, with secret values hidden."""
-    out = copy.deepcopy(obj)
+    """An object as a person compares it: without server bookkeeping, with secret values hidden (plain
+    dicts and lists: a generic resource's dict may be of a subclass that YAML cannot write)."""
+    out: Doc = json.loads(json.dumps(obj, default=str))
     out.pop("status", None)
     meta = out.get("metadata", {})
     for key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):

@@ -16,6 +16,9 @@ ClusterPropagationPolicy = create_global_resource(
 OverridePolicy = create_namespaced_resource(
     "policy.karmada.io", "v1alpha1", "OverridePolicy", "overridepolicies"
 )
+ClusterOverridePolicy = create_global_resource(
+    "policy.karmada.io", "v1alpha1", "ClusterOverridePolicy", "clusteroverridepolicies"
+)
 Work = create_namespaced_resource("work.karmada.io", "v1alpha1", "Work", "works")
 
 CLUSTER_NAMESPACE = "karmada-cluster"  # where Karmada keeps members' credentials

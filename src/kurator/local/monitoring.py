@@ -142,7 +142,7 @@ def object_store(cfg: FleetConfig, layout: FleetLayout) -> objstore.ObjectStore:
         "  insecure: true\n"
         "  bucket_lookup_type: path\n"
     )
-    return objstore.parse(text, "the local fleet's object store")
+    return objstore.parse_s3(text, "the local fleet's object store")
 
 
 def scrape_jobs(cfg: FleetConfig, layout: FleetLayout, member: str) -> list[prometheus.Job]:

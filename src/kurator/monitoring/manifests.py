@@ -65,7 +65,7 @@ def prometheus_config_text(
 
 def prometheus_values(
     cluster: str,
-    store: objstore.ObjectStore,
+    store: objstore.Store | None,
     *,
     scrape_jobs: Sequence[Mapping[str, Any]] | None = None,
     scrape_interval: str = "30s",
@@ -73,17 +73,21 @@ def prometheus_values(
     block_duration: str = "2h",
     replicas: int = 1,
     sidecar_service_type: str = "ClusterIP",
+    web_service_type: str = "",
 ) -> dict[str, Any]:
     """Values of the ``prometheus`` chart, rendered for ``cluster`` (on Karmada, the template's value,
-    overridden per member with ``prometheus_config_text``). They hold the object store's credentials:
-    hand them only to ``helm template`` through a file of mode 0600, never to a log."""
+    overridden per member with ``prometheus_config_text``). With a ``store``: a Thanos sidecar per pod, and
+    the values hold the store's credentials: hand them only to ``helm template`` through a file of mode
+    0600, never to a log. Without: Prometheus alone (Kurator v0.1's). ``web_service_type`` adds the
+    ``prometheus-web`` Service that another member's Prometheus federates this one through."""
     if replicas < 1:
         raise InvalidInput(f"Prometheus replicas must be at least 1, not {replicas}")
-    _service_type(sidecar_service_type, "sidecar")
+    if web_service_type:
+        _service_type(web_service_type, "Prometheus web")
     paths = POD_PATHS
-    return {
+    values: dict[str, Any] = {
         "replicas": replicas,
-        "paths": {"config": paths.config, "data": paths.prometheus_data, "objstore": paths.objstore},
+        "paths": {"config": paths.config, "data": paths.prometheus_data},
         "prometheus": {
             "config": prometheus_config_text(cluster, scrape_jobs, scrape_interval=scrape_interval),
             "args": prometheus.args(
@@ -95,21 +99,28 @@ def prometheus_values(
             ),
             "replicaEnv": prometheus.REPLICA_ENV,
             "port": PROMETHEUS_PORT,
+            "serviceType": web_service_type,
         },
-        "sidecar": {
-            "args": thanos.sidecar_args(
-                prometheus_url=f"http://127.0.0.1:{PROMETHEUS_PORT}",  # the same pod
-                tsdb_path=paths.prometheus_data,
-                objstore_path=paths.objstore_file,
-                grpc_address=f"0.0.0.0:{GRPC_PORT}",
-                http_address=f"0.0.0.0:{HTTP_PORT}",
-            ),
-            "grpcPort": GRPC_PORT,
-            "httpPort": HTTP_PORT,
-            "serviceType": sidecar_service_type,
-        },
-        "objstore": objstore.render(store),
+        "objstore": "",
     }
+    if store is None:
+        return values
+    _service_type(sidecar_service_type, "sidecar")
+    values["paths"]["objstore"] = paths.objstore
+    values["sidecar"] = {
+        "args": thanos.sidecar_args(
+            prometheus_url=f"http://127.0.0.1:{PROMETHEUS_PORT}",  # the same pod
+            tsdb_path=paths.prometheus_data,
+            objstore_path=paths.objstore_file,
+            grpc_address=f"0.0.0.0:{GRPC_PORT}",
+            http_address=f"0.0.0.0:{HTTP_PORT}",
+        ),
+        "grpcPort": GRPC_PORT,
+        "httpPort": HTTP_PORT,
+        "serviceType": sidecar_service_type,
+    }
+    values["objstore"] = objstore.render(store)
+    return values
 
 
 def store_endpoint(namespace: str = NAMESPACE) -> str:
@@ -118,7 +129,7 @@ def store_endpoint(namespace: str = NAMESPACE) -> str:
 
 
 def thanos_values(
-    store: objstore.ObjectStore,
+    store: objstore.Store,
     sidecar_endpoints: Sequence[str] = (),
     *,
     namespace: str = NAMESPACE,

@@ -1,10 +1,12 @@
 """Thanos's object-store config file (``--objstore.config-file``): parsed and checked once, rendered for the
 Secrets and files the components read, described without its secrets.
 
-Only S3 (AWS, MinIO and other S3-compatible stores) is supported. The checks follow what Thanos's S3 client
-(minio-go) would refuse at start-up, so a bad file fails at ``kurator install`` time with a sentence a person
-understands, not later in a pod's log. No message built here ever holds a credential: messages name the
-field and the rule, not the value, and every one passes through ``_scrub`` as a second guard.
+S3 (AWS, MinIO and other S3-compatible stores) is checked field by field, following what Thanos's S3 client
+(minio-go) would refuse at start-up, and its bucket is asked for live; every other type Thanos supports
+(GCS, AZURE, SWIFT, COS, ALIYUNOSS, BOS, OBS, OCI, FILESYSTEM: ``objstore_types``) is checked for the fields
+its client needs and passed through as written. A bad file fails at ``kurator install`` time with a sentence
+a person understands, not later in a pod's log. No message built here ever holds a credential: messages name
+the field and the rule, not the value, and every one passes through ``_scrub`` as a second guard.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from kurator.core import inputs
 from kurator.core.errors import InvalidInput, KuratorError
+from kurator.monitoring import objstore_types
 
 SUPPORTED_TYPES = ("S3",)
 DEFAULT_REGION = "us-east-1"  # what S3 clients sign with when no region is given (minio-go and botocore)
@@ -193,6 +196,55 @@ def _is_ip(value: str) -> bool:
     return True
 
 
+class OtherStore(BaseModel):
+    """A store of another type than S3, as written (its fields checked by ``objstore_types``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    config: dict[str, Any]
+    prefix: str = ""
+
+    @property
+    def secrets(self) -> list[str]:
+        return objstore_types.secrets(objstore_types.TYPES[self.type], self.config)
+
+
+Store = ObjectStore | OtherStore
+
+
+def _other(data: dict[str, Any], source_name: str) -> OtherStore | None:
+    """The store when ``data`` names a type other than S3 that Thanos supports; None for S3."""
+    raw = data.get("type")
+    name = raw.upper() if isinstance(raw, str) else ""
+    name = objstore_types.ALIASES.get(name, name)
+    if name == "S3":
+        return None
+    kind = objstore_types.TYPES.get(name)
+    config = data.get("config")
+    hidden = _raw_secrets(data) + (
+        objstore_types.secrets(kind, config) if kind and isinstance(config, dict) else []
+    )
+
+    def refuse(problem: str, hint: str = _HINT) -> InvalidInput:
+        return InvalidInput(_scrub(f"{source_name}: {problem}", hidden), hint)
+
+    if kind is None:
+        shown = repr(raw)[:40] if isinstance(raw, str) else "missing" if raw is None else type(raw).__name__
+        supported = ", ".join(["S3", *objstore_types.TYPES])
+        raise refuse(f"type is {shown}, which Thanos does not support", f"supported: {supported}; {_HINT}")
+    if not isinstance(config, dict):
+        raise refuse(f"config must be a mapping of the {kind.title} store's fields")
+    if extra := sorted(str(k) for k in set(data) - {"type", "config", "prefix"}):
+        raise refuse(f"{', '.join(extra)[:60]} is not a field of an object-store config")
+    prefix = data.get("prefix", "")
+    if not isinstance(prefix, str):
+        raise refuse("prefix must be a string")
+    if found := objstore_types.problems(kind, config):
+        raise refuse(f"not a usable {kind.title} ({kind.name}) config: " + "; ".join(found))
+    return OtherStore(type=kind.name, config=config, prefix=prefix)
+
+
 # ---- parsing ---------------------------------------------------------------------------------------------
 
 _HINT = "the file is Thanos's object-store config: type: S3, config: {bucket, endpoint, access_key, ...}"
@@ -272,7 +324,7 @@ _MISSING_HINT = {
 }
 
 
-def parse(text: str, source_name: str) -> ObjectStore:
+def parse(text: str, source_name: str) -> Store:
     """The object store described by ``text`` (read from ``source_name``, which messages name).
 
     Raises InvalidInput with every problem found, in one message without any credential."""
@@ -286,6 +338,8 @@ def parse(text: str, source_name: str) -> ObjectStore:
             f"{'an empty file' if data is None else type(data).__name__}",
             _HINT,
         )
+    if (other := _other(data, source_name)) is not None:
+        return other
     try:
         return ObjectStore.model_validate(data)
     except ValidationError as exc:
@@ -293,12 +347,26 @@ def parse(text: str, source_name: str) -> ObjectStore:
         raise InvalidInput(_scrub(message, _raw_secrets(data)), _HINT) from None
 
 
+def parse_s3(text: str, source_name: str) -> ObjectStore:
+    """As ``parse``, for a caller that serves S3 only (the local fleet's stand-in store)."""
+    store = parse(text, source_name)
+    if not isinstance(store, ObjectStore):
+        raise InvalidInput(f"{source_name} must be an S3 store, not {store.type}")
+    return store
+
+
 # ---- rendering -------------------------------------------------------------------------------------------
 
 
-def to_dict(store: ObjectStore) -> dict[str, Any]:
+def to_dict(store: Store) -> dict[str, Any]:
     """The file as Thanos reads it, credentials in clear. Only the fields that were given, so the rendered
     text stays what the user wrote, in kurator's key order."""
+    if isinstance(store, OtherStore):
+        return {
+            "type": store.type,
+            "config": store.config,
+            **({"prefix": store.prefix} if store.prefix else {}),
+        }
     data = store.model_dump(exclude_unset=True, exclude_none=True)
     config = data["config"]
     for key in SECRET_FIELDS:
@@ -310,13 +378,25 @@ def to_dict(store: ObjectStore) -> dict[str, Any]:
     return out
 
 
-def render(store: ObjectStore) -> str:
+def render(store: Store) -> str:
     """The YAML Thanos reads, credentials included: only for a Secret or a file of mode 0600."""
     return yaml.safe_dump(to_dict(store), sort_keys=False, default_flow_style=False)
 
 
-def describe(store: ObjectStore) -> str:
+def describe(store: Store) -> str:
     """One line about the store that is safe to print or log."""
+    if isinstance(store, OtherStore):
+        kind = objstore_types.TYPES[store.type]
+        where = next(
+            (
+                str(store.config[k])
+                for k in ("bucket", "container", "container_name", "directory")
+                if store.config.get(k)
+            ),
+            "",
+        )
+        prefix = f", prefix {store.prefix!r}" if store.prefix else ""
+        return _scrub(f"{kind.title} ({store.type}) {where!r}{prefix}; credentials hidden", store.secrets)
     c = store.config
     prefix = f", prefix {store.prefix!r}" if store.prefix else ""
     lookup = "virtual-hosted" if _virtual_hosted(c) else "path-style"

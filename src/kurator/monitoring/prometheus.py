@@ -148,6 +148,28 @@ def static_job(
     return job
 
 
+def federation_jobs(endpoints: Mapping[str, str]) -> list[Job]:
+    """What the federating (primary) Prometheus adds: one job per other member, reading every series of
+    that member's Prometheus at ``host:port`` from ``/federate``. ``honor_labels`` keeps the series' own
+    labels, among them the external labels ``cluster`` and ``replica`` of the Prometheus they come from;
+    the target's ``cluster`` label says the same for the job's own series (``up``)."""
+    return [
+        {
+            "job_name": f"federate-{member}",
+            "honor_labels": True,
+            "metrics_path": "/federate",
+            "params": {"match[]": ['{__name__=~".+"}']},
+            "static_configs": [
+                {
+                    "targets": [checks.address(address, f"{member}'s Prometheus")],
+                    "labels": {CLUSTER_LABEL: member},
+                }
+            ],
+        }
+        for member, address in sorted(endpoints.items())
+    ]
+
+
 def in_cluster_jobs(access: KubeAccess | None = None) -> list[Job]:
     """What a member's Prometheus scrapes by default: its API servers and its nodes."""
     return [apiserver_job(access), kubelet_job(access)]
