@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import yaml
 from lightkube.resources.apps_v1 import StatefulSet
@@ -56,7 +56,7 @@ def _free_port() -> int:
 
 
 def _query(url: str, promql: str) -> list[dict[str, Any]]:
-    reply = httpx.get(f"{url}/api/v1/query", params={"query": promql}, timeout=5.0, trust_env=False)
+    reply = httpx2.get(f"{url}/api/v1/query", params={"query": promql}, timeout=5.0, trust_env=False)
     reply.raise_for_status()
     return list(reply.json()["data"]["result"])
 
@@ -123,7 +123,7 @@ def test_primary_federates_every_member_for_real(fleet: UpResult) -> None:
                 # only to what leaves it); the federated ones keep member2's.
                 try:
                     rows = _query(url, 'up{job="kube-apiserver"} == 1')
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     return None
                 own = [r for r in rows if r["metric"].get("instance") == member1_api]
                 federated = [r for r in rows if r["metric"].get("cluster") == "member2"]
@@ -137,8 +137,8 @@ def test_primary_federates_every_member_for_real(fleet: UpResult) -> None:
         except AssertionError as exc:
             log.flush()
             try:  # each target's health, as the primary sees it
-                targets = httpx.get(f"{url}/api/v1/targets", timeout=5.0, trust_env=False).text[-3000:]
-            except httpx.HTTPError as err:
+                targets = httpx2.get(f"{url}/api/v1/targets", timeout=5.0, trust_env=False).text[-3000:]
+            except httpx2.HTTPError as err:
                 targets = f"(targets unreadable: {err})"
             tail = (Path(tmp) / "prometheus.log").read_text()[-2000:]
             raise AssertionError(f"{exc}\ntargets: {targets}\nlog: {tail}") from None
