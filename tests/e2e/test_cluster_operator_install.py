@@ -23,6 +23,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -313,7 +314,9 @@ def test_an_interrupted_install_is_finished_by_running_it_again(clean: Bed) -> N
 
     again = bed.kurator(*args)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert "cluster-api-crds 1.14.2 installed on host" in again.stdout
+    # Ctrl-C may land after the last CRD went in: the re-run then finds them complete and writes nothing.
+    crds = r"cluster-api-crds 1\.14\.2 (installed|is installed and unchanged) on host"
+    assert re.search(crds, again.stdout), again.stdout
     assert "cluster-operator 0.1.0 installed on host" in again.stdout
     assert f"fleets registered: {FLEET}" in again.stdout
     for secret in bed.secrets():
