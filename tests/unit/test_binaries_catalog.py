@@ -21,8 +21,21 @@ HASH = "ab" * 32
 
 def test_fleet_binaries_share_one_kubernetes_build_and_pin_versions() -> None:
     specs = {s.name: s for s in fleet_binaries("1.35.4", mirror="http://127.0.0.1:1")}
-    assert set(specs) == {"kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok"}
-    assert specs["kube-apiserver"].build is specs["kube-scheduler"].build  # one go build for all three
+    assert set(specs) == {
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+        "etcd",
+        "kwok",
+    }
+    # one go build for the control plane and kubectl, which shares most of its packages
+    assert specs["kube-apiserver"].build is specs["kube-scheduler"].build is specs["kubectl"].build
+    kubectl = specs["kubectl"].download
+    assert kubectl is not None and kubectl.url == "http://127.0.0.1:1/release/v1.35.4/bin/linux/" + (
+        f"{arch()}/kubectl"
+    )
+    assert kubectl.sha256_url == kubectl.url + ".sha256"
     build = specs["kube-apiserver"].build
     assert build is not None and build.kubernetes_staging
     assert "-X k8s.io/component-base/version.gitVersion=v1.35.4" in build.ldflags
@@ -121,6 +134,25 @@ def test_packages_in_folders_of_one_name_get_a_go_build_each() -> None:
     # folders of distinct names still share one build
     thanos = monitoring_binaries()[0].build
     assert thanos is not None and len(build_commands(thanos, Path("/out"))) == 1
+
+
+def test_a_build_asks_only_for_the_missing_binaries_of_its_group() -> None:
+    build = {s.name: s for s in fleet_binaries("1.35.4")}["kubectl"].build
+    assert build is not None
+    every = build_args(build, Path("/out"))
+    assert [a for a in every if a.startswith("k8s.io/")] == [
+        f"k8s.io/kubernetes/cmd/{n}"
+        for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+    ]
+    assert build_args(build, Path("/out"), ["kubectl"])[-3:] == [
+        "-o",
+        "/out/kubectl",
+        "k8s.io/kubernetes/cmd/kubectl",
+    ]
+    two = build_args(build, Path("/out"), ["kubectl", "kube-scheduler"])
+    assert two[-3:] == ["/out/", "k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubectl"]
+    # the compiler's debug information is not made (the links strip it), paths are trimmed
+    assert "-trimpath" in every and "-gcflags=all=-dwarf=false" in every
 
 
 def test_prometheus_module_version() -> None:

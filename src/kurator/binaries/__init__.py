@@ -1,6 +1,8 @@
 """The version-keyed binary cache, ``<cache>/bin/<name>/<version>/<name>``: checked downloads of official
 releases or builds from the Go module proxy, for the local fleet and the install engine (helm, karmadactl)."""
 
+from pathlib import Path
+
 from kurator.binaries.catalog import (
     KARMADA_CRDS,
     KARMADA_DEPLOY,
@@ -12,6 +14,12 @@ from kurator.binaries.catalog import (
 )
 from kurator.binaries.fetch import FetchReport, binary_path, ensure_binaries, missing, resolve
 
+
+def kubectl_path(kubernetes_version: str = SUPPORTED_KUBERNETES_VERSIONS[0]) -> Path:
+    """Where the cache keeps the kubectl of the fleet's Kubernetes version (built with its control plane)."""
+    return binary_path("kubectl", kubernetes_version)
+
+
 __all__ = [
     "KARMADA_CRDS",
     "KARMADA_DEPLOY",
@@ -22,6 +30,7 @@ __all__ = [
     "ensure_binaries",
     "fleet_binaries",
     "karmada_binaries",
+    "kubectl_path",
     "missing",
     "monitoring_binaries",
     "resolve",

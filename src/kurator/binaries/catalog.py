@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from kurator.core.errors import InvalidInput
 
 SUPPORTED_KUBERNETES_VERSIONS = ("1.35.4",)
+KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 ETCD_VERSION = "3.6.14"
 KWOK_VERSION = "0.8.0"
 KARMADA_VERSION = "1.18.2"
@@ -110,10 +111,9 @@ def kubernetes_build(version: str) -> GoBuildSpec:
         key=f"kubernetes-{version}",
         module="k8s.io/kubernetes",
         version=f"v{version}",
-        packages=tuple(
-            (f"k8s.io/kubernetes/cmd/{name}", name)
-            for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
-        ),
+        # kubectl shares most of its packages with the control plane: built beside it, it costs little and
+        # gives people the kubectl of the fleet's own version.
+        packages=tuple((f"k8s.io/kubernetes/cmd/{name}", name) for name in KUBERNETES_BINARIES),
         kubernetes_staging=True,
         tags=("selinux", "notest"),
         ldflags=("-s", "-w", *stamp),
@@ -130,7 +130,7 @@ def check_kubernetes_version(version: str) -> str:
 
 
 def fleet_binaries(kubernetes_version: str, mirror: str | None = None) -> list[BinarySpec]:
-    """Every binary a local fleet of ``kubernetes_version`` runs."""
+    """Every binary a local fleet of ``kubernetes_version`` runs, and the kubectl of that version."""
     check_kubernetes_version(kubernetes_version)
     a = arch()
     k8s = _mirror(mirror, "https://dl.k8s.io")

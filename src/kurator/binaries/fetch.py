@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from kurator.binaries import gobuild
+from kurator.binaries import gobuild, scheduling
 from kurator.binaries.catalog import (
     CAPA_CONFIG,
     CAPA_VERSION,
@@ -110,27 +111,70 @@ def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> 
     return None
 
 
-def _build_group(
-    build: GoBuildSpec, specs: list[BinarySpec], report: FetchReport, reporter: Reporter
+def _install_built(
+    build: GoBuildSpec, specs: list[BinarySpec], built: dict[str, Path], module_dir: Path
 ) -> None:
-    names = ", ".join(s.name for s in specs)
-    label = f"build {names} ({build.module}@{build.version})"
-    reporter.step(label)
-    cache_root = bin_cache()
-    cache_root.mkdir(parents=True, exist_ok=True)
-    out = cache_root / f".build-{build.key}"
-    result = gobuild.build(build, out, on_line=lambda n: reporter.progress(f"{n} packages compiled"))
     for spec in specs:
         target = binary_path(spec.name, spec.version)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(result.binaries[spec.name], target)
-        report.how[spec.name] = "built"
+        os.replace(built[spec.name], target)
     for folder, asset in build.assets:
-        version = build.version.removeprefix("v")
-        _install_asset(result.module_dir / folder, asset, version, build.asset_include)
-    for step, seconds in result.steps.items():
-        report.steps[f"{build.key}: {step}"] = seconds
-    reporter.done(label, sum(result.steps.values()))
+        _install_asset(module_dir / folder, asset, build.version.removeprefix("v"), build.asset_include)
+    for path in {p.parent for p in built.values()}:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _build_all(groups: dict[GoBuildSpec, list[BinarySpec]], report: FetchReport, reporter: Reporter) -> None:
+    """Build every group: all helper modules are prepared at once (mostly downloads), then up to
+    ``parallel_builds()`` compile at a time, the largest ready one first, so that one build's downloads
+    and serial tail (a last big package, the links) overlap another's compiling. A group that fails
+    leaves the others to finish: what they built stays in the cache for the next run."""
+    bin_cache().mkdir(parents=True, exist_ok=True)
+    progress = {b.key: gobuild.Progress() for b in groups}
+    slots_n = scheduling.parallel_builds()
+    slots = scheduling.Slots(slots_n)
+    began = time.monotonic()
+
+    def one(build: GoBuildSpec) -> float:
+        prog = progress[build.key]
+        with gobuild.locked(build):
+            # Another kurator may have built them while this one waited for the lock.
+            if wanted := [s for s in groups[build] if not is_cached(s)]:
+                prepared = gobuild.prepare(build, prog)
+                with slots.taken(prepared.packages):
+                    built = gobuild.compile(build, prepared, prog, [s.name for s in wanted])
+                _install_built(build, wanted, built, prepared.module_dir)
+        prog.phase = "done"
+        return time.monotonic() - began
+
+    reporter.step(f"build {len(groups)} module groups from source with Go ({slots_n} at a time)")
+    failures = []
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        pending: set[Future[float]] = set()
+        which: dict[Future[float], GoBuildSpec] = {}
+        for build in groups:
+            fut = pool.submit(one, build)
+            pending.add(fut)
+            which[fut] = build
+        while pending:
+            finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                build = which[fut]
+                names = ", ".join(s.name for s in groups[build])
+                try:
+                    report.steps[f"build {build.key}"] = fut.result()
+                except KuratorError as exc:
+                    failures.append(exc.message)
+                    reporter.note(f"building {names} failed")
+                    continue
+                for spec in groups[build]:
+                    report.how[spec.name] = "built"
+                reporter.note(f"built {names} ({build.module}@{build.version})")
+            reporter.progress(scheduling.describe({k: p for k, p in progress.items() if p.phase != "done"}))
+    if failures:
+        reporter.done("building from source: failed", time.monotonic() - began)
+        raise KuratorError("; ".join(failures))
+    reporter.done(f"built {len(groups)} module groups from source", time.monotonic() - began)
 
 
 def ensure_binaries(
@@ -167,8 +211,8 @@ def ensure_binaries(
             f"({detail}) and `go` is not installed to build them",
             "install Go >= 1.25, or give a reachable release mirror with --mirror / KURATOR_RELEASE_MIRROR",
         )
-    for build, group in to_build.items():
-        _build_group(build, group, report, rep)
+    if to_build:
+        _build_all(to_build, report, rep)
     return report
 
 

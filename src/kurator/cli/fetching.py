@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kurator.cli.render import ConsoleReporter, console
+
+if TYPE_CHECKING:
+    from kurator.binaries.catalog import BinarySpec
+    from kurator.binaries.fetch import FetchReport
 
 
 def fetch_binaries(
@@ -32,6 +38,7 @@ def fetch_binaries(
 
     version = kubernetes_version or SUPPORTED_KUBERNETES_VERSIONS[0]
     reporter = ConsoleReporter()
+    began = time.monotonic()
     try:
         specs = fleet_binaries(version, mirror) + (karmada_binaries() if karmada else [])
         specs += [helm_binary(mirror)] if tools else []
@@ -40,7 +47,7 @@ def fetch_binaries(
     finally:
         reporter.close()
     if always_show or any(how != "cached" for how in report.how.values()):
-        _summary(report.how, report.steps, report.paths)
+        _summary(report, specs, time.monotonic() - began)
     paths = dict(report.paths)
     if karmada:
         paths[KARMADA_CRDS] = asset_path(KARMADA_CRDS, KARMADA_VERSION)
@@ -61,15 +68,18 @@ def fetch_cluster_api() -> dict[str, Path]:
     return paths
 
 
-def _summary(how: dict[str, str], steps: dict[str, float], paths: dict[str, Path]) -> None:
+def _summary(report: FetchReport, specs: list[BinarySpec], seconds: float) -> None:
     from rich.table import Table
 
-    table = Table(title="local fleet binaries", title_justify="left")
-    table.add_column("BINARY")
-    table.add_column("HOW")
-    table.add_column("PATH")
-    for name, way in how.items():
-        table.add_row(name, way, str(paths[name]))
+    from kurator.cli.render import duration
+    from kurator.core.paths import bin_cache
+
+    versions = {s.name: s.version for s in specs}
+    table = Table(title="binaries", title_justify="left", box=None)
+    for col in ("BINARY", "VERSION", "HOW"):
+        table.add_column(col, no_wrap=True)
+    for name, way in report.how.items():
+        table.add_row(name, versions.get(name, "-"), way)
     console.print(table)
-    for step, seconds in steps.items():
-        console.print(f"  {step}: {seconds:.1f}s", highlight=False)
+    console.print(f"cache {bin_cache()}/<binary>/<version>/", highlight=False, soft_wrap=True)
+    console.print(f"total {duration(seconds)}", highlight=False)

@@ -1,0 +1,105 @@
+"""How builds from source are scheduled, reused and reported (no Go run here: tests/integration builds)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kurator.binaries import gobuild, scheduling
+from kurator.binaries.catalog import fleet_binaries, monitoring_build
+
+GIB = 2**30
+
+
+def test_two_builds_at_once_only_when_memory_and_cpus_allow(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KURATOR_BUILD_JOBS", raising=False)
+    assert scheduling.parallel_builds(memory=16 * GIB, cpus=2) == 2
+    assert scheduling.parallel_builds(memory=4 * GIB, cpus=2) == 1
+    assert scheduling.parallel_builds(memory=16 * GIB, cpus=1) == 1
+    monkeypatch.setenv("KURATOR_BUILD_JOBS", "3")
+    assert scheduling.parallel_builds(memory=1 * GIB, cpus=1) == 3
+
+
+def test_available_memory_reads_meminfo(tmp_path: Path) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       24000000 kB\nMemAvailable:   20000000 kB\n")
+    assert scheduling.available_memory(meminfo) == 20000000 * 1024
+    assert scheduling.available_memory(tmp_path / "absent") == 0
+
+
+def test_slots_let_the_largest_waiting_build_go_next() -> None:
+    slots = scheduling.Slots(1)
+    order: list[int] = []
+    started = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with slots.taken(1):
+            started.set()
+            release.wait(10)
+
+    def later(weight: int) -> None:
+        with slots.taken(weight):
+            order.append(weight)
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert started.wait(10)
+    waiters = [threading.Thread(target=later, args=(w,)) for w in (10, 300, 40)]
+    for t in waiters:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(slots._waiting) < 3:  # every waiter queued before the slot frees
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    release.set()
+    for t in [holder, *waiters]:
+        t.join(10)
+    assert order == [300, 40, 10]
+
+
+def test_progress_reads_as_one_line() -> None:
+    kube = gobuild.Progress("compiling", compiled=812, total=2400)
+    thanos = gobuild.Progress("compiling", compiled=120, total=1800)
+    helm = gobuild.Progress("downloading", downloaded=12)
+    line = scheduling.describe({"kubernetes-1.35.4": kube, "thanos-0.42.4": thanos, "helm-3.20.2": helm})
+    assert line == "932/4200 packages (kubernetes, thanos compiling; helm downloading)"
+    assert scheduling.describe({}) == "0 packages"
+
+
+def test_a_prepared_helper_module_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stamp that matches the spec means no `go` command runs: nothing is edited or resolved again."""
+    monkeypatch.setenv("KURATOR_CACHE", str(tmp_path))
+    spec = monitoring_build()
+    workdir = tmp_path / "build" / spec.key
+    workdir.mkdir(parents=True)
+    source = tmp_path / "module"
+    source.mkdir()
+    stamp = {"digest": gobuild.digest(spec), "moduleDir": str(source), "packages": 1830}
+    (workdir / gobuild.STAMP).write_text(json.dumps(stamp))
+    progress = gobuild.Progress()
+    prepared = gobuild.prepare(spec, progress)
+    assert prepared == gobuild.Prepared(workdir, source, 1830)
+    assert progress.total == 1830 and progress.phase == "waiting"
+    assert not (workdir / "go.mod").exists() and not (workdir / "build.log").exists()
+
+
+def test_a_changed_spec_prepares_again() -> None:
+    kube = fleet_binaries("1.35.4")[0].build
+    assert kube is not None
+    assert gobuild.digest(kube) == gobuild.digest(fleet_binaries("1.35.4")[0].build)  # type: ignore[arg-type]
+    assert gobuild.digest(kube) != gobuild.digest(monitoring_build())
+
+
+def test_staging_replaces_and_godebug_come_from_the_upstream_go_mod() -> None:
+    kube = fleet_binaries("1.35.4")[0].build
+    assert kube is not None
+    go_mod = "module k8s.io/kubernetes\n\ngo 1.25.0\n\ngodebug default=go1.25\n\nrequire (\n"
+    go_mod += "\tk8s.io/api v0.0.0\n\tk8s.io/klog/v2 v2.130.1\n\tk8s.io/kubectl v0.0.0\n)\n"
+    replaces, godebug = gobuild.staging_replaces(kube, go_mod)
+    assert replaces == ["k8s.io/api=k8s.io/api@v0.35.4", "k8s.io/kubectl=k8s.io/kubectl@v0.35.4"]
+    assert godebug == ["default=go1.25"]
