@@ -69,6 +69,7 @@ def test_progress_reads_as_one_line() -> None:
     line = scheduling.describe({"kubernetes-1.35.4": kube, "thanos-0.42.4": thanos, "helm-3.20.2": helm})
     assert line == "932/4200 packages (kubernetes, thanos compiling; helm downloading)"
     assert scheduling.describe({}) == "0 packages"
+    assert scheduling.describe({"etcd-3.6.14": etcd}, elapsed=125).endswith("(etcd queued; 2m 05s in all)")
 
 
 def test_a_prepared_helper_module_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

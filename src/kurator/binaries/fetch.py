@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -147,34 +147,37 @@ def _build_all(groups: dict[GoBuildSpec, list[BinarySpec]], report: FetchReport,
         prog.phase = "done"
         return time.monotonic() - began
 
-    reporter.step(f"build {len(groups)} module groups from source with Go ({slots_n} at a time)")
+    def step(left: list[GoBuildSpec]) -> None:
+        reporter.step(f"build {', '.join(scheduling.short(b.key) for b in left)} from source with Go")
+
+    reporter.note(
+        f"building from source, {slots_n} at a time (a first build takes long: README, set-up cost; "
+        "--source download fetches official releases where they exist)"
+    )
+    step(list(groups))
     failures = []
     with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        pending: set[Future[float]] = set()
-        which: dict[Future[float], GoBuildSpec] = {}
-        for build in groups:
-            fut = pool.submit(one, build)
-            pending.add(fut)
-            which[fut] = build
+        which = {pool.submit(one, build): build for build in groups}
+        pending = set(which)
         while pending:
             finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             for fut in finished:
                 build = which[fut]
                 names = ", ".join(s.name for s in groups[build])
                 try:
-                    report.steps[f"build {build.key}"] = fut.result()
+                    report.steps[f"build {build.key}"] = seconds = fut.result()
                 except KuratorError as exc:
                     failures.append(exc.message)
-                    reporter.note(f"building {names} failed")
-                    continue
-                for spec in groups[build]:
-                    report.how[spec.name] = "built"
-                reporter.note(f"built {names} ({build.module}@{build.version})")
-            reporter.progress(scheduling.describe({k: p for k, p in progress.items() if p.phase != "done"}))
+                    reporter.done(f"building {names} failed", time.monotonic() - began)
+                else:
+                    report.how.update({spec.name: "built" for spec in groups[build]})
+                    reporter.done(f"built {names} ({build.module}@{build.version})", seconds)
+                if pending:
+                    step([which[f] for f in pending])
+            under_way = {k: p for k, p in progress.items() if p.phase != "done"}
+            reporter.progress(scheduling.describe(under_way, time.monotonic() - began))
     if failures:
-        reporter.done("building from source: failed", time.monotonic() - began)
         raise KuratorError("; ".join(failures))
-    reporter.done(f"built {len(groups)} module groups from source", time.monotonic() - began)
 
 
 def ensure_binaries(

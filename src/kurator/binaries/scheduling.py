@@ -67,7 +67,7 @@ def short(key: str) -> str:
     return key.rsplit("-", 1)[0]
 
 
-def describe(progress: Mapping[str, Progress]) -> str:
+def describe(progress: Mapping[str, Progress], elapsed: float | None = None) -> str:
     """One line for every build under way: packages compiled of those known, who compiles, who
     downloads, e.g. ``2130/9800 packages (kubernetes, thanos compiling; helm downloading)``."""
     compiled = sum(p.compiled for p in progress.values())
@@ -77,4 +77,5 @@ def describe(progress: Mapping[str, Progress]) -> str:
         by_phase.setdefault(p.phase, []).append(short(key))
     parts = [f"{', '.join(by_phase[ph])} {ph}" for ph in ("compiling", "downloading") if by_phase.get(ph)]
     counted = f"{compiled}/{total} packages" if total else f"{compiled} packages"
-    return counted + (f" ({'; '.join(parts)})" if parts else "")
+    so_far = f"; {int(elapsed) // 60}m {int(elapsed) % 60:02d}s in all" if elapsed is not None else ""
+    return counted + (f" ({'; '.join(parts)}{so_far})" if parts else "")
