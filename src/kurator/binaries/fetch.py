@@ -174,8 +174,7 @@ def _build_all(groups: dict[GoBuildSpec, list[BinarySpec]], report: FetchReport,
                     reporter.done(f"built {names} ({build.module}@{build.version})", seconds)
                 if pending:
                     step([which[f] for f in pending])
-            under_way = {k: p for k, p in progress.items() if p.phase != "done"}
-            reporter.progress(scheduling.describe(under_way, time.monotonic() - began))
+            reporter.progress(scheduling.describe(progress, time.monotonic() - began))
     if failures:
         raise KuratorError("; ".join(failures))
 
