@@ -104,3 +104,12 @@ def test_staging_replaces_and_godebug_come_from_the_upstream_go_mod() -> None:
     replaces, godebug = gobuild.staging_replaces(kube, go_mod)
     assert replaces == ["k8s.io/api=k8s.io/api@v0.35.4", "k8s.io/kubectl=k8s.io/kubectl@v0.35.4"]
     assert godebug == ["default=go1.25"]
+
+
+def test_builds_collect_garbage_less_often_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = monitoring_build()
+    monkeypatch.delenv("GOGC", raising=False)
+    env = gobuild._env(spec)
+    assert env["GOGC"] == "400" and env["GOTOOLCHAIN"] == "local" and env["CGO_ENABLED"] == "0"
+    monkeypatch.setenv("GOGC", "150")
+    assert gobuild._env(spec)["GOGC"] == "150"

@@ -28,8 +28,13 @@ from kurator.binaries.catalog import GoBuildSpec
 from kurator.core.errors import KuratorError
 from kurator.core.paths import build_cache
 
-# The compiler's debug information is never used: the links strip it (-s -w) anyway.
+# The compiler's debug information is never used: the links strip it (-s -w) anyway. Without it a cold
+# build takes 13% less CPU and its build cache 21% less disk (kwok's, bench in the README).
 COMPILE_FLAGS = ("-trimpath", "-gcflags=all=-dwarf=false")
+# The compiler collects garbage often at Go's default GOGC=100; at 400 it needs 18% less CPU for a cold build
+# (kwok's), each process using up to a third more memory (Kubernetes' largest package: 420 -> 560 MB). A
+# GOGC of the user's own wins.
+GOGC = "400"
 STAMP = ".prepared.json"
 
 
@@ -56,7 +61,9 @@ def go_available() -> bool:
 
 def _env(spec: GoBuildSpec) -> dict[str, str]:
     # GOTOOLCHAIN=local: fail clearly instead of downloading a toolchain nobody approved.
-    return {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", **dict(spec.env)}
+    env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", **dict(spec.env)}
+    env.setdefault("GOGC", GOGC)
+    return env
 
 
 def _log(spec: GoBuildSpec) -> Path:
