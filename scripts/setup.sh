@@ -3,6 +3,7 @@
 # (built from the Go module proxy into ~/.cache/kurator, never into the repository). Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+setup_began=$SECONDS
 
 step() { printf '\n==> %s\n' "$*"; }
 timed() { local t0=$SECONDS; "$@"; printf '    (%ss)\n' "$((SECONDS - t0))"; }
@@ -36,8 +37,14 @@ if [ ! -x .venv/bin/python ]; then
   step "python virtualenv"
   timed python3 -m venv .venv
 fi
-step "pip install kurator and its development tools"
-timed .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+# Installed again only when pyproject.toml changed since the last set-up (the install is editable: code
+# changes need none).
+deps=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat .venv/.kurator-deps 2>/dev/null)" != "$deps" ]; then
+  step "pip install kurator and its development tools"
+  timed .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  echo "$deps" >.venv/.kurator-deps
+fi
 
 if ! command -v go >/dev/null; then
   echo "go is not installed: the local fleet's binaries are built with Go >= 1.25 (or use --source download)" >&2
@@ -45,3 +52,8 @@ if ! command -v go >/dev/null; then
 fi
 step "local fleet binaries (cache: ${KURATOR_CACHE:-~/.cache/kurator})"
 timed .venv/bin/kurator local fetch --source "${KURATOR_BINARY_SOURCE:-build}"
+# The fleet's own kubectl beside kurator: `export PATH="$PWD/.venv/bin:$PATH"` gives both by name.
+kubectl_bin=$(.venv/bin/python -c 'from kurator.binaries import kubectl_path; print(kubectl_path())')
+ln -sfn "$kubectl_bin" .venv/bin/kubectl
+took=$((SECONDS - setup_began))
+printf '\nset-up took %dm %02ds\n' $((took / 60)) $((took % 60))

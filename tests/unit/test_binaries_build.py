@@ -66,8 +66,11 @@ def test_progress_reads_as_one_line() -> None:
     kube = gobuild.Progress("compiling", compiled=812, total=2400)
     thanos = gobuild.Progress("compiling", compiled=120, total=1800)
     helm = gobuild.Progress("downloading", downloaded=12)
-    line = scheduling.describe({"kubernetes-1.35.4": kube, "thanos-0.42.4": thanos, "helm-3.20.2": helm})
-    assert line == "932/4200 packages (kubernetes, thanos compiling; helm downloading)"
+    etcd = gobuild.Progress("queued", total=575)
+    line = scheduling.describe(
+        {"kubernetes-1.35.4": kube, "thanos-0.42.4": thanos, "helm-3.20.2": helm, "etcd-3.6.14": etcd}
+    )
+    assert line == "932/4775 packages (kubernetes, thanos compiling; helm downloading; etcd queued)"
     assert scheduling.describe({}) == "0 packages"
     assert scheduling.describe({"etcd-3.6.14": etcd}, elapsed=125).endswith("(etcd queued; 2m 05s in all)")
 
@@ -85,7 +88,7 @@ def test_a_prepared_helper_module_is_reused(tmp_path: Path, monkeypatch: pytest.
     progress = gobuild.Progress()
     prepared = gobuild.prepare(spec, progress)
     assert prepared == gobuild.Prepared(workdir, source, 1830)
-    assert progress.total == 1830 and progress.phase == "waiting"
+    assert progress.total == 1830 and progress.phase == "queued"
     assert not (workdir / "go.mod").exists() and not (workdir / "build.log").exists()
 
 

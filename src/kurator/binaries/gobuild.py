@@ -42,7 +42,7 @@ STAMP = ".prepared.json"
 class Progress:
     """How far one build has come; written by the build's thread, read by whoever shows it."""
 
-    phase: str = "waiting"  # waiting | downloading | compiling | done
+    phase: str = "waiting"  # waiting | downloading | queued (for a compile slot) | compiling | done
     downloaded: int = 0  # modules downloaded
     compiled: int = 0  # packages compiled
     total: int = 0  # packages the build needs (std included), 0 until known
@@ -204,6 +204,7 @@ def prepare(spec: GoBuildSpec, progress: Progress | None = None) -> Prepared:
         known = json.loads(stamp.read_text())
         if known.get("digest") == digest(spec) and Path(known["moduleDir"]).is_dir():
             prog.total = int(known["packages"])
+            prog.phase = "queued"
             return Prepared(workdir, Path(known["moduleDir"]), prog.total)
     except (OSError, ValueError, KeyError, TypeError):
         pass  # not prepared yet, or by an older kurator: prepare again
@@ -235,6 +236,7 @@ def prepare(spec: GoBuildSpec, progress: Progress | None = None) -> Prepared:
     stamp.write_text(
         json.dumps({"digest": digest(spec), "moduleDir": info["Dir"], "packages": prog.total}) + "\n"
     )
+    prog.phase = "queued"
     return Prepared(workdir, Path(info["Dir"]), prog.total)
 
 

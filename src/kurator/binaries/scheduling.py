@@ -75,7 +75,8 @@ def describe(progress: Mapping[str, Progress], elapsed: float | None = None) -> 
     by_phase: dict[str, list[str]] = {}
     for key, p in progress.items():
         by_phase.setdefault(p.phase, []).append(short(key))
-    parts = [f"{', '.join(by_phase[ph])} {ph}" for ph in ("compiling", "downloading") if by_phase.get(ph)]
+    phases = ("compiling", "downloading", "queued")
+    parts = [f"{', '.join(by_phase[ph])} {ph}" for ph in phases if by_phase.get(ph)]
     counted = f"{compiled}/{total} packages" if total else f"{compiled} packages"
     so_far = f"; {int(elapsed) // 60}m {int(elapsed) % 60:02d}s in all" if elapsed is not None else ""
     return counted + (f" ({'; '.join(parts)}{so_far})" if parts else "")
