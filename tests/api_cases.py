@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from tests import aws_cluster_cases
+
 API_VERSION = "cluster.kurator.dev/v1alpha1"
 KURATOR_EXAMPLES = Path(__file__).parent / "data" / "kurator"
 
@@ -95,6 +97,7 @@ def good() -> list[tuple[str, dict[str, Any]]]:
         ("minimal-cluster", cluster(kubernetesVersion=None, podCIDR=None, serviceCIDR=None)),
         ("every-cluster-field", cluster(controlPlaneConfig=vip, fleet="fleet-1")),
         ("ipv6-pods", cluster(podCIDR="fd00:10:233::/64", serviceCIDR="fd00:10:234::/108")),
+        *aws_cluster_cases.good(),
     ]
 
 
@@ -235,6 +238,7 @@ def bad() -> list[Bad]:
             "machineRef.apiVersion must be cluster.kurator.dev/v1alpha1",
         ),
         Bad("fleet-name", cluster(fleet="Fleet 1"), "fleet 'Fleet 1' is not a fleet name"),
+        *(Bad(*case) for case in aws_cluster_cases.bad()),
     ]
 
 
@@ -297,4 +301,5 @@ def updates() -> list[Update]:
         ),
         Update("vip-added", c(), c(controlPlaneConfig=vip), "controlPlaneConfig cannot be added or removed"),
         Update("machines-scaled", machine(), machine(master=[host(f"m{i}", i) for i in (1, 2, 3)]), None),
+        *(Update(*case) for case in aws_cluster_cases.updates()),
     ]

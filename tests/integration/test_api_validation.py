@@ -35,6 +35,7 @@ pytestmark = pytest.mark.integration
 RESOURCES: dict[str, type[NamespacedResource]] = {
     "CustomCluster": create_namespaced_resource(GROUP, VERSION, "CustomCluster", "customclusters"),
     "CustomMachine": create_namespaced_resource(GROUP, VERSION, "CustomMachine", "custommachines"),
+    "Cluster": create_namespaced_resource(GROUP, VERSION, "Cluster", "clusters"),  # the AWS kind
 }
 
 
@@ -207,3 +208,36 @@ def test_names_short_names_and_category(host: Host) -> None:
         resources["customclusters"]["categories"] == ["kurator"] == resources["custommachines"]["categories"]
     )
     assert resources["customclusters"]["namespaced"] and "customclusters/status" in resources
+    assert resources["clusters"]["shortNames"] == ["kcl"] and resources["clusters"]["categories"] == [
+        "kurator"
+    ]
+    assert resources["clusters"]["namespaced"] and "clusters/status" in resources
+
+
+def test_aws_cluster_status_and_printer_columns(host: Host) -> None:
+    from tests import aws_cluster_cases
+
+    host.create(aws_cluster_cases.aws(), "shown-aws")
+    res = RESOURCES["Cluster"]
+    status = {
+        "phase": "Provisioning",
+        "masters": 1,
+        "workers": 2,
+        "apiEndpoint": "https://shown-aws-apiserver-1.us-east-1.elb.amazonaws.com:6443",
+    }
+    host.api.patch(
+        res.Status, "shown-aws", {"status": status}, namespace=host.namespace, patch_type=PatchType.MERGE
+    )
+    table = host.raw(
+        f"/apis/{GROUP}/{VERSION}/namespaces/{host.namespace}/clusters/shown-aws",
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+    )
+    columns = [c["name"] for c in table["columnDefinitions"]]
+    row = dict(zip(columns, table["rows"][0]["cells"], strict=True))
+    assert (row["INFRA"], row["REGION"], row["VERSION"], row["PHASE"]) == (
+        "aws",
+        "us-east-1",
+        "v1.34.2",
+        "Provisioning",
+    )
+    assert (row["MASTERS"], row["WORKERS"]) == (1, 2)

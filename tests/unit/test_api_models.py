@@ -75,8 +75,8 @@ def test_parse_names_every_problem_in_one_error() -> None:
 def test_unknown_fields_and_kinds_are_refused() -> None:
     typo = api_cases.with_host(api_cases.machine(), "master", 0, hostname="m1")
     assert any("spec.master[0].hostname: Extra inputs" in p for p in manifests.problems(typo))
-    with pytest.raises(InvalidInput, match="kind 'Cluster' is not one of"):
-        manifests.problems({"kind": "Cluster"})
+    with pytest.raises(InvalidInput, match="kind 'AWSCluster' is not one of"):
+        manifests.problems({"kind": "AWSCluster"})
 
 
 def test_api_version_and_kind_are_kuratorss() -> None:

@@ -7,13 +7,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from kurator.api.aws_cluster import Cluster
 from kurator.api.cluster import CustomCluster
 from kurator.api.common import Resource
 from kurator.api.machine import CustomMachine
 from kurator.api.rules import update_problems as _update_problems
 from kurator.core.errors import InvalidInput
 
-KINDS: dict[str, type[Resource]] = {"CustomCluster": CustomCluster, "CustomMachine": CustomMachine}
+KINDS: dict[str, type[Resource]] = {
+    "CustomCluster": CustomCluster,
+    "CustomMachine": CustomMachine,
+    "Cluster": Cluster,
+}
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

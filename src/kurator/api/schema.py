@@ -34,8 +34,11 @@ ALLOWED = frozenset(
         "x-kubernetes-list-map-keys",
         "x-kubernetes-map-type",
         "x-kubernetes-preserve-unknown-fields",
+        "x-kubernetes-int-or-string",
     }
 )
+# Kubernetes' one exception to "every node has a type": an integer or a string (IntOrString).
+INT_OR_STRING = "x-kubernetes-int-or-string"
 DROPPED = frozenset({"title", "default"})  # pydantic's; defaults would be applied by the API server
 NULL = {"type": "null"}
 
@@ -60,6 +63,10 @@ def _merge(inner: dict[str, Any], outer: dict[str, Any]) -> dict[str, Any]:
 
 def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str, Any]:
     node = {k: v for k, v in node.items() if k not in DROPPED and k != "$defs"}
+    if node.get(INT_OR_STRING):
+        if "type" in node or set(node) - ALLOWED:
+            raise SchemaError(f"{where or '<root>'}: an int-or-string has no type and no combinators")
+        return node
     if "$ref" in node:
         name = node.pop("$ref").rsplit("/", 1)[-1]
         node = _merge(_convert(defs[name], defs, where), node)
@@ -85,6 +92,8 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str
         node["additionalProperties"] = _convert(node["additionalProperties"], defs, f"{where}{{}}")
     if node.get("additionalProperties") is True:
         raise SchemaError(f"{where or '<root>'}: free-form objects are not structural; give them a type")
+    if node.get(INT_OR_STRING):  # an optional one: its null option has gone
+        return _convert(node, defs, where)
     unknown = set(node) - ALLOWED
     if unknown:
         raise SchemaError(

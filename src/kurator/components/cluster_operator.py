@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="a05f75240150ec4ac2db01f25da6e10328aeed34d0de3733ecc1e302094a06e2",
+        sha256="0114f1c35e093401bb94e1a77d4ddfd83b6839b94e1d612d7e90dffa82b36ea4",
     ),
     namespace=NAMESPACE,
     placement="host",

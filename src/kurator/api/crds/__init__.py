@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from kurator.api.aws_cluster import Cluster
 from kurator.api.cluster import CustomCluster
 from kurator.api.common import Resource
 from kurator.api.machine import CustomMachine
@@ -78,6 +79,23 @@ KINDS = (
             _column("MASTERS", ".status.masters", "Hosts in spec.master.", "integer"),
             _column("NODES", ".status.nodes", "Hosts in spec.node.", "integer"),
             _column("READY", ".status.ready", "Whether every host answered the operator.", "boolean"),
+            AGE,
+        ),
+    ),
+    Kind(
+        Cluster,
+        "clusters",
+        # `kubectl get clusters` may mean Cluster API's kind too: this one is also `kcl`.
+        ("kcl",),
+        (
+            _column("INFRA", ".spec.infraType", "The cloud the cluster runs on."),
+            _column("REGION", ".spec.region", "The cloud region."),
+            _column("VERSION", ".spec.version", "The Kubernetes version asked for."),
+            _column("PHASE", ".status.phase", "Where the cluster is in its life."),
+            _column("MASTERS", ".status.masters", "Control-plane machines running.", "integer"),
+            _column("WORKERS", ".status.workers", "Worker machines running.", "integer"),
+            _column("ENDPOINT", ".status.apiEndpoint", "Where the API server answers.", priority=1),
+            _column("FLEET", ".spec.fleet", "The fleet the cluster joins.", priority=1),
             AGE,
         ),
     ),

@@ -1,0 +1,287 @@
+"""An AWS ``Cluster``'s status folded from its Cluster API and CAPA objects: conditions for its credentials,
+infrastructure, control plane, workers, kubeconfig and fleet, Ready, and Kurator's phase (Pending,
+Provisioning, Provisioned, Failed, Deleting), each saying what CAPA or Cluster API said when something is not
+there yet (the reason and message of the first condition of theirs that is not True).
+
+A condition keeps its ``lastTransitionTime`` while its status stays the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from kurator.api.aws_cluster import Cluster, ClusterStatus, Phase
+from kurator.api.common import Condition
+from kurator.lifecycle.aws import names as n
+
+Obj = Mapping[str, Any]
+CONTROL_PLANE_LABEL = "cluster.x-k8s.io/control-plane"  # Cluster API's, on a control plane's Machines
+Severity = Literal["Error", "Warning", "Info"]
+# CAPA's and Cluster API's condition reasons of a failure that needs a person (credentials, quotas, a
+# request AWS refuses), as opposed to something still on its way.
+FAILED_WORDS = (
+    "AuthFailure",
+    "UnauthorizedOperation",
+    "InvalidClientTokenId",
+    "AccessDenied",
+    "SignatureDoesNotMatch",
+    "Failed",
+    "failed",
+    "Unauthorized",
+    "Error",
+)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the operator read for one Cluster (None: not there)."""
+
+    capi_cluster: Obj | None = None
+    aws_cluster: Obj | None = None
+    control_plane: Obj | None = None
+    deployments: tuple[Obj, ...] = ()
+    machines: tuple[Obj, ...] = ()
+    kubeconfig: bool = False
+    credential_problem: str | None = None
+    """Why the credential Secret cannot be used (missing, a key missing); never its content."""
+    fleet_joined: str | None = None
+    fleet_problem: str | None = None
+    deletion_blocker: str | None = None
+    upgrading: str | None = None
+    """What an upgrade under way is doing (plan.upgrading)."""
+    made: bool = False
+    """The objects were applied (they may not have come back through the watch yet)."""
+
+
+def _status(obj: Obj | None) -> Mapping[str, Any]:
+    return (obj or {}).get("status") or {}
+
+
+def _conditions(obj: Obj | None) -> list[Mapping[str, Any]]:
+    """v1beta2 conditions, or those Cluster API's v1beta1 contract (CAPA) writes."""
+    st = _status(obj)
+    return list(st.get("conditions") or ((st.get("v1beta2") or {}).get("conditions")) or [])
+
+
+def _first_not_true(obj: Obj | None, skip: Iterable[str] = ("Ready", "Paused")) -> Mapping[str, Any] | None:
+    """The first condition that is not True, errors before warnings (what the object waits for)."""
+    pending = [c for c in _conditions(obj) if c.get("type") not in set(skip) and c.get("status") != "True"]
+    rank = {"Error": 0, "Warning": 1, "Info": 2}
+    pending.sort(key=lambda c: rank.get(str(c.get("severity")), 3))
+    return pending[0] if pending else None
+
+
+def _why(obj: Obj | None, kind: str, name: str) -> tuple[str, str, bool]:
+    """(reason, message, failed) of an object that is not ready, in its own words."""
+    if obj is None:
+        return "Waiting", f"{kind} {name} does not exist yet", False
+    c = _first_not_true(obj)
+    if c is None:
+        return "Waiting", f"{kind} {name} is not ready yet", False
+    reason = str(c.get("reason") or c.get("type") or "Waiting")
+    message = f"{kind} {name}: {c.get('type')}: {c.get('message') or reason}"
+    failed = c.get("severity") == "Error" or any(
+        w in f"{reason} {c.get('message') or ''}" for w in FAILED_WORDS
+    )
+    return reason, message, failed
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, int) else 0
+
+
+def _running(machines: Iterable[Obj]) -> tuple[int, int]:
+    """(masters, workers) whose Machine runs: its node joined (Cluster API's phase Running). Not Ready:
+    a master's Machine is Ready only once its etcd member and static pods are healthy, which KCP reports."""
+    masters = workers = 0
+    for m in machines:
+        if _status(m).get("phase") != "Running" or (m.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        if CONTROL_PLANE_LABEL in ((m.get("metadata") or {}).get("labels") or {}):
+            masters += 1
+        else:
+            workers += 1
+    return masters, workers
+
+
+@dataclass
+class Fold:
+    now: datetime
+    generation: int | None
+    conditions: list[Condition] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def set(self, type_: str, ok: bool, reason: str, message: str = "", failed: bool = False) -> None:
+        severity: Severity | None = None if ok else ("Error" if failed else "Info")
+        if failed:
+            self.failed.append(message or reason)
+        self.conditions.append(
+            Condition(
+                type=type_,
+                status="True" if ok else "False",
+                reason=reason,
+                message=message or None,
+                severity=severity,
+                lastTransitionTime=self.now,
+                observed_generation=self.generation,
+            )
+        )
+
+
+def fold(cluster: Cluster, seen: Observed, now: datetime) -> ClusterStatus:
+    """The status ``seen`` says ``cluster`` has (before transition times are kept, see keep_times)."""
+    meta = cluster.metadata
+    name = str(meta.get("name"))
+    f = Fold(now, meta.get("generation"))
+    spec = cluster.spec
+    if spec.credential is not None:
+        problem = seen.credential_problem
+        f.set(
+            "CredentialReady",
+            problem is None,
+            "CredentialInvalid" if problem else "Found",
+            problem or "",
+            bool(problem),
+        )
+    infra_ok = bool(_status(seen.aws_cluster).get("ready"))
+    if infra_ok:
+        f.set("InfrastructureReady", True, "Provisioned")
+    else:
+        f.set("InfrastructureReady", False, *_why(seen.aws_cluster, "AWSCluster", name))
+    cp = _status(seen.control_plane)
+    ready_masters = _int(cp.get("readyReplicas"))
+    cp_ok = ready_masters >= spec.master.replicas and bool(
+        (cp.get("initialization") or {}).get("controlPlaneInitialized")
+    )
+    if seen.upgrading:
+        # Ready masters run the old version: the control plane is not what the spec asks for yet.
+        f.set(
+            "ControlPlaneReady",
+            False,
+            "Upgrading",
+            f"{ready_masters} of {spec.master.replicas} masters ready; {seen.upgrading}",
+        )
+        cp_ok = False
+    elif cp_ok:
+        f.set(
+            "ControlPlaneReady", True, "Running", f"{ready_masters} of {spec.master.replicas} masters ready"
+        )
+    else:
+        reason, message, failed = _why(seen.control_plane, "KubeadmControlPlane", n.control_plane(name))
+        f.set(
+            "ControlPlaneReady",
+            False,
+            reason,
+            f"{ready_masters} of {spec.master.replicas} masters ready; {message}",
+            failed,
+        )
+    want_workers = sum(w.replicas for w in spec.workers)
+    ready_workers = sum(_int(_status(d).get("readyReplicas")) for d in seen.deployments)
+    running = sum(_int(_status(d).get("replicas")) for d in seen.deployments)
+    workers_ok = ready_workers == want_workers and running == want_workers
+    if workers_ok:
+        f.set("WorkersReady", True, "Running", f"{ready_workers} of {want_workers} workers ready")
+    else:
+        waiting = [
+            d
+            for d in seen.deployments
+            if _int(_status(d).get("readyReplicas")) != _int((d.get("spec") or {}).get("replicas"))
+        ]
+        reason, message, failed = (
+            _why(waiting[0], "MachineDeployment", str(waiting[0]["metadata"]["name"]))
+            if waiting
+            else ("Waiting", "", False)
+        )
+        f.set(
+            "WorkersReady",
+            False,
+            reason or "Waiting",
+            f"{ready_workers} of {want_workers} workers ready" + (f"; {message}" if message else ""),
+            failed,
+        )
+    for machine in seen.machines:
+        if _status(machine).get("phase") == "Failed":
+            _, message, _ = _why(machine, "Machine", str(machine["metadata"]["name"]))
+            f.failed.append(message)
+    f.set(
+        "KubeconfigReady",
+        seen.kubeconfig,
+        "Found" if seen.kubeconfig else "Waiting",
+        ""
+        if seen.kubeconfig
+        else f"Secret {n.kubeconfig_secret(name)} is written by Cluster API once the control plane is up",
+    )
+    if spec.fleet:
+        joined = seen.fleet_joined == spec.fleet
+        f.set(
+            "FleetJoined",
+            joined,
+            "Joined" if joined else "Waiting",
+            seen.fleet_problem or ("" if joined else f"joins fleet {spec.fleet} once its API server answers"),
+        )
+    ready = all(c.status == "True" for c in f.conditions)
+    f.set(
+        "Ready",
+        ready,
+        "Ready" if ready else "Waiting",
+        "" if ready else next((c.message or c.reason or "" for c in f.conditions if c.status != "True"), ""),
+    )
+    deleting = bool(meta.get("deletionTimestamp"))
+    if deleting:
+        f.set(
+            "Deleting",
+            True,
+            "Blocked" if seen.deletion_blocker else "Deleting",
+            seen.deletion_blocker
+            or "deleting every Cluster API object, and with them the cluster's AWS resources",
+        )
+    phase: Phase
+    if deleting:
+        phase = "Deleting"
+    elif f.failed:
+        phase = "Failed"
+    elif seen.capi_cluster is None and not seen.made:
+        phase = "Pending"
+    elif infra_ok and cp_ok and workers_ok:
+        phase = "Provisioned"
+    else:
+        phase = "Provisioning"
+    endpoint = ((seen.capi_cluster or {}).get("spec") or {}).get("controlPlaneEndpoint") or {}
+    running_masters, running_workers = _running(seen.machines)
+    return ClusterStatus(
+        phase=phase,
+        conditions=f.conditions,
+        api_endpoint=f"https://{endpoint['host']}:{endpoint['port']}" if endpoint.get("host") else None,
+        kubeconfig_secret_ref=n.kubeconfig_secret(name) if seen.kubeconfig else None,
+        version=cp.get("version"),
+        masters=running_masters,
+        workers=running_workers,
+        observed_generation=meta.get("generation"),
+        fleet=seen.fleet_joined,
+    )
+
+
+def keep_times(old: ClusterStatus | None, new: ClusterStatus) -> ClusterStatus:
+    """A condition whose status did not change keeps the time it last changed."""
+    before = {c.type: c for c in (old.conditions if old and old.conditions else [])}
+    kept = [
+        c.model_copy(update={"last_transition_time": before[c.type].last_transition_time})
+        if c.type in before and before[c.type].status == c.status
+        else c
+        for c in new.conditions or []
+    ]
+    return new.model_copy(update={"conditions": kept})
+
+
+def blocker(aws_cluster: Obj | None, aws_machines: Iterable[Obj]) -> str | None:
+    """What keeps CAPA from deleting: the first failed condition of the AWSCluster or an AWSMachine, in
+    CAPA's words (refused credentials, a region that answers errors); None while it makes progress."""
+    for obj, kind in [(aws_cluster, "AWSCluster"), *((m, "AWSMachine") for m in aws_machines)]:
+        if obj is None:
+            continue
+        _, message, failed = _why(obj, kind, str(obj["metadata"]["name"]))
+        if failed:
+            return f"CAPA cannot delete: {message}"
+    return None
