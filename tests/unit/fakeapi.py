@@ -4,7 +4,9 @@ selectors, JSON merge patch of an object or of its status, replace and delete), 
 their preconditions (409 Conflict), 404 NotFound and 409 AlreadyExists as ``Status`` objects. No server,
 no socket: unit tests of the operator's client and reconcile run against it.
 
-What it does not do: admission, validation, defaulting, watches, field selectors, garbage collection.
+Server-side apply (``application/apply-patch+yaml``) creates a missing object and merges into an existing
+one (no field ownership). What it does not do: admission, validation, defaulting, watches, field
+selectors, garbage collection.
 Tests script failures with :meth:`FakeAPI.fail` (the next matching requests answer an error first).
 """
 
@@ -155,6 +157,9 @@ class FakeAPI:
         if method == "POST":
             return self._create(prefix, plural, namespace, body)
         current = self.objects.get(key)
+        applied = "apply-patch" in request.headers.get("content-type", "")
+        if current is None and method == "PATCH" and applied:  # server-side apply creates what is missing
+            return self._create(prefix, plural, namespace, body)
         if current is None:
             return _status(404, "NotFound", f'{plural} "{name}" not found')
         if method == "GET":

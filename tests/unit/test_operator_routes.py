@@ -152,7 +152,9 @@ def test_the_first_listing_waits_for_an_api_server_that_is_not_ready() -> None:
 
 
 def test_kubespray_registers_its_kind_model_and_children() -> None:
-    (kubespray,) = providers.REGISTERED
+    kubespray, aws = providers.REGISTERED
     assert kubespray.name == "kubespray" and kubespray.kind == CUSTOM_CLUSTER
+    # a second provider is one registration: the AWS Cluster kind, its model, its own children
+    assert aws.name == "aws" and aws.kind.kind == "Cluster" and aws.model.__name__ == "Cluster"
     assert kubespray.model.__name__ == "CustomCluster"
     assert kubespray.watched == Watched.of(CUSTOM_CLUSTER)

@@ -23,6 +23,8 @@ class ApiKind:
 
 CUSTOM_CLUSTER = ApiKind(GROUP, VERSION, "CustomCluster", "customclusters")
 CUSTOM_MACHINE = ApiKind(GROUP, VERSION, "CustomMachine", "custommachines")
+CLUSTER = ApiKind(GROUP, VERSION, "Cluster", "clusters")
+"""The AWS kind (``infraType: aws``), made through Cluster API."""
 
 # Kubernetes' own kinds the operator reads and writes.
 JOB = ApiKind("batch", "v1", "Job", "jobs")

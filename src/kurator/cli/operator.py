@@ -39,6 +39,12 @@ def run(
         parser=params.NAMESPACE,
         help="Where fleets are registered and the Lease is kept.",
     ),
+    capa_namespace: str = typer.Option(
+        "capa-system",
+        "--capa-namespace",
+        parser=params.NAMESPACE,
+        help="Where Cluster API Provider AWS runs (AWS Clusters' credential copies are kept there).",
+    ),
     leader_elect: bool = typer.Option(
         True, "--leader-elect/--no-leader-elect", help="Act only while holding the Lease (several replicas)."
     ),
@@ -94,6 +100,7 @@ def run(
         ssh_user=ssh_user,
         ssh_timeout=duration(ssh_timeout, "--ssh-timeout"),
         listen=listen,
+        capa_namespace=capa_namespace,
         leader=LeaderElection(enabled=leader_elect, namespace=operator_namespace),
     )
     opts = global_options(ctx)

@@ -26,7 +26,7 @@ from lightkube.resources.core_v1 import Event, Pod, Secret
 from lightkube.types import CascadeType, PatchType
 
 from kurator.kube.errors import AlreadyExists, Conflict, NotFound
-from kurator.kube.resources import KindRef, namespaced
+from kurator.kube.resources import KindRef, cluster_scoped, namespaced
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,23 @@ class AsyncAPI:
             await self.client.delete(
                 namespaced(kind), name, namespace=namespace, cascade=CascadeType.BACKGROUND
             )
+
+    async def apply(self, doc: Mapping[str, Any], kind: KindRef, field_manager: str) -> None:
+        """Server-side apply of ``doc`` (an object of ``kind``, cluster-scoped when it has no namespace):
+        applying the same object again changes nothing."""
+        self.guard()
+        if (doc.get("metadata") or {}).get("namespace"):
+            namespaced(kind)  # known to codecs from here on
+        else:
+            cluster_scoped(kind)
+        obj: Any = codecs.from_dict(dict(doc))
+        await self.client.apply(obj, field_manager=field_manager, force=True)
+
+    async def delete_cluster_scoped(self, kind: KindRef, name: str) -> None:
+        """Delete a cluster-scoped object; gone already is done."""
+        self.guard()
+        with contextlib.suppress(NotFound):
+            await self.client.delete(cluster_scoped(kind), name)
 
     async def suspend_job(self, namespace: str, name: str) -> None:
         """Stop a run but keep its Job (the record that it ran): the Job controller deletes its Pods."""

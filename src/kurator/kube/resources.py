@@ -62,3 +62,13 @@ def namespaced(kind: KindRef) -> Any:
         except (LoadResourceError, ImportError):
             pass
     return create_namespaced_resource(kind.group, kind.version, kind.kind, kind.plural)
+
+
+def cluster_scoped(kind: KindRef) -> Any:
+    """The lightkube resource of a cluster-scoped custom kind (made once; later calls return the same)."""
+    from lightkube.generic_resource import create_global_resource
+
+    api_version = f"{kind.group}/{kind.version}"
+    return resource_registry.get(api_version, kind.kind) or create_global_resource(
+        kind.group, kind.version, kind.kind, kind.plural
+    )

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
+from kurator.operator.aws import REGISTRATION as AWS
 from kurator.operator.kubespray import REGISTRATION as KUBESPRAY
 from kurator.operator.provider import Registration
 
-REGISTERED: tuple[Registration, ...] = (KUBESPRAY,)
+REGISTERED: tuple[Registration, ...] = (KUBESPRAY, AWS)

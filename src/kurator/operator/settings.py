@@ -50,6 +50,9 @@ class Settings:
     """Per host, for the preflight and the kubeconfig fetch."""
     preflight_ttl: float = 60.0
     """How long a host's passed preflight is reused by other clusters naming the same host and key."""
+    capa_namespace: str = "capa-system"
+    """Where Cluster API Provider AWS runs: it reads the Secrets of static identities from there, so the
+    copy of an AWS Cluster's credentials is kept there."""
     listen: str = "127.0.0.1:9440"
     """Where /healthz, /readyz and /metrics are served ('' for nowhere)."""
     leader: LeaderElection = field(default_factory=LeaderElection)

@@ -1,0 +1,183 @@
+"""One idempotent reconcile of an AWS ``Cluster``: its credentials checked, its Cluster API and CAPA objects
+applied (server-side apply: the same objects again change nothing), pools taken out of the spec deleted,
+its status folded from what Cluster API and CAPA report, the fleet joined once its API server answers.
+
+On deletion: the fleet left, Cluster API's Cluster deleted and waited for (CAPA deletes every AWS resource
+it made), then the identity and the credentials' copy, then the finalizer. While CAPA cannot go on (refused
+credentials, a region that answers errors), the ``Deleting`` condition says so in CAPA's words;
+``kurator.dev/force-delete: "true"`` stops the waiting, and an Event lists what may remain on AWS.
+
+Credentials go from the user's Secret into the copy CAPA reads and nowhere else: never into a log line, an
+Event, a status message or an error."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from kurator.api.aws_cluster import Cluster
+from kurator.api.resources import CLUSTER, SECRET
+from kurator.core.errors import KuratorError
+from kurator.lifecycle.aws import names as n
+from kurator.lifecycle.aws import plan, render, status
+from kurator.operator.aws.view import Children, View
+from kurator.operator.provider import Key, Services
+
+log = logging.getLogger("kurator.operator.aws")
+
+FIELD_MANAGER = "kurator-operator"
+RECHECK = 15.0  # seconds: CAPA's progress arrives as events; this is the safety net
+DELETING_RECHECK = 5.0
+Obj = Mapping[str, Any]
+
+
+class Reconciler:
+    def __init__(self, view: View, services: Services) -> None:
+        self.view, self.api, self.fleets = view, services.api, services.fleets
+        self.settings = services.settings
+        self.applied: dict[Key, str] = {}  # digest of what was last applied, per cluster
+
+    async def __call__(self, key: Key) -> float | None:
+        body = self.view.clusters.get(key)
+        if body is None:
+            self.applied.pop(key, None)
+            return None
+        try:
+            cluster = Cluster.model_validate(body)
+        except ValidationError as exc:  # the API server checked it: only an older CRD lets one through
+            log.warning("Cluster %s/%s does not parse (%d problems)", *key, exc.error_count())
+            return None
+        kids = self.view.children.get(key) or Children()
+        if body["metadata"].get("deletionTimestamp"):
+            return await self._delete(key, body, cluster, kids)
+        await self.api.set_finalizer(CLUSTER, body, plan.FINALIZER, True)
+        credential, problem = await self._credential(key[0], cluster)
+        kcp = kids.one("KubeadmControlPlane", n.control_plane(key[1]))
+        mds = kids.all("MachineDeployment")
+        if problem is None:
+            inputs = render.Inputs(
+                key[0],
+                key[1],
+                str(body["metadata"]["uid"]),
+                cluster.spec,
+                self.settings.capa_namespace,
+                credential,
+                plan.worker_version(cluster.spec, kcp, mds),
+            )
+            await self._apply(key, render.objects(inputs), mds)
+        kubeconfig = await self.api.secret_value(key[0], n.kubeconfig_secret(key[1]), "value")
+        joined, fleet_problem = await self._fleet(key, body, cluster, kubeconfig)
+        seen = status.Observed(
+            capi_cluster=kids.one("Cluster", key[1]),
+            aws_cluster=kids.one("AWSCluster", key[1]),
+            control_plane=kcp,
+            deployments=tuple(mds),
+            machines=tuple(kids.all("Machine")),
+            kubeconfig=kubeconfig is not None,
+            credential_problem=problem,
+            fleet_joined=joined,
+            fleet_problem=fleet_problem,
+            upgrading=plan.upgrading(cluster.spec, kcp),
+            made=problem is None,
+        )
+        phase = await self._status(key, body, cluster, seen)
+        return None if phase == "Provisioned" else RECHECK
+
+    async def _credential(self, namespace: str, cluster: Cluster) -> tuple[dict[str, str] | None, str | None]:
+        """The credential Secret's keys, or why it cannot be used (it names keys, never values)."""
+        if cluster.spec.credential is None:
+            return None, None
+        name = cluster.spec.credential.secret_ref
+        secret = await self.api.get(SECRET, namespace, name)
+        if secret is None:
+            return None, f"Secret {name} (credential.secretRef) does not exist in namespace {namespace}"
+        data = {
+            k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()
+        }
+        missing = [k for k in ("AccessKeyID", "SecretAccessKey") if not data.get(k)]
+        if missing:
+            return None, f"Secret {name} (credential.secretRef) has no {' and no '.join(missing)}"
+        return {k: v for k, v in data.items() if k in n.CREDENTIAL_KEYS}, None
+
+    async def _apply(self, key: Key, docs: list[dict[str, Any]], mds: list[Obj]) -> None:
+        digest = n.digest(docs)
+        if self.applied.get(key) != digest:
+            for doc in docs:
+                await self.api.apply(doc, n.kind_of(doc), FIELD_MANAGER)
+            self.applied[key] = digest
+        wanted = {d["metadata"]["name"] for d in docs if d["kind"] == "MachineDeployment"}
+        for md in mds:  # a pool taken out of the spec
+            if md["metadata"]["name"] not in wanted:
+                await self.api.delete(n.MACHINE_DEPLOYMENT, key[0], md["metadata"]["name"])
+
+    async def _fleet(
+        self, key: Key, body: Obj, cluster: Cluster, kubeconfig: bytes | None
+    ) -> tuple[str | None, str | None]:
+        """(the fleet joined, why not yet): joined once the cluster's API server answers."""
+        have = (body.get("status") or {}).get("fleet")
+        want = cluster.spec.fleet
+        if have and have != want:
+            said = await self.fleets.leave(have, key[1])
+            await self.api.event(body, "Normal", "LeftFleet", said, dt.datetime.now(dt.UTC))
+            have = None
+        if not want or have == want:
+            return have, None
+        if kubeconfig is None:
+            return None, f"joins fleet {want} once Cluster API has written its kubeconfig"
+        try:
+            await self.fleets.join(want, key[1], kubeconfig.decode())
+        except KuratorError as exc:
+            return None, f"joining fleet {want}: {exc.message}"
+        await self.api.event(body, "Normal", "JoinedFleet", f"joined fleet {want}", dt.datetime.now(dt.UTC))
+        return want, None
+
+    async def _status(self, key: Key, body: Obj, cluster: Cluster, seen: status.Observed) -> str | None:
+        new = status.keep_times(cluster.status, status.fold(cluster, seen, dt.datetime.now(dt.UTC)))
+        doc = new.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if doc != (body.get("status") or {}):
+            await self.api.merge_patch(CLUSTER, key[0], key[1], {"status": doc}, status=True)
+        return new.phase
+
+    async def _delete(self, key: Key, body: Obj, cluster: Cluster, kids: Children) -> float | None:
+        if not (body["metadata"].get("finalizers") or []).count(plan.FINALIZER):
+            return None
+        joined = (body.get("status") or {}).get("fleet")
+        if joined:
+            said = await self.fleets.leave(joined, key[1])
+            await self.api.event(body, "Normal", "LeftFleet", said, dt.datetime.now(dt.UTC))
+        forced = (body["metadata"].get("annotations") or {}).get(plan.FORCE_DELETE) == "true"
+        if await self.api.get(n.CAPI_CLUSTER, key[0], key[1]) is not None:
+            await self.api.delete(n.CAPI_CLUSTER, key[0], key[1])
+            if not forced:
+                aws = kids.one("AWSCluster", key[1])
+                blocker = status.blocker(aws, kids.all("AWSMachine"))
+                seen = status.Observed(
+                    capi_cluster=kids.one("Cluster", key[1]), aws_cluster=aws, deletion_blocker=blocker
+                )
+                await self._status(key, body, cluster, seen)
+                return DELETING_RECHECK
+            await self._force(body, kids, key)
+        identity = n.identity(key[0], key[1])
+        await self.api.delete(SECRET, self.settings.capa_namespace, identity)
+        await self.api.delete_cluster_scoped(n.STATIC_IDENTITY, identity)
+        await self.api.set_finalizer(CLUSTER, body, plan.FINALIZER, False)
+        self.applied.pop(key, None)
+        return None
+
+    async def _force(self, body: Obj, kids: Children, key: Key) -> None:
+        """Stop waiting for CAPA: the finalizers of the cluster's Cluster API and CAPA objects go (so they are
+        deleted at once), and an Event lists what may remain on AWS."""
+        left = plan.leftovers(kids.one("AWSCluster", key[1]), kids.all("AWSMachine"))
+        message = f"deleted without waiting for CAPA; may remain on AWS: {left.describe()}"
+        await self.api.event(body, "Warning", "ForceDeleted", message, dt.datetime.now(dt.UTC))
+        for objs in kids.by_kind.values():
+            for obj in objs.values():
+                if obj["metadata"].get("finalizers"):
+                    kind = n.kind_of(obj)
+                    patch = {"metadata": {"finalizers": None}}
+                    await self.api.merge_patch(kind, key[0], str(obj["metadata"]["name"]), patch)

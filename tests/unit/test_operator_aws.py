@@ -1,0 +1,195 @@
+"""The AWS provider's reconcile against the in-process stand-in for the API server (tests/unit/fakeapi.py):
+a new Cluster gets its finalizer and its Cluster API and CAPA objects in one pass, a second pass writes
+nothing, a missing credential is named and nothing is made, a pool taken out is deleted, a deletion waits for
+Cluster API's Cluster (naming CAPA's blocker) and then removes the identity and the credentials' copy, and a
+forced one stops waiting and lists what may remain on AWS. Credentials never reach the status, an Event or
+the log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from typing import Any
+
+import pytest
+
+from kurator.kube.asyncapi import AsyncAPI
+from kurator.lifecycle.aws import names as n
+from kurator.lifecycle.aws.plan import FINALIZER, FORCE_DELETE
+from kurator.operator.aws.reconcile import Reconciler
+from kurator.operator.aws.view import View
+from kurator.operator.fleets import Fleets
+from kurator.operator.metrics import Metrics
+from kurator.operator.provider import Services
+from kurator.operator.settings import Settings
+from kurator.operator.workqueue import WorkQueue
+from tests import aws_cluster_cases as cases
+from tests.unit.fakeapi import FakeAPI
+
+KC = "apis/cluster.kurator.dev/v1alpha1"
+CAPI = "apis/cluster.x-k8s.io/v1beta2"
+INFRA = "apis/infrastructure.cluster.x-k8s.io/v1beta2"
+KEY = ("team-a", "prod")
+SECRET_VALUE = "wJalrXUtnFEMI-example-secret"
+
+
+def _secret(fake: FakeAPI, **data: str) -> None:
+    fake.put(
+        "api/v1",
+        "secrets",
+        {
+            "metadata": {"name": "aws-prod", "namespace": "team-a"},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
+        },
+    )
+
+
+class Bed:
+    def __init__(self, **spec: Any) -> None:
+        self.fake = FakeAPI()
+        self.api = AsyncAPI(self.fake.client())
+        self.view = View()
+        services = Services(self.api, Settings(), Metrics(), Fleets(self.api, "kurator-system"), WorkQueue())
+        self.reconcile = Reconciler(self.view, services)
+        doc = cases.aws("prod", credential={"secretRef": "aws-prod"}, **spec)
+        doc["metadata"]["namespace"] = "team-a"
+        self.fake.put(KC, "clusters", doc)
+        self.seen()
+
+    def cluster(self) -> dict[str, Any]:
+        doc = self.fake.objects[(KC, "clusters", *KEY)]
+        return doc
+
+    def seen(self) -> None:
+        """The watch brings the stored objects to the view (what kopf's events do)."""
+        self.view.on_cluster({"type": "MODIFIED", "object": self.cluster()})
+        for (prefix, plural, ns, _), doc in list(self.fake.objects.items()):
+            if prefix != KC and ns == "team-a" and plural != "secrets":
+                label = (
+                    n.NAME_LABEL
+                    if n.NAME_LABEL in doc["metadata"].get("labels", {})
+                    else n.CAPI_CLUSTER_LABEL
+                )
+                self.view.child(label)({"type": "MODIFIED", "object": doc})
+
+    def run(self) -> float | None:
+        out = asyncio.run(self.reconcile(KEY))
+        self.seen()
+        return out
+
+    def condition(self, type_: str) -> dict[str, Any]:
+        return next(c for c in self.cluster()["status"]["conditions"] if c["type"] == type_)
+
+
+def test_a_new_cluster_gets_its_finalizer_and_objects_and_a_second_pass_writes_nothing() -> None:
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    assert bed.run() is not None  # looked at again while provisioning
+    assert FINALIZER in bed.cluster()["metadata"]["finalizers"]
+    assert bed.fake.get("clusters", "team-a", "prod") is not None  # Cluster API's, beside ours
+    assert bed.fake.get("awsclusters", "team-a", "prod") is not None
+    assert bed.fake.get("machinedeployments", "team-a", "prod-md-0") is not None
+    copy = bed.fake.get("secrets", "capa-system", "kurator-team-a-prod")
+    assert copy is not None and set(copy["data"]) == {"AccessKeyID", "SecretAccessKey"}
+    assert bed.fake.get("awsclusterstaticidentities", "", "kurator-team-a-prod") is not None
+    assert bed.cluster()["status"]["phase"] == "Provisioning"
+    applied = len(bed.fake.writes("PATCH", "fieldManager=kurator-operator"))
+    assert applied == 9
+    bed.run()
+    bed.run()
+    # nothing changed in the spec: nothing applied again; the status changed once, with what came back
+    assert len(bed.fake.writes("PATCH", "fieldManager=kurator-operator")) == applied
+    patches = len(bed.fake.writes("PATCH"))
+    bed.run()
+    assert len(bed.fake.writes("PATCH")) == patches
+
+
+def test_a_missing_credential_is_named_and_nothing_is_made() -> None:
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE")
+    bed.run()
+    cond = bed.condition("CredentialReady")
+    assert (cond["status"], cond["message"]) == (
+        "False",
+        "Secret aws-prod (credential.secretRef) has no SecretAccessKey",
+    )
+    assert bed.cluster()["status"]["phase"] == "Failed"
+    assert bed.fake.of("awsclusters") == [] and bed.fake.of("secrets", "capa-system") == []
+
+
+def test_a_pool_taken_out_of_the_spec_is_deleted() -> None:
+    bed = Bed(workers=[cases.worker(), cases.worker(replicas=2)])
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    assert {d["metadata"]["name"] for d in bed.fake.of("machinedeployments")} == {"prod-md-0", "prod-md-1"}
+    bed.cluster()["spec"]["workers"] = [cases.worker()]
+    bed.seen()
+    bed.run()
+    assert {d["metadata"]["name"] for d in bed.fake.of("machinedeployments")} == {"prod-md-0"}
+
+
+def _deleting(bed: Bed, **annotations: str) -> None:
+    meta = bed.cluster()["metadata"]
+    meta["deletionTimestamp"] = "2026-12-01T11:00:00Z"
+    meta.setdefault("annotations", {}).update(annotations)
+    bed.seen()
+
+
+def test_a_deletion_waits_for_cluster_api_names_capas_blocker_then_cleans_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    aws = bed.fake.get("awsclusters", "team-a", "prod")
+    assert aws is not None
+    aws["metadata"]["finalizers"] = ["awscluster.infrastructure.cluster.x-k8s.io"]
+    aws["status"] = {
+        "conditions": [
+            {
+                "type": "VpcReady",
+                "status": "False",
+                "severity": "Error",
+                "reason": "DeletionFailed",
+                "message": "AuthFailure: AWS was not able to validate the provided access credentials",
+            }
+        ]
+    }
+    _deleting(bed)
+    assert bed.run() is not None
+    assert bed.fake.writes("DELETE", "/clusters/prod")  # Cluster API's Cluster asked to go
+    cond = bed.condition("Deleting")
+    assert (
+        cond["reason"] == "Blocked"
+        and "CAPA cannot delete: AWSCluster prod: VpcReady: AuthFailure" in cond["message"]
+    )
+    assert bed.fake.get("secrets", "capa-system", "kurator-team-a-prod") is not None  # CAPA still needs it
+    # Cluster API's Cluster is gone (CAPA finished): the identity and the copy go, then the finalizer
+    for key in [k for k in bed.fake.objects if k[0] in (CAPI, INFRA) and k[2] == "team-a"]:
+        del bed.fake.objects[key]
+    bed.view.children.clear()
+    assert bed.run() is None
+    assert bed.fake.get("secrets", "capa-system", "kurator-team-a-prod") is None
+    assert bed.fake.get("awsclusterstaticidentities", "", "kurator-team-a-prod") is None
+    assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
+    shown = str(bed.cluster().get("status")) + str(bed.fake.of("events")) + caplog.text
+    assert SECRET_VALUE not in shown and base64.b64encode(SECRET_VALUE.encode()).decode() not in shown
+
+
+def test_force_delete_stops_waiting_and_lists_what_may_remain() -> None:
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    aws = bed.fake.get("awsclusters", "team-a", "prod")
+    assert aws is not None
+    aws["metadata"]["finalizers"] = ["awscluster.infrastructure.cluster.x-k8s.io"]
+    aws["spec"]["network"]["vpc"]["id"] = "vpc-0123456789abcdef0"
+    aws["status"] = {"networkStatus": {"apiServerElb": {"name": "prod-apiserver"}}}
+    _deleting(bed, **{FORCE_DELETE: "true"})
+    bed.run()
+    event = next(e for e in bed.fake.of("events", "team-a") if e["reason"] == "ForceDeleted")
+    assert "may remain on AWS: VPC vpc-0123456789abcdef0, load balancer prod-apiserver" in event["message"]
+    assert "finalizers" not in bed.fake.get("awsclusters", "team-a", "prod")["metadata"]  # type: ignore[index]
+    assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
