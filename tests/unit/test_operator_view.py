@@ -165,3 +165,7 @@ def test_a_cluster_api_cluster_names_itself_as_the_owner_of_its_custom_cluster()
         "uid": "cluster-uid",
     }
     assert capi.read_cluster({**doc, "metadata": {"name": "prod"}}).owner_reference() is None
+    # where Cluster API's controller runs (it has written the Cluster's status), it sets the reference
+    reconciled = {**doc, "status": {"observedGeneration": 1, "phase": "Provisioning"}}
+    assert capi.read_cluster(reconciled).managed
+    assert capi.read_cluster(reconciled).owner_reference() is None

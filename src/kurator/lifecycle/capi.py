@@ -48,11 +48,14 @@ class CapiCluster:
     service_cidr: str | None
     uid: str | None = None
     api_version: str = f"{CAPI_GROUP}/v1beta2"
+    managed: bool = False
+    """Cluster API's own controller reconciles it (it has written the Cluster's status)."""
 
     def owner_reference(self) -> dict[str, str] | None:
-        """The reference that makes this Cluster the owner of its CustomCluster (as Cluster API's own
-        controller sets it): deleting the Cluster deletes the CustomCluster, and its hosts are reset."""
-        if not self.uid:
+        """The reference that makes this Cluster the owner of its CustomCluster, as Cluster API's own
+        controller sets it: deleting the Cluster deletes the CustomCluster, and its hosts are reset. None
+        where that controller runs: it sets the reference itself."""
+        if not self.uid or self.managed:
             return None
         return {"apiVersion": self.api_version, "kind": "Cluster", "name": self.name, "uid": self.uid}
 
@@ -95,6 +98,7 @@ def read_cluster(doc: Mapping[str, Any]) -> CapiCluster:
         service_cidr=_first_block(network, "services"),
         uid=str(meta["uid"]) if meta.get("uid") else None,
         api_version=str(doc.get("apiVersion") or f"{CAPI_GROUP}/v1beta2"),
+        managed=bool((doc.get("status") or {}).get("observedGeneration")),
     )
 
 
