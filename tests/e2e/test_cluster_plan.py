@@ -177,7 +177,10 @@ def test_what_the_api_server_would_refuse_is_said_in_its_words_and_nothing_is_wr
     bad_ip[0]["spec"]["node"][0]["publicIP"] = "192.0.2.999"
     cases = {
         "bad-ip.yaml": (yaml.safe_dump_all(bad_ip), "publicIP '192.0.2.999' is not an IP address"),
-        "cm.yaml": ("kind: ConfigMap\nmetadata: {name: x}\n", "only CustomCluster and CustomMachine"),
+        "cm.yaml": (
+            "kind: ConfigMap\nmetadata: {name: x}\n",
+            "only CustomCluster, CustomMachine and Cluster",
+        ),
         "broken.yaml": ("kind: [\n", "is not valid YAML"),
         "machine-only.yaml": (yaml.safe_dump(_docs(namespace)[0]), "the files hold no CustomCluster"),
     }

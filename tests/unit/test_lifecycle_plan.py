@@ -42,6 +42,11 @@ def test_only_custom_clusters_and_machines_are_read() -> None:
         read_documents([("a.yaml", text), ("b.yaml", "kind: Secret\n")])
     with pytest.raises(InvalidInput, match="no CustomCluster"):
         read_documents([("m.yaml", "kind: CustomMachine\n")])
+    aws = "apiVersion: cluster.kurator.dev/v1alpha1\nkind: Cluster\nmetadata: {name: a}\n"
+    assert [d["kind"] for d in read_documents([("aws.yaml", aws)])] == ["Cluster"]  # the AWS kind
+    capi = "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: a}\n"
+    with pytest.raises(InvalidInput, match=r"capi\.yaml holds a Cluster: only CustomCluster, CustomMachine"):
+        read_documents([("capi.yaml", capi)])
     with pytest.raises(InvalidInput, match=r"c\.yaml is not valid YAML"):
         read_documents([("c.yaml", "kind: [\n")])
     with pytest.raises(InvalidInput, match="a document without a kind"):

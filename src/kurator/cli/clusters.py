@@ -13,8 +13,11 @@ from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 
 if TYPE_CHECKING:
     from kurator.lifecycle.plan import ClusterPlan
+    from kurator.operator.aws.planning import AwsPlan
 
-app = typer.Typer(help="Clusters the cluster operator builds on your own machines.", no_args_is_help=True)
+app = typer.Typer(
+    help="Clusters the cluster operator builds: on your own machines, or on AWS.", no_args_is_help=True
+)
 
 
 @app.command("plan")
@@ -29,10 +32,14 @@ def plan_cmd(
     retries: int = typer.Option(
         3, "--retries", parser=params.integer(0, 20), help="The operator's --retries."
     ),
+    capa_namespace: str = typer.Option(
+        "capa-system", "--capa-namespace", parser=params.NAMESPACE, help="The operator's --capa-namespace."
+    ),
     output: Output = OUTPUT_OPTION,
 ) -> None:
-    """Show the operator's next steps for the files' clusters (create, scale, upgrade: which playbook, which
-    hosts, which Job), checked by the API server in a dry run. Nothing is written."""
+    """Show the operator's next steps for the files' clusters (CustomClusters: which playbook, which hosts,
+    which Job; AWS Clusters: which Cluster API and CAPA objects are made, changed or deleted), checked by
+    the API server in a dry run. Nothing is written."""
     import sys
 
     from kurator.core import inputs
@@ -48,15 +55,71 @@ def plan_cmd(
     from kurator.operator import planning
 
     docs = read_documents(texts)
+    for doc in docs:
+        doc.setdefault("metadata", {}).setdefault("namespace", namespace)
     api = api_access(ctx).client(timeout=30)
-    plans = planning.plan(api, docs, namespace, Policy(retries=retries))
+    onprem = [d for d in docs if d["kind"] != "Cluster"]
+    plans = planning.plan(api, onprem, namespace, Policy(retries=retries)) if onprem else []
+    aws = _aws_plans(api, [d for d in docs if d["kind"] == "Cluster"], capa_namespace)
     if output is Output.table:
         for p in plans:
             _show(p)
+        for a in aws:
+            _show_aws(a)
     else:
         from kurator.cli.render import emit
 
-        emit([_data(p) for p in plans], output)
+        emit([_data(p) for p in plans] + [_aws_data(a) for a in aws], output)
+
+
+def _aws_plans(api: Any, docs: list[dict[str, Any]], capa_namespace: str) -> list[AwsPlan]:
+    if not docs:
+        return []
+    from kurator.operator.aws import planning as aws_planning
+
+    return [aws_planning.plan(api, d, capa_namespace) for d in docs]
+
+
+def _aws_data(p: AwsPlan) -> dict[str, Any]:
+    return {
+        "kind": "Cluster",
+        "namespace": p.namespace,
+        "name": p.name,
+        "exists": p.exists,
+        "problems": p.problems,
+        "changes": [
+            {
+                "action": c.action,
+                "kind": c.kind,
+                "namespace": c.namespace,
+                "name": c.name,
+                "fields": list(c.fields),
+            }
+            for c in p.changes
+        ],
+    }
+
+
+def _show_aws(p: AwsPlan) -> None:
+    from rich.markup import escape
+
+    from kurator.cli.render import console
+
+    what = "change" if p.exists else "create"
+    console.print(
+        f"[bold]plan: {what} Cluster {p.namespace}/{p.name} (aws)[/] (dry run: nothing was written)"
+    )
+    for problem in p.problems:
+        console.print(f"  ! {escape(problem)}", highlight=False)
+    signs = {"create": "+", "change": "~", "delete": "-"}
+    for c in p.changes:
+        where = f"{c.namespace}/{c.name}" if c.namespace else c.name
+        fields = f": {', '.join(c.fields)}" if c.fields else ""
+        console.print(
+            f"  {signs[c.action]} {c.action} {c.kind} {escape(where)}{escape(fields)}", highlight=False
+        )
+    if not p.changes and not p.problems:
+        console.print("  nothing to change", highlight=False)
 
 
 def _data(p: ClusterPlan) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from lightkube import codecs
 
 from kurator.kube import ops
 from kurator.kube.client import FIELD_MANAGER, Client
-from kurator.kube.resources import KindRef, namespaced
+from kurator.kube.resources import KindRef, cluster_scoped, namespaced
 
 
 def _doc(obj: Any) -> dict[str, Any]:
@@ -19,8 +19,12 @@ def _doc(obj: Any) -> dict[str, Any]:
 
 
 def get(api: Client, kind: KindRef, namespace: str, name: str) -> dict[str, Any] | None:
-    """The object, or None when there is none of that name (or its kind is not served)."""
-    obj = ops.get_or_none(api, namespaced(kind), name, namespace)
+    """The object, or None when there is none of that name (or its kind is not served); ``namespace`` ""
+    for a cluster-scoped kind."""
+    if not namespace:
+        obj = ops.get_or_none(api, cluster_scoped(kind), name)
+    else:
+        obj = ops.get_or_none(api, namespaced(kind), name, namespace)
     return None if obj is None else _doc(obj)
 
 
@@ -34,6 +38,17 @@ def list_all(
 def dry_run_apply(api: Client, kind: KindRef, doc: Mapping[str, Any]) -> dict[str, Any]:
     """``doc`` as the API server would store it after ``kubectl apply --server-side`` (schema, CEL rules
     and admission run; nothing is stored)."""
-    namespaced(kind)  # known to the decoder from now on
-    obj = api.apply(codecs.from_dict(dict(doc)), field_manager=FIELD_MANAGER, force=True, dry_run=True)
+    return dry_run_apply_as(api, kind, doc, FIELD_MANAGER)
+
+
+def dry_run_apply_as(
+    api: Client, kind: KindRef, doc: Mapping[str, Any], field_manager: str
+) -> dict[str, Any]:
+    """:func:`dry_run_apply` as ``field_manager`` (what that manager's next apply would make of it); a doc
+    without a namespace is of a cluster-scoped kind."""
+    if (doc.get("metadata") or {}).get("namespace"):
+        namespaced(kind)  # known to the decoder from now on
+    else:
+        cluster_scoped(kind)
+    obj = api.apply(codecs.from_dict(dict(doc)), field_manager=field_manager, force=True, dry_run=True)
     return _doc(obj)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
+from kurator.api.names import GROUP
 from kurator.core import inputs
 from kurator.core.errors import InvalidInput
 from kurator.lifecycle import capi, preflight
@@ -26,7 +27,11 @@ from kurator.lifecycle.jobs import PLAYBOOKS
 from kurator.lifecycle.observed import ObservedJob, observe
 from kurator.lifecycle.state import Snapshot
 
-KINDS = ("CustomCluster", "CustomMachine")
+KINDS = (
+    "CustomCluster",
+    "CustomMachine",
+    "Cluster",
+)  # Cluster: the AWS kind (its plan is the aws provider's)
 STEPS = 4  # preflight, then the run it is for: a decision never takes more
 
 
@@ -94,19 +99,22 @@ def steps(
 
 
 def read_documents(texts: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The CustomClusters and CustomMachines of ``(source, YAML text)`` pairs; anything else is refused."""
+    """The CustomClusters, CustomMachines and AWS Clusters of ``(source, YAML text)`` pairs; anything else is
+    refused (Cluster API's own ``Cluster`` too: only kurator's group is planned)."""
     out: list[dict[str, Any]] = []
     for source, text in texts:
         for doc in (d for d in inputs.load_yaml_all(text, source) if d):
             kind = doc.get("kind") if isinstance(doc, dict) else None
-            if kind not in KINDS:
+            # Cluster API has a Cluster kind too: only kurator's is planned
+            theirs = kind == "Cluster" and not str(doc.get("apiVersion", "")).startswith(f"{GROUP}/")
+            if kind not in KINDS or theirs:
                 raise InvalidInput(
-                    f"{source} holds a {kind or 'document without a kind'}: only CustomCluster and "
-                    "CustomMachine objects can be planned"
+                    f"{source} holds a {kind or 'document without a kind'}: only CustomCluster, "
+                    f"CustomMachine and Cluster objects of {GROUP} can be planned"
                 )
             out.append(doc)
-    if not any(d["kind"] == "CustomCluster" for d in out):
-        raise InvalidInput("the files hold no CustomCluster: nothing to plan")
+    if not any(d["kind"] in ("CustomCluster", "Cluster") for d in out):
+        raise InvalidInput("the files hold no CustomCluster and no Cluster: nothing to plan")
     return out
 
 

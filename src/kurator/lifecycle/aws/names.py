@@ -95,3 +95,4 @@ def kind_of(doc: Any) -> ApiKind:
 CAPI_CLUSTER = ApiKind(CAPI_GROUP, "v1beta2", "Cluster", "clusters")
 MACHINE_DEPLOYMENT = ApiKind(CAPI_GROUP, "v1beta2", "MachineDeployment", "machinedeployments")
 STATIC_IDENTITY = ApiKind(INFRA_GROUP, "v1beta2", "AWSClusterStaticIdentity", "awsclusterstaticidentities")
+KCP = ApiKind(CONTROL_PLANE_GROUP, "v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes")
