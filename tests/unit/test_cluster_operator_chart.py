@@ -97,7 +97,21 @@ def test_rbac_is_exactly_what_the_operator_calls_and_has_no_wildcard() -> None:
         ("cluster.x-k8s.io", "clusters", "get list watch"),
         ("controlplane.cluster.x-k8s.io", "kubeadmcontrolplanes", "get list watch"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "list watch"),
+        # the aws provider
+        ("cluster.kurator.dev", "clusters", "get list watch patch"),
+        ("cluster.kurator.dev", "clusters/status", "get patch"),
+        ("cluster.kurator.dev", "clusters/finalizers", "update"),
+        ("cluster.x-k8s.io", "clusters", "patch delete"),
+        ("cluster.x-k8s.io", "machinedeployments", "patch delete get list watch"),
+        ("cluster.x-k8s.io", "machines", "get list watch patch"),
+        ("controlplane.cluster.x-k8s.io", "kubeadmcontrolplanes", "patch"),
+        ("bootstrap.cluster.x-k8s.io", "kubeadmconfigtemplates", "get patch"),
+        ("infrastructure.cluster.x-k8s.io", "awsclusters", "get list watch patch"),
+        ("infrastructure.cluster.x-k8s.io", "awsmachines", "get list watch patch"),
+        ("infrastructure.cluster.x-k8s.io", "awsmachinetemplates", "get patch"),
+        ("infrastructure.cluster.x-k8s.io", "awsclusterstaticidentities", "get patch delete"),
     )
+    assert ("Role", f"{NAME}-aws-credentials") not in objs  # no CAPA namespace given: no Secrets there
     lease = objs[("Role", f"{NAME}-leader-election")]
     assert lease["metadata"]["namespace"] == NS
     assert _rules(lease) == {
@@ -175,3 +189,16 @@ def test_fleets_are_the_secrets_the_operator_reads() -> None:
     assert prod["metadata"]["namespace"] == NS
     assert base64.b64decode(prod["data"][fleets.KUBECONFIG_FIELD]).decode() == text
     assert not any(d["kind"] == "Secret" for d in rendered().values())
+
+
+@needs_helm
+def test_with_capa_the_operator_keeps_credential_copies_in_its_namespace_only() -> None:
+    objs = rendered({"capaNamespace": "capa-system"})
+    role = objs[("Role", f"{NAME}-aws-credentials")]
+    assert role["metadata"]["namespace"] == "capa-system"
+    assert _rules(role) == _grants(("", "secrets", "get patch delete"))
+    binding = objs[("RoleBinding", f"{NAME}-aws-credentials")]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NS}]
+    args = objs[("Deployment", NAME)]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--capa-namespace=capa-system" in args
+    assert "--capa-namespace" in {p.opts[0] for p in _run_command().params if p.opts}

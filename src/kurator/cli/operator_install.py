@@ -73,6 +73,8 @@ def install_cluster_operator(
     host = api_access(ctx)
     api = host.client()
     chart = cluster_operator.component({**cluster_operator.registered_fleets(api), **texts})
+    if "capaNamespace" not in values and (capa := cluster_operator.capa_namespace(api)):
+        values["capaNamespace"] = capa  # CAPA runs here: the operator serves AWS Clusters
     steps: list[tuple[Component, dict[str, Any]]] = [(chart, values)]
     if foreign := cluster_api.foreign(api):
         err_console.print(

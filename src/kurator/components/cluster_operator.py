@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="0114f1c35e093401bb94e1a77d4ddfd83b6839b94e1d612d7e90dffa82b36ea4",
+        sha256="2562c1ab2d6e2ee289e840d44de1e3fd3da74eb391deb180e1ca6f2ed3509571",
     ),
     namespace=NAMESPACE,
     placement="host",
@@ -173,3 +173,13 @@ def custom_clusters(api: Client) -> list[str]:
 
     # A CRD made moments ago answers 429 "storage is (re)initializing" for a while: a transient refusal.
     return wait.until(listed, timeout=30, what="the CustomClusters listed")[0]
+
+
+def capa_namespace(api: Client) -> str | None:
+    """Where Cluster API Provider AWS runs on the host, if it does (``kurator install cluster-api
+    --infrastructure aws`` puts it in capa-system)."""
+    from lightkube.resources.core_v1 import Namespace
+
+    from kurator.kube import ops
+
+    return "capa-system" if ops.get_or_none(api, Namespace, "capa-system") is not None else None
