@@ -178,8 +178,7 @@ def custom_clusters(api: Client) -> list[str]:
 def capa_namespace(api: Client) -> str | None:
     """Where Cluster API Provider AWS runs on the host, if it does (``kurator install cluster-api
     --infrastructure aws`` puts it in capa-system)."""
-    from lightkube.resources.core_v1 import Namespace
-
     from kurator.kube import ops
+    from kurator.kube.resources import Namespace
 
     return "capa-system" if ops.get_or_none(api, Namespace, "capa-system") is not None else None
