@@ -202,8 +202,7 @@ def test_history_survives_a_member_losing_prometheus(fleet: UpResult) -> None:
 def test_secrets_stay_in_the_private_file(fleet: UpResult) -> None:
     p = monitoring.paths(fleet.layout).objstore_file
     assert p.stat().st_mode & 0o777 == 0o600
-    status = kurator(
-        "local", "status", "--name", fleet.config.name, "--home", str(fleet.layout.root), check=True
-    )
+    where = ["--name", fleet.config.name, "--home", str(fleet.layout.root)]
+    status = kurator("local", "status", *where, "-o", "wide", check=True)  # wide: every process by name
     assert access.s3_credentials(fleet.layout).secret_key not in status.stdout + status.stderr
     assert "prometheus-1" in status.stdout and "thanos-query" in status.stdout

@@ -75,15 +75,14 @@ def split_clusters(clusters: str | None) -> list[str] | None:
 
 def _live(what: str) -> tuple[Callable[[list[MemberState]], None], Callable[[], None]]:
     """A live table of per-cluster progress on stderr, and the function that ends it."""
-    from rich.live import Live
-
     from kurator.cli.plans import progress_table
+    from kurator.cli.render import LiveTable
 
-    live = Live(console=err_console, refresh_per_second=4, transient=False)
-    live.start()
+    live = LiveTable()
 
     def update(states: list[MemberState]) -> None:
-        live.update(progress_table(states, what))
+        done = sum(1 for st in states if st.done)
+        live.update(progress_table(states, what), f"{done}/{len(states)} clusters done")
 
     return update, live.stop
 

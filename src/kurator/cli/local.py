@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
 
-from kurator.cli import params
-from kurator.cli.options import OUTPUT_OPTION, Output
-from kurator.cli.render import ConsoleReporter, console, emit, up_down
-
-if TYPE_CHECKING:
-    from kurator.local.status import FleetStatus
+from kurator.cli import fleet_status, params
+from kurator.cli.options import Output
+from kurator.cli.render import ConsoleReporter, console, emit
 
 app = typer.Typer(
     help="Run a local fleet: a host cluster and member clusters of real control planes.", no_args_is_help=True
@@ -169,7 +165,7 @@ def up(
         reporter.close()
     changed = f"started {len(result.started)} processes" if result.started else "nothing to change"
     console.print(f"fleet [bold]{name}[/] is up ({changed}, {result.seconds:.1f}s)")
-    _print_status(status(name, home))
+    fleet_status.show(status(name, home))
 
 
 @app.command()
@@ -196,16 +192,22 @@ def down(
 
 
 @app.command("status")
-def status_cmd(name: str = NAME_OPTION, home: Path = HOME_OPTION, output: Output = OUTPUT_OPTION) -> None:
-    """Show each cluster: API endpoint, version, ready nodes, and whether each process is up.
+def status_cmd(
+    name: str = NAME_OPTION,
+    home: Path = HOME_OPTION,
+    output: fleet_status.StatusOutput = typer.Option(
+        fleet_status.StatusOutput.table, "--output", "-o", help="Output format (wide: every process too)."
+    ),
+) -> None:
+    """Show each cluster: API endpoint, version, ready nodes, and how many of its processes are up.
     Exits 1 when anything is down."""
     from kurator.local.status import status
 
     st = status(name, home)
-    if output is Output.table:
-        _print_status(st)
+    if output in (fleet_status.StatusOutput.table, fleet_status.StatusOutput.wide):
+        fleet_status.show(st, wide=output is fleet_status.StatusOutput.wide)
     else:
-        emit(_status_data(st), output)
+        emit(fleet_status.data(st), Output(output.value))
     if not st.healthy:
         raise typer.Exit(1)
 
@@ -237,53 +239,3 @@ def kubeconfig(
         typer.echo(str(file))
     else:
         typer.echo(file.read_text(), nl=False)
-
-
-def _status_data(st: FleetStatus) -> dict[str, Any]:
-    return {
-        "name": st.name,
-        "home": str(st.home),
-        "network": st.network,
-        "kubeconfig": str(st.kubeconfig),
-        "healthy": st.healthy,
-        "etcd": "up" if st.etcd_up else "down",
-        "rssBytes": st.rss_bytes,
-        **(
-            {"awsStandIn": {"endpoint": st.aws_standin, "adminKeyFile": str(st.aws_admin_key)}}
-            if st.aws_standin
-            else {}
-        ),
-        "clusters": [
-            {
-                "name": c.name,
-                "endpoint": c.endpoint,
-                "version": c.version,
-                "nodesReady": c.nodes_ready,
-                "nodes": c.nodes_total,
-                "processes": {k: "up" if v else "down" for k, v in c.processes.items()},
-            }
-            for c in st.clusters
-        ],
-    }
-
-
-def _print_status(st: FleetStatus) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"fleet {st.name} ({st.network})", title_justify="left")
-    for col in ("CLUSTER", "API ENDPOINT", "VERSION", "NODES READY"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("PROCESSES")
-    for c in st.clusters:
-        nodes = "-" if c.nodes_total is None else f"{c.nodes_ready}/{c.nodes_total}"
-        procs = " ".join(f"{name.removeprefix('kube-')} {up_down(up)}" for name, up in c.processes.items())
-        table.add_row(c.name, c.endpoint, c.version or "-", nodes, procs)
-    console.print(table)
-    console.print(
-        f"etcd {up_down(st.etcd_up)} · memory {st.rss_bytes / 2**30:.2f} GiB · kubeconfig {st.kubeconfig}",
-        highlight=False,
-    )
-    if st.aws_standin:
-        console.print(
-            f"AWS stand-in (moto) {st.aws_standin} · its admin's key {st.aws_admin_key}", highlight=False
-        )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import typer
+from rich.console import Console
 
 from kurator.cli import params
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
@@ -69,30 +69,39 @@ def query(
     _table(rows, ranged=bool(seconds))
 
 
-def _table(rows: list[Any], ranged: bool) -> None:
+def _table(rows: list[Any], ranged: bool, out: Console | None = None) -> None:
+    """One row per series: its labels, then its value (instant) or, over a range, a sparkline of its
+    values with their lowest, highest and last."""
     from rich.table import Table
 
+    from kurator.cli.sparkline import compact, number, sparkline
     from kurator.monitoring.query import CLUSTER_LABEL
 
+    out = out or console
     if not rows:
-        console.print("no series")
+        out.print("no series")
         return
     names = sorted({k for s in rows for k in s.labels if k not in (CLUSTER_LABEL, "__name__")})
     table = Table(box=None, header_style="bold")
     for col in ("CLUSTER", "METRIC", *(n.upper() for n in names)):
         table.add_column(col)
-    table.add_column("SAMPLES" if ranged else "VALUE", justify="right")
     if ranged:
-        table.add_column("LAST", justify="right")
+        table.add_column("OVER TIME", no_wrap=True)
+        for col in ("MIN", "MAX", "LAST"):
+            table.add_column(col, justify="right", no_wrap=True)
+    else:
+        table.add_column("VALUE", justify="right", no_wrap=True)
     for s in sorted(rows, key=lambda s: (s.cluster, sorted(s.labels.items()))):
         cells = [s.cluster or "-", s.labels.get("__name__", "-"), *(s.labels.get(n, "") for n in names)]
+        values = [number(v) for _, v in s.samples]
         if ranged:
-            last = dt.datetime.fromtimestamp(s.samples[-1][0]).strftime("%H:%M:%S") if s.samples else "-"
-            cells += [str(len(s.samples)), last]
+            finite = [v for v in values if v == v] or [float("nan")]
+            last = compact(values[-1]) if values else "-"
+            cells += [sparkline(values), compact(min(finite)), compact(max(finite)), last]
         else:
             cells.append(s.samples[0][1] if s.samples else "-")
         table.add_row(*cells)
-    console.print(table)
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:
