@@ -280,6 +280,38 @@ def test_an_interrupted_install_is_finished_by_running_it_again(fleet: UpResult)
         assert settings.data["greeting"] == "again"
 
 
+def test_set_values_are_kept_by_later_runs_until_reset(fleet: UpResult) -> None:
+    def greetings() -> set[str]:
+        return {
+            cluster_client(fleet, m).get(ConfigMap, "standin-settings", namespace="standin").data["greeting"]
+            for m in MEMBERS
+        }
+
+    assert _install(fleet, "--set", "greeting=kept", "--wait-timeout", "120").returncode == 0
+    assert greetings() == {"kept"}
+    before = _snapshot(fleet)
+    plan = _install(fleet, "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "values kept from an earlier run: greeting (--reset-values drops them)" in plan.stdout
+    assert "0 to create, 0 to change, 0 to delete" in plan.stdout
+    again = _install(fleet, "--wait-timeout", "60")
+    assert again.returncode == 0, again.stderr
+    assert (
+        "nothing was written" in again.stdout and "values kept from an earlier run: greeting" in again.stderr
+    )
+    assert _snapshot(fleet) == before
+    reset = _install(fleet, "--dry-run", "--reset-values")
+    assert "-  greeting: kept" in reset.stdout and "+  greeting: hello from the fleet" in reset.stdout
+    assert "values kept" not in reset.stdout
+    assert _snapshot(fleet) == before
+    assert _install(fleet, "--reset-values", "--wait-timeout", "120").returncode == 0
+    assert greetings() == {"hello from the fleet"}
+    record = cluster_client(fleet, "karmada").get(
+        ConfigMap, "kurator-component-standin", namespace="kube-system"
+    )
+    assert "values" not in (record.data or {})
+
+
 def test_uninstall_removes_everything_from_karmada_and_members(fleet: UpResult) -> None:
     plan = kurator(*karmada_args(fleet), "uninstall", "standin", "--dry-run")
     assert plan.returncode == 0 and "- delete Deployment standin/standin" in plan.stdout

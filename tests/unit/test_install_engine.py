@@ -196,3 +196,26 @@ def test_what_only_a_server_writes_is_never_wanted() -> None:
     want = desired.build(standin.COMPONENT, [crd], ["m1"])
     doc = next(d for d in want.first if d["kind"] == "CustomResourceDefinition")
     assert "creationTimestamp" not in doc["metadata"] and "status" not in doc
+
+
+def test_set_values_of_earlier_runs_are_kept_unless_reset() -> None:
+    from kurator.fleet import engine, record
+    from kurator.kube.client import Access
+
+    comp = COMPONENTS["standin"]
+    earlier = record.Record(
+        "standin", "0.1.0", values={"image": {"repository": "r.example/x"}, "replicas": 3}
+    )
+    req = engine.Request(Access(Path("/nonexistent")), comp, values={"replicas": 1})
+    assert engine.user_values(req, earlier) == {"image": {"repository": "r.example/x"}, "replicas": 1}
+    assert engine.user_values(req, None) == {"replicas": 1}
+    req.reset_values = True
+    assert engine.user_values(req, earlier) == {"replicas": 1}
+
+
+def test_a_record_keeps_values_only_when_there_are_some() -> None:
+    from kurator.fleet import record
+
+    assert "values" not in record.Record("standin", "0.1.0").data()  # records of earlier versions unchanged
+    data = record.Record("standin", "0.1.0", values={"b": 1, "a": {"c": "x"}}).data()
+    assert data["values"] == '{"a": {"c": "x"}, "b": 1}'

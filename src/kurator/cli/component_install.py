@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from kurator.cli import params
+from kurator.cli.fleet_access import karmada_access
 from kurator.cli.install_common import (
     ARTIFACTS_DIR,
     CLUSTERS,
@@ -17,7 +18,7 @@ from kurator.cli.install_common import (
     run_uninstall,
     split_clusters,
 )
-from kurator.cli.options import OUTPUT_OPTION, Output, api_access
+from kurator.cli.options import OUTPUT_OPTION, Output
 from kurator.cli.render import err_console
 from kurator.components.volcano import Admission
 
@@ -41,7 +42,7 @@ def install_volcano(
     from kurator.components import volcano
     from kurator.fleet import targets
 
-    access = api_access(ctx)
+    access = karmada_access(ctx)
     members = targets.choose(access.client(), split_clusters(clusters))
     fake = volcano.fake_members(access, members) if admission is not Admission.off else []
     register, note = volcano.decide(admission, members, fake)
@@ -65,7 +66,7 @@ def uninstall_volcano(
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
     """Remove Volcano from Karmada and every member it was installed on (its CRDs, and so its objects)."""
-    run_uninstall(api_access(ctx), "volcano", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+    run_uninstall(karmada_access(ctx), "volcano", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
 
 
 pixie_install = typer.Typer(help="Pixie (eBPF application monitoring).", no_args_is_help=True)
@@ -123,7 +124,7 @@ def install_pixie_vizier(
             f"pinned release {pixie.VERSION}",
             highlight=False,
         )
-    access = api_access(ctx)
+    access = karmada_access(ctx)
     members = targets.choose(access.client(), split_clusters(clusters))
     run_install(
         access,
@@ -144,7 +145,7 @@ def uninstall_pixie_vizier(
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
     """Remove Pixie (Vizier, its operator, OLM and the deploy-key Secret) from Karmada and every member."""
-    run_uninstall(api_access(ctx), "pixie", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+    run_uninstall(karmada_access(ctx), "pixie", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
 
 
 def register(install_app: typer.Typer, uninstall_app: typer.Typer) -> None:

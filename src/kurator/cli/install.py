@@ -9,10 +9,13 @@ from pathlib import Path
 import typer
 
 from kurator.cli import params
+from kurator.cli.fleet_access import karmada_access
 from kurator.cli.install_common import (
     ARTIFACTS_DIR,
     CLUSTERS,
     DRY_RUN,
+    RESET_VALUES,
+    SET_VALUES,
     WAIT_TIMEOUT,
     install_app,
     parse_sets,
@@ -38,12 +41,13 @@ def _install_command(name: str) -> Callable[..., None]:
         dry_run: bool = DRY_RUN,
         output: Output = OUTPUT_OPTION,
         clusters: str = CLUSTERS,
-        set_values: list[str] = typer.Option([], "--set", help="Chart value key=value (repeatable)."),
+        set_values: list[str] = SET_VALUES,
+        reset_values: bool = RESET_VALUES,
         artifacts_dir: Path = ARTIFACTS_DIR,
         wait_timeout: float = WAIT_TIMEOUT,
     ) -> None:
         run_install(
-            api_access(ctx),
+            api_access(ctx) if comp.placement == "host" else karmada_access(ctx),
             comp,
             dry_run=dry_run,
             output=output,
@@ -51,6 +55,7 @@ def _install_command(name: str) -> Callable[..., None]:
             values=parse_sets(set_values),
             artifacts_dir=artifacts_dir,
             wait_timeout=wait_timeout,
+            reset_values=reset_values,
         )
 
     command.__doc__ = f"Install {name}: {comp.description}."
@@ -64,7 +69,8 @@ def _uninstall_command(name: str) -> Callable[..., None]:
         output: Output = OUTPUT_OPTION,
         wait_timeout: float = WAIT_TIMEOUT,
     ) -> None:
-        run_uninstall(api_access(ctx), name, dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+        access = api_access(ctx) if COMPONENTS[name].placement == "host" else karmada_access(ctx)
+        run_uninstall(access, name, dry_run=dry_run, output=output, wait_timeout=wait_timeout)
 
     command.__doc__ = f"Remove {name} from Karmada and every member it was installed on."
     return command
@@ -100,7 +106,7 @@ def install_karmada(
     reporter = ConsoleReporter()
     try:
         found = karmada_host.install(
-            opts, karmada_host.karmadactl(reporter), karmada_host.crds_dir(), reporter
+            opts, lambda: karmada_host.karmadactl(reporter), karmada_host.crds_dir(), reporter
         )
     finally:
         reporter.close()
@@ -132,11 +138,22 @@ def pull(
 def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
     """List the components installed in the fleet (version, objects) and their health on each member:
     CRDs Established, webhooks with a ready endpoint and a CA bundle, and the component's own checks."""
-    from kurator.fleet import health, record
+    from kurator.fleet import health, locate, record
 
-    access = api_access(ctx)
-    records = record.list_all(access.client())
-    reports = health.of_records(access, records, COMPONENTS)
+    # What is recorded where --kubeconfig/--context point (a host keeps its host-placed components), and,
+    # for a host that records the Karmada serving it, what that Karmada keeps.
+    here = api_access(ctx)
+    try:
+        found: locate.Found | None = locate.karmada(here)
+    except locate.NotKarmada:
+        found = None
+    places = [here] if found is None or not found.via_host else [here, found.access]
+    records: list[record.Record] = []
+    reports: dict[str, list[health.Report]] = {}
+    for access in places:
+        listed = record.list_all(access.client())
+        records += listed
+        reports |= health.of_records(access, listed, COMPONENTS)
     if output is not Output.table:
         emit(
             [

@@ -46,6 +46,16 @@ ARTIFACTS_DIR = typer.Option(
 )
 
 
+SET_VALUES = typer.Option(
+    [],
+    "--set",
+    help="Chart value key=value (repeatable); kept for later runs, which may override them.",
+)
+RESET_VALUES = typer.Option(
+    False, "--reset-values", help="Forget the --set values of earlier runs (chart defaults, then this run's)."
+)
+
+
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """``--set a.b=value`` pairs (values parsed as YAML: numbers, booleans, lists) into nested values."""
     from kurator.core import inputs
@@ -111,10 +121,11 @@ def run_install(
     values: dict[str, Any] | None = None,
     artifacts_dir: Path | None = None,
     wait_timeout: float = 300.0,
+    reset_values: bool = False,
 ) -> Outcome | None:
     """Plan (``dry_run``: print it and stop) or install ``comp`` with live progress; ``None`` after a dry
     run. A member that did not finish ends the command with an error naming it."""
-    from kurator.cli.plans import show_plan
+    from kurator.cli.plans import kept_note, show_plan
     from kurator.cli.render import ConsoleReporter
     from kurator.fleet import engine
 
@@ -125,6 +136,7 @@ def run_install(
         clusters=clusters,
         artifacts_dir=artifacts_dir,
         wait_timeout=wait_timeout,
+        reset_values=reset_values,
     )
     if dry_run:
         plan = engine.make_plan(req)
@@ -150,6 +162,8 @@ def run_install(
         if stop:
             stop()
     _fail_members(outcome, comp.name, "installed")
+    if note := kept_note(outcome.plan):
+        err_console.print(note, highlight=False)
     where = ", ".join(m.member for m in outcome.members)
     if outcome.writes == 0:
         console.print(

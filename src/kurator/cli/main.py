@@ -101,9 +101,10 @@ def _fail(message: str, hint: str | None, code: int) -> None:
 
     from kurator.cli.render import err_console
 
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    # Not wrapped by us (a terminal wraps on its own): hints hold commands that are copied whole.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        err_console.print(f"hint: {hint}", highlight=False, style="dim")
+        err_console.print(f"hint: {hint}", highlight=False, style="dim", soft_wrap=True)
     sys.exit(code)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from kurator.cli import params
-from kurator.cli.options import OUTPUT_OPTION, Output, api_access
+from kurator.cli.options import OUTPUT_OPTION, Output
 from kurator.cli.render import console, emit
 
 if TYPE_CHECKING:
@@ -19,8 +19,11 @@ get_app = typer.Typer(help="Show fleet resources.", no_args_is_help=True)
 
 
 def karmada_client(ctx: typer.Context) -> Client:
-    """Karmada's API server, from the global --kubeconfig/--context (then $KUBECONFIG, ~/.kube/config)."""
-    return api_access(ctx).client()
+    """Karmada's API server, from the global --kubeconfig/--context (then $KUBECONFIG, ~/.kube/config), or
+    the Karmada that the cluster they name records as serving it (a local fleet's host)."""
+    from kurator.cli.fleet_access import karmada_access
+
+    return karmada_access(ctx).client()
 
 
 def _member_name(names: list[str]) -> str:
@@ -122,11 +125,16 @@ def _metrics(api: Client) -> set[str] | None:
 @get_app.command("clusters")
 def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
     """List the fleet's member clusters: version, mode, ready, nodes, age, and whether metrics arrive."""
+    from kurator.cli.fleet_access import karmada
     from kurator.fleet import membership
 
-    api = karmada_client(ctx)
+    found = karmada(ctx)
+    api = found.access.client()
     infos = membership.list_clusters(api)
     metrics = _metrics(api)
+    if not infos and output is Output.table:
+        _no_members(found.fleet)
+        return
     if output is not Output.table:
         data: list[dict[str, Any]] = [
             {
@@ -156,6 +164,19 @@ def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
             i.name, i.version or "-", i.mode, "True" if i.ready else "False", nodes, _age(i.created), arrive
         )
     console.print(table)
+
+
+def _no_members(fleet: str) -> None:
+    """An empty fleet: say so, and how to join (a local fleet's own members by name)."""
+    from kurator.cli.render import err_console
+
+    if fleet:
+        flag = "" if fleet == "kurator" else f" --name {fleet}"
+        how = f"kurator join member1 --cluster-kubeconfig $(kurator local kubeconfig member1{flag} --path)"
+    else:
+        how = "kurator join NAME --cluster-kubeconfig MEMBER_KUBECONFIG"
+    message = f"no member clusters in the fleet yet; join one with:\n  {how}"
+    err_console.print(message, highlight=False, soft_wrap=True)  # the command is copied: never wrapped
 
 
 def register(app: typer.Typer) -> None:

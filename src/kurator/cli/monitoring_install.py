@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from kurator.cli import params
+from kurator.cli.fleet_access import karmada_access
 from kurator.cli.install_common import (
     ARTIFACTS_DIR,
     CLUSTERS,
@@ -19,7 +20,7 @@ from kurator.cli.install_common import (
     run_install,
     run_uninstall,
 )
-from kurator.cli.options import OUTPUT_OPTION, Output, api_access, global_options
+from kurator.cli.options import OUTPUT_OPTION, Output, global_options
 from kurator.cli.prometheus_members import MembersInstall, install_members
 from kurator.cli.render import console
 from kurator.core.errors import InvalidInput
@@ -135,7 +136,7 @@ def install_prometheus(
     """Install Prometheus on every member (external labels cluster and replica): with a Thanos sidecar
     uploading blocks to the object store, or alone; --primary makes one member's Prometheus federate the
     others (/federate jobs labelled cluster=<member>)."""
-    access = api_access(ctx)
+    access = karmada_access(ctx)
     members = MembersInstall(
         replicas=replicas,
         labels=cluster_labels,
@@ -201,7 +202,7 @@ def install_thanos(
     from kurator.components import sidecars, thanos
     from kurator.fleet import record, targets
 
-    karmada = api_access(ctx)
+    karmada = karmada_access(ctx)
     host = host_access(ctx, host_kubeconfig, host_context)
     given = thanos.parse_endpoints(sidecar_endpoints)
     store = load_store(object_store_config)
@@ -284,7 +285,8 @@ def uninstall_prometheus(
     wait_timeout: float = WAIT_TIMEOUT,
 ) -> None:
     """Remove Prometheus and its sidecars (and the object-store Secret) from every member."""
-    run_uninstall(api_access(ctx), "prometheus", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+    access = karmada_access(ctx)
+    run_uninstall(access, "prometheus", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
 
 
 def uninstall_thanos(

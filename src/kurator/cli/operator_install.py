@@ -12,6 +12,7 @@ import typer
 from kurator.cli.install_common import (
     ARTIFACTS_DIR,
     DRY_RUN,
+    RESET_VALUES,
     WAIT_TIMEOUT,
     parse_sets,
     run_install,
@@ -55,8 +56,12 @@ def install_cluster_operator(
     ctx: typer.Context,
     fleets: list[str] = FLEETS,
     set_values: list[str] = typer.Option(
-        [], "--set", help="Chart value key=value, e.g. replicas=1, image.repository=REPO (repeatable)."
+        [],
+        "--set",
+        help="Chart value key=value, e.g. replicas=1, image.repository=REPO (repeatable); kept for later "
+        "runs, which may override them.",
     ),
+    reset_values: bool = RESET_VALUES,
     dry_run: bool = DRY_RUN,
     output: Output = OUTPUT_OPTION,
     artifacts_dir: Path = ARTIFACTS_DIR,
@@ -85,7 +90,8 @@ def install_cluster_operator(
     else:
         steps.insert(0, (cluster_api.COMPONENT, {}))
     if dry_run:
-        _dry_run(host, steps, output, artifacts_dir=artifacts_dir, wait_timeout=wait_timeout)
+        kw = {"artifacts_dir": artifacts_dir, "wait_timeout": wait_timeout, "reset_values": reset_values}
+        _dry_run(host, steps, output, **kw)
         return
     for comp, comp_values in steps:  # the Cluster API CRDs first: the operator watches them from its start
         run_install(
@@ -96,6 +102,7 @@ def install_cluster_operator(
             values=comp_values,
             artifacts_dir=artifacts_dir,
             wait_timeout=wait_timeout,
+            reset_values=reset_values,
         )
     console.print(f"fleets registered: {', '.join(chart.values['fleets']) or 'none'}", highlight=False)
 

@@ -18,6 +18,8 @@ MARK = {"create": "[green]+ create[/]", "change": "[yellow]~ change[/]", "delete
 
 def show_plan(plan: Plan, verb: str = "install") -> None:
     console.print(f"[bold]plan: {verb} {plan.component} {plan.version}[/] (dry run: nothing was written)")
+    if note := kept_note(plan):
+        console.print(note, highlight=False)
     for target in plan.targets:
         if target.error:
             console.print(f"\n[bold]{target.target}[/]: [red]{escape(target.error)}[/]")
@@ -29,6 +31,13 @@ def show_plan(plan: Plan, verb: str = "install") -> None:
             for line in change.diff.splitlines():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
                 console.print(f"      {escape(line)}", style=style, highlight=False)
+
+
+def kept_note(plan: Plan) -> str:
+    """Which --set values an earlier run set and this one keeps (their names only: values may be secret)."""
+    if not plan.kept:
+        return ""
+    return f"values kept from an earlier run: {', '.join(plan.kept)} (--reset-values drops them)"
 
 
 def progress_table(states: list[MemberState], what: str = "READY") -> Table:

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from kurator.cli import params
+from kurator.cli.fleet_access import karmada_access
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
 
@@ -43,7 +44,7 @@ def query(
         raise InvalidInput("--step needs --range")
     if not promql.strip():
         raise InvalidInput("the query is empty")
-    access = api_access(ctx)
+    access = karmada_access(ctx) if url is None else api_access(ctx)
     if url is None:
         url = metrics.query_url(access.client())
         if url is None:

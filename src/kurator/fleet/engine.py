@@ -65,10 +65,11 @@ class Outcome:
 class Request:
     access: Access  # Karmada's API server; for a component placed on the host, the host cluster's
     component: Component
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)  # --set values, over those an earlier run kept
     clusters: list[str] | None = None
     artifacts_dir: Path | None = None
     wait_timeout: float = 300.0
+    reset_values: bool = False  # forget the --set values of earlier runs
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +88,13 @@ class Prepared:
     members: list[str]
     plan: plan.Plan
     installed: record.Record | None  # what an earlier run recorded
+    values: dict[str, Any]  # the --set values in effect: kept ones (unless reset), then this run's
+
+
+def user_values(req: Request, installed: record.Record | None) -> dict[str, Any]:
+    """The --set values of this run over those earlier runs kept (none with ``reset_values``)."""
+    kept = {} if installed is None or req.reset_values else installed.values
+    return _merge(kept, req.values)
 
 
 def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepared:
@@ -94,17 +102,18 @@ def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepar
     Karmada, and with ``on_members`` what each member will see, which only a dry run shows)."""
     comp = req.component
     payload = artifacts.obtain(comp.artifact, req.artifacts_dir)
-    rendered = render.render(comp, payload, _merge(comp.values, req.values), reporter)
+    api = req.access.client()
+    rec = record.load(api, comp.name)
+    values = user_values(req, rec)
+    rendered = render.render(comp, payload, _merge(comp.values, values), reporter)
     if comp.adapt is not None:
         rendered = comp.adapt(rendered)
-    api = req.access.client()
     on_host = comp.placement == "host"
     if on_host and req.clusters:
         raise InvalidInput(f"{comp.name} runs on the host cluster only: --clusters does not apply to it")
     members = [] if on_host else targets.choose(api, req.clusters)
     want = desired.build(comp, rendered, members)
     kinds.register_crds(want.all)
-    rec = record.load(api, comp.name)
     installed = rec.refs if rec else []
     kplan = plan.on_karmada(req.access, api, want.all, installed, HOST if on_host else plan.KARMADA)
     mplans: dict[str, plan.TargetPlan] = {}
@@ -113,8 +122,19 @@ def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepar
             mplans = pool.run(
                 lambda m, client: plan.on_member(m, client, desired.for_member(comp, want, m), installed)
             )
-    the_plan = plan.Plan(comp.name, comp.version, kplan, list(mplans.values()))
-    return Prepared(api, want, members, the_plan, rec)
+    kept = set(_keys(rec.values)) - set(_keys(req.values)) if rec and not req.reset_values else set()
+    names = sorted(_keys(values))
+    the_plan = plan.Plan(comp.name, comp.version, kplan, list(mplans.values()), names, sorted(kept))
+    return Prepared(api, want, members, the_plan, rec, values)
+
+
+def _keys(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """``a.b``-style names of the leaves of ``values`` (what a plan shows of them: values may be secret)."""
+    out = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        out += _keys(value, f"{name}.") if isinstance(value, dict) and value else [name]
+    return out
 
 
 def make_plan(req: Request, reporter: Reporter | None = None) -> plan.Plan:
@@ -132,7 +152,9 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     comp = req.component
     # Record the union first: whatever this run creates is known to the next one even if it is cut short.
     union = sorted(set(want.refs()) | set(prep.installed.refs if prep.installed else []))
-    out.writes += record.save(api, record.Record(comp.name, comp.version, union, members, comp.placement))
+    out.writes += record.save(
+        api, record.Record(comp.name, comp.version, union, members, comp.placement, prep.values)
+    )
     pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
 
     out.writes += _apply(req.access, [d for d in want.first if Ref.of(d) in pending])
@@ -146,7 +168,7 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
     out.writes += _delete(api, stale)
     out.writes += record.save(
-        api, record.Record(comp.name, comp.version, want.refs(), members, comp.placement)
+        api, record.Record(comp.name, comp.version, want.refs(), members, comp.placement, prep.values)
     )
 
     if comp.placement == "host":  # the objects themselves, where they were applied

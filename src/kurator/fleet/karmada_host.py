@@ -80,9 +80,22 @@ def serves(kubeconfig: Path) -> bool:
     return True
 
 
+def refuse_karmada_itself(access: Access, host: Client) -> None:
+    """Karmada goes into a host cluster, never into a Karmada API server (which runs no pods)."""
+    from kurator.fleet.locate import context_of, serves_karmada
+
+    if serves_karmada(host):
+        raise InvalidInput(
+            f"the API server of context {context_of(access)!r} is a Karmada API server: Karmada is installed "
+            "into a host cluster, not into itself",
+            "point --kubeconfig/--context at the host cluster (a local fleet's is <fleet>-host)",
+        )
+
+
 def plan(opts: Options) -> list[str]:
     """What an install would do, in words (for --dry-run); reads the host, writes nothing."""
     host = opts.host.client()
+    refuse_karmada_itself(opts.host, host)
     found = find(host)
     if found and found.get("mode") != "installing":
         return [
@@ -173,9 +186,14 @@ def _run(argv: list[str], log: Path, timeout: float, on_line: Callable[[str], No
     return code, tail
 
 
-def install(opts: Options, karmadactl: Path, crds_dir: Path, reporter: Reporter | None = None) -> Found:
+def install(
+    opts: Options, karmadactl: Callable[[], Path], crds_dir: Path, reporter: Reporter | None = None
+) -> Found:
+    """Find the Karmada that serves the host, or install it. ``karmadactl`` is asked for only when an
+    install is due (it may have to be built first)."""
     rep = reporter or Silent()
     host = opts.host.client()
+    refuse_karmada_itself(opts.host, host)
     found = find(host)
     if found and found.get("mode") == "local-fleet":
         return Found(
@@ -195,6 +213,7 @@ def install(opts: Options, karmadactl: Path, crds_dir: Path, reporter: Reporter 
             f"the host cluster already has a namespace {NAMESPACE} that kurator did not create",
             "point --kubeconfig at that Karmada's API server instead, or remove it first",
         )
+    tool = karmadactl()
     data = opts.data_dir or default_data_dir(opts.host)
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     kubeconfig = kubeconfig_path(data)
@@ -204,7 +223,7 @@ def install(opts: Options, karmadactl: Path, crds_dir: Path, reporter: Reporter 
     rep.step(f"karmadactl init (Karmada v{KARMADA_VERSION})")
     t = time.monotonic()
     code, tail = _run(
-        _argv(karmadactl, opts, data, crds), data / "karmadactl.log", opts.wait_timeout + 60, rep.progress
+        _argv(tool, opts, data, crds), data / "karmadactl.log", opts.wait_timeout + 60, rep.progress
     )
     if code != 0 or not kubeconfig.exists():
         rep.done("karmadactl init: failed", time.monotonic() - t)

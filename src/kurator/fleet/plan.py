@@ -46,6 +46,8 @@ class Plan:
     version: str
     karmada: TargetPlan
     members: list[TargetPlan]
+    values: list[str] = field(default_factory=list)  # names of the --set values in effect (never values)
+    kept: list[str] = field(default_factory=list)  # those of them an earlier run set
 
     @property
     def targets(self) -> list[TargetPlan]:
@@ -55,6 +57,8 @@ class Plan:
         return {
             "component": self.component,
             "version": self.version,
+            "values": self.values,
+            "keptValues": self.kept,
             "targets": [
                 {
                     "target": t.target,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from kurator.fleet.desired import MANAGED_BY, Ref
 from kurator.kube import ops
@@ -24,14 +25,20 @@ class Record:
     refs: list[Ref] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     placement: str = "members"  # "host": applied straight to the cluster that holds this record
+    # Values given with --set, kept so that a re-run without them changes nothing (--reset-values drops
+    # them). Only what people typed: values kurator derives (object stores, fleets) are never kept here.
+    values: dict[str, Any] = field(default_factory=dict)
 
     def data(self) -> dict[str, str]:
-        return {
+        data = {
             "version": self.version,
             "placement": self.placement,
             "objects": json.dumps([r.to_json() for r in sorted(set(self.refs))], indent=1),
             "targets": json.dumps(sorted(self.targets)),
         }
+        if self.values:
+            data["values"] = json.dumps(self.values, sort_keys=True)
+        return data
 
 
 def name_of(component: str) -> str:
@@ -48,6 +55,7 @@ def load(api: Client, component: str) -> Record | None:
         [Ref.from_json(r) for r in json.loads(data.get("objects", "[]"))],
         json.loads(data.get("targets", "[]")),
         data.get("placement", "members"),
+        json.loads(data.get("values", "{}")),
     )
 
 
