@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from kurator.core.errors import InvalidInput, KuratorError, shown
+from kurator.fleet.memberconfig import MemberKubeconfig, member_client
 from kurator.kube import client as kube_client
-from kurator.kube import kubeconfig, ops, wait
+from kurator.kube import ops, wait
 from kurator.kube.client import Client
 from kurator.kube.errors import KubeError, NotFound
 from kurator.kube.karmada import CLUSTER_NAMESPACE, Cluster, Work, execution_namespace
@@ -59,27 +60,6 @@ def validate_name(name: str) -> str:
             "use up to 48 lower-case letters, digits and '-', starting and ending with a letter or digit",
         )
     return name
-
-
-def member_client(path: Path, context: str | None, timeout: float) -> tuple[Client, dict[str, Any], str]:
-    """A client for the member, the kubeconfig's cluster entry it uses, and the chosen context."""
-    data = kubeconfig.load(path)
-    ctx_name = kubeconfig.check_context(data, context, path)
-    ctx = next(c["context"] for c in data["contexts"] if c["name"] == ctx_name)
-    cluster = next((c["cluster"] for c in data["clusters"] if c["name"] == ctx.get("cluster")), None)
-    if cluster is None or not cluster.get("server"):
-        raise InvalidInput(f"context {ctx_name!r} of {path} names no cluster with a server")
-    return kube_client.client(path, ctx_name, timeout), cluster, ctx_name
-
-
-def _ca_bundle(cluster: dict[str, Any], path: Path) -> str | None:
-    if cluster.get("certificate-authority-data"):
-        return str(cluster["certificate-authority-data"])
-    if cluster.get("certificate-authority"):
-        ca = Path(cluster["certificate-authority"])
-        ca = ca if ca.is_absolute() else path.parent / ca
-        return base64.b64encode(ca.read_bytes()).decode()
-    return None
 
 
 def _labels(name: str) -> dict[str, str]:
@@ -124,15 +104,19 @@ def _wait_token(api: Client, name: str, timeout: float) -> str:
 def join(
     karmada: Client,
     name: str,
-    cluster_kubeconfig: Path,
+    cluster_kubeconfig: Path | MemberKubeconfig,
     cluster_context: str | None = None,
     timeout: float = 30.0,
 ) -> ClusterInfo:
-    """Register a member in push mode; every check runs before anything is written."""
+    """Register a member in push mode (its kubeconfig a file, or held in memory); every check runs before
+    anything is written."""
     validate_name(name)
-    member, cluster_entry, ctx = member_client(
-        cluster_kubeconfig, cluster_context, timeout=min(timeout, 10.0)
+    config = (
+        MemberKubeconfig.read(cluster_kubeconfig)
+        if isinstance(cluster_kubeconfig, Path)
+        else cluster_kubeconfig
     )
+    member, cluster_entry, ctx = member_client(config, cluster_context, timeout=min(timeout, 10.0))
     try:
         karmada.get(Cluster, name)
     except NotFound:
@@ -142,7 +126,7 @@ def join(
             f"a cluster named {name!r} is already joined", "unjoin it first or pick another name"
         )
     cluster_id = _check_member_answers(member, ctx)
-    ca = _ca_bundle(cluster_entry, cluster_kubeconfig)
+    ca = config.ca_bundle(cluster_entry)
     endpoint = str(cluster_entry["server"])
     token_b64 = _member_access(member, name, timeout)
     _register(karmada, name, token_b64, ca, endpoint, cluster_id)

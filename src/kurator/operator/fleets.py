@@ -3,22 +3,17 @@
 
 A fleet is registered with the operator as a Secret ``kurator-fleet-<name>`` in the operator's namespace,
 holding the kubeconfig of the fleet's Karmada API server under ``value`` (``kurator install
-cluster-operator --fleet NAME=KUBECONFIG`` writes it); Karmada's client is made from it in memory. The
-member's kubeconfig is handed to the membership code as a file, which lives in a private temporary
-directory only while it is used.
+cluster-operator --fleet NAME=KUBECONFIG`` writes it); Karmada's client is made from it in memory, and so
+is the member's from its fetched kubeconfig: neither is written to disk.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 from kurator.core.errors import KuratorError
 from kurator.fleet import membership
+from kurator.fleet.memberconfig import MemberKubeconfig
 from kurator.kube import client as kube_client
 from kurator.kube import ops
 from kurator.kube.asyncapi import AsyncAPI
@@ -32,16 +27,6 @@ TIMEOUT = 30.0
 
 def secret_name(fleet: str) -> str:
     return f"{REGISTRATION_PREFIX}{fleet}"
-
-
-@contextlib.contextmanager
-def _file(text: bytes | str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="kurator-operator-") as tmp:
-        path = Path(tmp) / "kubeconfig"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode() if isinstance(text, str) else text)
-        yield path
 
 
 class Fleets:
@@ -68,17 +53,17 @@ class Fleets:
 
     def _join(self, karmada_text: bytes, name: str, kubeconfig: str) -> None:
         karmada = _karmada_client(karmada_text)
-        with _file(kubeconfig) as member_path:
-            server = _server(member_path)
-            existing = _existing(karmada, name)
-            if existing is not None:
-                if existing == server:
-                    return
-                raise KuratorError(
-                    f"fleet already has a cluster named {name!r} at {existing}, not this one at {server}",
-                    "rename one of them, or unjoin the other",
-                )
-            membership.join(karmada, name, member_path, timeout=TIMEOUT)
+        member = MemberKubeconfig.of(kubeconfig, f"(fetched from {name})")
+        server = member.server()
+        existing = _existing(karmada, name)
+        if existing is not None:
+            if existing == server:
+                return
+            raise KuratorError(
+                f"fleet already has a cluster named {name!r} at {existing}, not this one at {server}",
+                "rename one of them, or unjoin the other",
+            )
+        membership.join(karmada, name, member, timeout=TIMEOUT)
 
     async def leave(self, fleet: str, name: str) -> str:
         """Take ``name`` out of ``fleet``; a member that no longer answers is forgotten (``--force``), since
@@ -101,11 +86,6 @@ class Fleets:
 
 def _karmada_client(text: bytes) -> Client:
     return kube_client.from_kubeconfig(text, timeout=TIMEOUT, source="the fleet's Karmada kubeconfig")
-
-
-def _server(path: Path) -> str:
-    _, cluster, _ = membership.member_client(path, None, timeout=TIMEOUT)
-    return str(cluster["server"])
 
 
 def _existing(karmada: Client, name: str) -> str | None:
