@@ -34,7 +34,7 @@ from pathlib import Path
 
 # Only what the direct path needs is imported here: its process must not load more than it uses.
 from kurator.components import get
-from kurator.fleet import artifacts, desired, engine, record, render
+from kurator.fleet import applying, artifacts, desired, readiness, record, render
 from kurator.fleet.component import Component
 from kurator.kube import apply
 from kurator.kube.client import Access
@@ -78,7 +78,7 @@ def baseline(access: Access, members: list[str]) -> float:
     api = access.client()
     apply.apply_all(api, want.all)
     expected = {m: desired.for_member(comp, want, m) for m in members}
-    states = engine._wait_members(access, expected, 300, None, component=comp)
+    states = readiness.wait_members(access, expected, 300, None, component=comp)
     assert all(s.done for s in states), states
     return time.monotonic() - t
 
@@ -109,10 +109,10 @@ def reset(access: Access, members: list[str]) -> None:
     keep = [d for d in want.all if d["kind"] == "CustomResourceDefinition"]
     refs = [desired.Ref.of(d) for d in reversed(want.all) if d not in keep]
     api = access.client()
-    engine._delete(api, refs)
+    applying.delete(api, refs)
     record.delete(api, COMPONENT)
     templates = [desired.Ref.of(d) for d in want.templates if d not in keep]
-    states = engine._wait_gone(access, members, templates, 300, None)
+    states = readiness.wait_gone(access, members, templates, 300, None)
     assert all(s.done for s in states), states
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from kurator.fleet.component import Component
-    from kurator.fleet.engine import MemberState, Outcome
+    from kurator.fleet.readiness import MemberState, Outcome
     from kurator.kube.client import Access
 
 install_app = typer.Typer(help="Install a component on every member of the fleet.", no_args_is_help=True)
@@ -181,10 +181,10 @@ def run_install(
 def run_uninstall(access: Access, name: str, *, dry_run: bool, output: Output, wait_timeout: float) -> None:
     """Plan (``dry_run``) or remove what the record of ``name`` on ``access`` lists."""
     from kurator.cli.plans import show_plan
-    from kurator.fleet import engine
+    from kurator.fleet import removal
 
     if dry_run:
-        plan = engine.uninstall_plan(access, name)
+        plan = removal.uninstall_plan(access, name)
         if plan is None:
             console.print(f"{name} is not installed: nothing to remove")
         elif output is Output.table:
@@ -194,7 +194,7 @@ def run_uninstall(access: Access, name: str, *, dry_run: bool, output: Output, w
         return
     update, stop = _live("REMOVED")
     try:
-        outcome = engine.uninstall(access, name, wait_timeout, update)
+        outcome = removal.uninstall(access, name, wait_timeout, update)
     finally:
         stop()
     if outcome is None:

@@ -10,8 +10,8 @@ from rich.table import Table
 from kurator.cli.render import console
 
 if TYPE_CHECKING:
-    from kurator.fleet.engine import MemberState
     from kurator.fleet.plan import Plan
+    from kurator.fleet.readiness import MemberState
 
 MARK = {"create": "[green]+ create[/]", "change": "[yellow]~ change[/]", "delete": "[red]- delete[/]"}
 

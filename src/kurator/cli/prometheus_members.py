@@ -18,7 +18,7 @@ from kurator.cli.render import console, err_console
 
 if TYPE_CHECKING:
     from kurator.fleet.component import Component
-    from kurator.fleet.engine import Outcome
+    from kurator.fleet.readiness import Outcome
     from kurator.kube.client import Access
     from kurator.monitoring.objstore import Store
 

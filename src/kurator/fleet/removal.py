@@ -1,0 +1,73 @@
+"""Uninstalling a component: exactly what its record lists, templates first (Karmada then removes them from
+the members), policies and the record last, once the members are clean.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kurator.fleet import applying, plan, readiness, record, targets
+from kurator.fleet.component import HOST
+from kurator.fleet.readiness import Outcome, Progress
+from kurator.kube.client import Access, Client
+
+
+def _recorded_members(api: Client, rec: record.Record) -> list[str]:
+    """The members an install reached that are still joined (the host, for a component placed there)."""
+    if rec.placement == "host":
+        return [HOST]
+    joined = set(targets.joined_clusters(api))
+    return [m for m in rec.targets if m in joined]
+
+
+def _plan_removal(karmada: Access, api: Client, rec: record.Record, members: list[str]) -> plan.Plan:
+    on_host = rec.placement == "host"
+    kplan = plan.TargetPlan(HOST if on_host else plan.KARMADA)
+    kplan.changes = plan.deletions(api, [], rec.refs)
+    if on_host:
+        return plan.Plan(rec.component, rec.version, kplan, [])
+    templates = [r for r in rec.refs if not r.is_policy]
+    with targets.Members(karmada, members) as pool:
+        mplans = pool.run(lambda m, client: plan.on_member(m, client, [], templates))
+    return plan.Plan(rec.component, rec.version, kplan, list(mplans.values()))
+
+
+def uninstall_plan(karmada: Access, component: str) -> plan.Plan | None:
+    api = karmada.client()
+    rec = record.load(api, component)
+    if rec is None:
+        return None
+    return _plan_removal(karmada, api, rec, _recorded_members(api, rec))
+
+
+def uninstall(
+    karmada: Access,
+    component: str,
+    wait_timeout: float = 300.0,
+    progress: Progress | None = None,
+) -> Outcome | None:
+    """Remove exactly what the record lists: templates first (Karmada then removes them from members),
+    policies and the record last, once members are clean. ``None`` when nothing is installed."""
+    began = time.monotonic()
+    api = karmada.client()
+    rec = record.load(api, component)
+    if rec is None:
+        return None
+    members = _recorded_members(api, rec)
+    out = Outcome(_plan_removal(karmada, api, rec, members))
+    templates = [r for r in rec.refs if not r.is_policy]
+    policies = [r for r in rec.refs if r.is_policy]
+    # Namespaced objects, then cluster-scoped ones, the namespace last.
+    templates.sort(
+        key=lambda r: (r.namespace == "", r.kind == "CustomResourceDefinition", r.kind == "Namespace")
+    )
+    out.writes += applying.delete(api, templates)
+    out.members = readiness.wait_gone(
+        karmada, members, templates, wait_timeout, progress, rec.placement == "host"
+    )
+    if out.failed:
+        return out  # policies and record stay, so running uninstall again finishes the job
+    out.writes += applying.delete(api, policies)
+    record.delete(api, component)
+    out.seconds = time.monotonic() - began
+    return out
