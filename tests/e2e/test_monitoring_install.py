@@ -33,7 +33,7 @@ from kurator.local import monitoring_access as access
 from kurator.local.config import HOST_CLUSTER
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
-from kurator.monitoring import manifests, objstore
+from kurator.monitoring import bucketcheck, manifests, objstore
 from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -173,7 +173,7 @@ def test_the_credential_checking_store_accepts_its_own_key(
     """The stand-in really checks: the right key passes kurator's bucket check (so a refusal below is the
     wrong key's doing, not the server's)."""
     good = _write_store(tmp_path / "good.yml", bucket="checked-bucket", insecure=True, **checking_s3)
-    objstore.check_bucket(objstore.parse(good.read_text(), "good"), http.sender(timeout=10))
+    bucketcheck.check_bucket(objstore.parse(good.read_text(), "good"), http.sender(timeout=10))
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import yaml
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.kube import http
-from kurator.monitoring import objstore
+from kurator.monitoring import bucketcheck, objstore
 
 from .s3_standin import StandinS3, serving
 
@@ -49,7 +49,7 @@ def store_for(endpoint: str, **fields: object) -> objstore.ObjectStore:
 
 def check_fails(store: objstore.ObjectStore, timeout: float = 5.0) -> KuratorError:
     with pytest.raises(KuratorError) as info:
-        objstore.check_bucket(store, http.sender(timeout=timeout))
+        bucketcheck.check_bucket(store, http.sender(timeout=timeout))
     shown = f"{info.value} {info.value.message} {info.value.hint}"
     for credential in CREDENTIALS:
         assert credential not in shown
@@ -57,7 +57,7 @@ def check_fails(store: objstore.ObjectStore, timeout: float = 5.0) -> KuratorErr
 
 
 def test_check_passes_when_the_signed_request_finds_the_bucket(s3: StandinS3) -> None:
-    objstore.check_bucket(store_for(s3.endpoint), http.sender(timeout=5))
+    bucketcheck.check_bucket(store_for(s3.endpoint), http.sender(timeout=5))
     assert s3.seen == [("/thanos", 200)]  # one request, and its SigV4 signature verified
 
 
@@ -77,7 +77,7 @@ def test_check_reports_refused_credentials_without_showing_them(s3: StandinS3) -
 
 def test_check_finds_the_region_by_itself_when_none_is_set(s3: StandinS3) -> None:
     s3.region = "eu-central-1"
-    objstore.check_bucket(store_for(s3.endpoint), http.sender(timeout=5))
+    bucketcheck.check_bucket(store_for(s3.endpoint), http.sender(timeout=5))
     assert [status for _, status in s3.seen] == [400, 200]
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from kurator.core.errors import InvalidInput
-from kurator.monitoring import objstore
+from kurator.monitoring import objstore, s3store
 
 ACCESS = "AKIAKURATORTEST0001"
 SECRET = "wJalrXUtnFEMI-kurator-secret-0001"
@@ -171,13 +171,13 @@ def test_no_message_ever_holds_a_credential(text: str) -> None:
 
 def test_bucket_url_follows_the_lookup_type() -> None:
     minio = objstore.parse(config_text(), "f")
-    assert objstore.bucket_url(minio) == "http://127.0.0.1:9000/thanos"
+    assert s3store.bucket_url(minio) == "http://127.0.0.1:9000/thanos"
     aws = objstore.parse(config_text(endpoint="s3.eu-west-1.amazonaws.com", insecure=False), "f")
-    assert objstore.bucket_url(aws) == "https://thanos.s3.eu-west-1.amazonaws.com/"
+    assert s3store.bucket_url(aws) == "https://thanos.s3.eu-west-1.amazonaws.com/"
     dotted = objstore.parse(config_text(endpoint="s3.amazonaws.com", insecure=False, bucket="a.b"), "f")
-    assert objstore.bucket_url(dotted) == "https://s3.amazonaws.com/a.b"
+    assert s3store.bucket_url(dotted) == "https://s3.amazonaws.com/a.b"
     forced = objstore.parse(config_text(bucket_lookup_type="virtual-hosted"), "f")
-    assert objstore.bucket_url(forced) == "http://thanos.127.0.0.1:9000/"
+    assert s3store.bucket_url(forced) == "http://thanos.127.0.0.1:9000/"
 
 
 def test_the_object_store_module_does_not_import_botocore_at_start() -> None:

@@ -68,12 +68,12 @@ def load_store(path: Path) -> Store:
     from kurator.cli.render import err_console
     from kurator.core import inputs
     from kurator.kube import http
-    from kurator.monitoring import objstore
+    from kurator.monitoring import bucketcheck, objstore
 
     store = objstore.parse(inputs.read_text(path, "object-store config", inputs.MiB), str(path))
     if isinstance(store, objstore.ObjectStore):
         # trust_env: honour HTTPS_PROXY/NO_PROXY as Thanos's Go client does.
-        objstore.check_bucket(store, http.sender(timeout=10.0, trust_env=True))
+        bucketcheck.check_bucket(store, http.sender(timeout=10.0, trust_env=True))
     else:  # each of these speaks its own protocol: Thanos's client is the one that reaches it
         err_console.print(
             f"[yellow]![/] {objstore.describe(store)}: its fields were checked, its bucket is not asked for "

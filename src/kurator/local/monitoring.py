@@ -30,7 +30,7 @@ from kurator.local.health import poll
 from kurator.local.layout import FleetLayout
 from kurator.local.pki import ADMIN, ClusterPKI
 from kurator.local.processes import ProcessSpec
-from kurator.monitoring import manifests, objstore, prometheus, thanos
+from kurator.monitoring import bucketcheck, manifests, objstore, prometheus, s3store, thanos
 
 PROMETHEUS_BIN = "prometheus"
 THANOS_BIN = "thanos"
@@ -315,7 +315,7 @@ def s3_client(cfg: FleetConfig, layout: FleetLayout) -> Any:
         endpoint_url=s3_url(cfg),
         aws_access_key_id=creds.access_key,
         aws_secret_access_key=creds.secret_key,
-        region_name=objstore.DEFAULT_REGION,
+        region_name=s3store.DEFAULT_REGION,
         config=Config(
             s3={"addressing_style": "path"}, retries={"max_attempts": 2}, connect_timeout=2, read_timeout=5
         ),
@@ -325,7 +325,7 @@ def s3_client(cfg: FleetConfig, layout: FleetLayout) -> Any:
 def ensure_bucket(cfg: FleetConfig, layout: FleetLayout) -> None:
     """Create the bucket unless it is there (a restarted stand-in starts empty)."""
     try:
-        objstore.check_bucket(object_store(cfg, layout), http.sender(timeout=5.0))
+        bucketcheck.check_bucket(object_store(cfg, layout), http.sender(timeout=5.0))
         return
     except KuratorError:
         pass
