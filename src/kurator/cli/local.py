@@ -166,6 +166,13 @@ def up(
     changed = f"started {len(result.started)} processes" if result.started else "nothing to change"
     console.print(f"fleet [bold]{name}[/] is up ({changed}, {result.seconds:.1f}s)")
     fleet_status.show(status(name, home))
+    from kurator.cli import next_steps
+
+    console.print("\nnext (copy into your shell):", highlight=False)
+    for line in next_steps.lines(result.config, result.layout, home is not None, next_steps.commands_dir()):
+        console.print(
+            f"  {line}", style="dim" if line.startswith("#") else None, highlight=False, markup=False
+        )
 
 
 @app.command()

@@ -1,0 +1,169 @@
+"""What a cold set-up costs: wall time, CPU time and disk, from empty Go, pip and kurator caches.
+
+fetch: `kurator local fetch --source build` (every binary: the fleet's, Karmada's, helm, Prometheus and
+       Thanos) with empty GOCACHE, GOMODCACHE and KURATOR_CACHE.
+demo:  `scripts/demo.sh` in a fresh clone, as a new user runs it: its own .venv (pip downloads into an empty
+       cache), empty Go caches and binary cache, a fleet of its own in a temporary home (purged afterwards).
+
+Each run uses a clone of the given revision (default HEAD; uncommitted changes are not measured), so the
+code before and after a change is measured by the same script: `--revs OLD,HEAD` runs both in turn and
+prints the ratio. The machine's load is printed beside each figure: the CPU time that other processes
+used during the run (all CPU time from /proc/stat minus this run's own), so a figure taken on a busy
+machine says so. The target (README): cold demo.sh <= 15 min on a quiet 2-core machine.
+
+Usage: .venv/bin/python bench/cold_setup.py [--what fetch|demo] [--revs REV[,REV]] [--workdir DIR] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def busy_jiffies() -> int:
+    """CPU time the whole machine has spent busy since boot, in clock ticks (idle and iowait excluded)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(fields[:8]) - fields[3] - fields[4]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def du(path: Path) -> int:
+    if not path.exists():
+        return 0
+    out = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=False).stdout
+    return int(out.split()[0]) if out else 0
+
+
+def run_logged(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[int, list[str]]:
+    """Run ``args``, echoing and keeping its output; returns the exit code and the output's lines."""
+    lines: list[str] = []
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            print(f"    | {line}", end="", flush=True)
+            lines.append(line.rstrip("\n"))
+        return proc.wait(), lines
+
+
+def clone(rev: str, dest: Path) -> str:
+    subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(REPO), str(dest)], check=True)
+    subprocess.run(["git", "-C", str(dest), "checkout", "--quiet", rev], check=True)
+    return subprocess.run(
+        ["git", "-C", str(dest), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def measure(what: str, rev: str, work: Path, ncpu: int) -> dict[str, object]:
+    work.mkdir(parents=True)
+    repo = work / "repo"
+    commit = clone(rev, repo)
+    caches = {
+        "GOCACHE": work / "go-build",
+        "GOMODCACHE": work / "go-mod",
+        "KURATOR_CACHE": work / "kurator-cache",
+        "PIP_CACHE_DIR": work / "pip-cache",
+    }
+    env = {**os.environ, **{k: str(v) for k, v in caches.items()}}
+    env.pop("KUBECONFIG", None)
+    fleet = ["--name", f"cold{os.getpid()}", "--home", str(work / "fleet")]
+    if what == "fetch":
+        env["PYTHONPATH"] = str(repo / "src")
+        args = [sys.executable, "-m", "kurator", "local", "fetch", "--source", "build"]
+    else:
+        args = ["bash", "scripts/demo.sh", *fleet]
+    print(f"\n== cold {what} of {commit} in {work}", flush=True)
+    cpu0, busy0, t0 = children_cpu(), busy_jiffies(), time.monotonic()
+    code, lines = run_logged(args, repo, env, work / f"{what}.log")
+    wall, own = time.monotonic() - t0, children_cpu() - cpu0
+    busy1 = busy_jiffies()
+    hz = os.sysconf("SC_CLK_TCK")
+    others = max(0.0, (busy1 - busy0) / hz - own)
+    if what == "demo":
+        kurator = repo / ".venv" / "bin" / "kurator"
+        subprocess.run([str(kurator), "local", "down", *fleet, "--purge"], capture_output=True, check=False)
+    disk = {name: du(path) for name, path in caches.items()}
+    disk["venv"] = du(repo / ".venv")
+    result: dict[str, object] = {
+        "what": what,
+        "rev": commit,
+        "ok": code == 0,
+        "wallSeconds": round(wall, 1),
+        "cpuSeconds": round(own, 1),
+        "othersCpuSeconds": round(others, 1),
+        "machineBusyByOthers": round(others / (wall * ncpu), 3) if wall else 0.0,
+        "cpus": ncpu,
+        "diskBytes": disk,
+        "steps": [line.strip() for line in lines if line.lstrip().startswith("✓")],
+    }
+    return result
+
+
+def report(r: dict[str, object]) -> None:
+    gib = 2**30
+    disk = r["diskBytes"]
+    assert isinstance(disk, dict)
+    print(f"\ncold {r['what']} of {r['rev']}: {'ok' if r['ok'] else 'FAILED'}")
+    print(f"  wall {float(r['wallSeconds']) / 60:.1f} min, CPU {float(r['cpuSeconds']) / 60:.1f} min")  # type: ignore[arg-type]
+    print(
+        f"  load: other processes used {r['othersCpuSeconds']} CPU-s meanwhile "
+        f"({100 * float(r['machineBusyByOthers']):.0f}% of {r['cpus']} CPUs)"  # type: ignore[arg-type]
+    )
+    print(
+        "  disk: "
+        + ", ".join(f"{k} {v / gib:.2f} GiB" for k, v in disk.items())
+        + f"; total {sum(disk.values()) / gib:.2f} GiB"
+    )
+    for step in r["steps"]:  # type: ignore[attr-defined]
+        print(f"  {step}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--what", choices=("fetch", "demo"), default="demo")
+    parser.add_argument("--revs", default="HEAD", help="revision(s) to measure, comma-separated, in order")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where the caches go (default: a temp dir)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the caches and clones afterwards")
+    opts = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="kurator-cold-", dir=opts.workdir))
+    ncpu = os.cpu_count() or 1
+    results = []
+    try:
+        for i, rev in enumerate(opts.revs.split(",")):
+            results.append(measure(opts.what, rev, base / f"run{i}", ncpu))
+            if not opts.keep:
+                shutil.rmtree(base / f"run{i}", ignore_errors=True)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    for r in results:
+        report(r)
+    if len(results) == 2:
+        a, b = (float(r["wallSeconds"]) for r in results)  # type: ignore[arg-type]
+        print(f"\n{results[1]['rev']} / {results[0]['rev']}: wall {b / a:.2f}x")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""The README's guides, run as written: every shell command of the guides to the local fleet, the fleet,
+monitoring and the cluster operator runs here, in order, on a fleet of this test's own (its name and home
+are the only things that differ: set through ``KURATOR_FLEET`` and ``KURATOR_HOME``, and the ``kurator-``
+prefix of the README's context names becomes this fleet's name). A documented command that stops working
+fails this test; so does a command added to or changed in those guides without being added here.
+
+A few lines cannot run as written and are named below with the reason (a placeholder the reader fills in,
+a watch that never ends, a cluster that only Kubespray on real machines would build)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kurator.binaries import kubectl_path
+from kurator.core.paths import cache_home
+
+pytestmark = pytest.mark.e2e
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+FLEET = f"rd{os.getpid()}"
+STEP_TIMEOUT = 600
+
+
+@dataclass(frozen=True)
+class Step:
+    readme: str  # the command as the README writes it (comment stripped, continuation lines joined)
+    run: str | None = None  # what runs instead, when it cannot run as written (``why`` says why)
+    why: str = ""
+    code: int = 0  # the exit code the README promises
+    expect: str = ""  # text the output must contain
+
+
+# --- the README, as a reader copies it ----------------------------------------------------------------
+
+
+def section(text: str, heading: str) -> str:
+    """The body of the section with this heading, up to the next heading of the same or a higher level
+    (lines inside code blocks are never headings: a shell comment starts with ``#`` too)."""
+    level = len(heading) - len(heading.lstrip("#"))
+    lines = text.splitlines()
+    start = lines.index(heading) + 1
+    fenced = False
+    for i in range(start, len(lines)):
+        fenced = fenced != lines[i].startswith("```")
+        if not fenced and re.match(rf"#{{1,{level}}} ", lines[i]):
+            return "\n".join(lines[start:i])
+    return "\n".join(lines[start:])
+
+
+def strip_comment(line: str) -> str:
+    """``line`` without a trailing shell comment (a ``#`` outside quotes, at the start or after a blank)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line.rstrip()
+
+
+def commands(body: str, lang: str = "bash") -> list[str]:
+    out = []
+    for block in re.findall(rf"```{lang}\n(.*?)```", body, re.S):
+        joined = re.sub(r"\\\n\s*", "", block)
+        out += [c for c in (strip_comment(line).strip() for line in joined.splitlines()) if c]
+    return out
+
+
+def yaml_block(body: str) -> str:
+    return re.findall(r"```yaml\n(.*?)```", body, re.S)[0]
+
+
+def as_fleet(command: str) -> str:
+    """The README's context names are the default fleet's (``kurator-host``, …): this fleet's instead."""
+    return re.sub(r"\bkurator-(host|karmada|member\d+)\b", rf"{FLEET}-\1", command)
+
+
+# --- the guides, step by step --------------------------------------------------------------------------
+
+LOCAL = "## The local fleet"
+FLEET_GUIDE = "## The fleet"
+MONITORING = "## Monitoring the fleet"
+MONITORING_INSTALL = "### Installing monitoring into a fleet"
+CLUSTERS = "## Clusters on your own machines"
+OPERATOR = "## Installing the cluster operator"
+
+PROMETHEUS = (
+    "kurator install prometheus --object-store-config objstore.yml --replicas 2 "
+    "[--cluster-label member1=prod-eu] [--sidecar-service-type LoadBalancer|NodePort] [--block-duration 2h]"
+)
+THANOS = (
+    "kurator install thanos --object-store-config objstore.yml --host-context <host> "
+    "[--sidecar-endpoint M=HOST:PORT]"
+)
+OPTIONAL = "the README shows optional flags in brackets; this runs them with one choice each"
+
+GUIDES: dict[str, list[Step]] = {
+    LOCAL: [
+        Step("kurator local fetch"),
+        Step("kurator local up", expect="next (copy into your shell):"),
+        Step("kurator local status", expect="processes up"),
+        Step("export KUBECONFIG=$(kurator local kubeconfig --path)"),
+        Step(
+            "kubectl --context kurator-member1 create deployment web --image=nginx --replicas=3",
+            expect="deployment.apps/web created",
+        ),
+        Step("kurator local down", expect="data kept"),
+    ],
+    FLEET_GUIDE: [
+        Step("export KUBECONFIG=$(kurator local kubeconfig karmada --path)"),
+        Step("kurator join member1 --cluster-kubeconfig $(kurator local kubeconfig member1 --path)"),
+        Step("kurator join member2 --cluster-kubeconfig $(kurator local kubeconfig member2 --path)"),
+        Step("kurator get clusters", expect="member2"),
+        Step("kurator install standin --dry-run", expect="+ create Deployment standin/standin"),
+        Step("kurator install standin", expect="installed on member1, member2"),
+        Step("kurator install standin", expect="nothing was written"),
+        Step("kurator get components", expect="standin"),
+        Step("kurator uninstall standin", expect="standin uninstalled from member1, member2"),
+        Step("kurator unjoin member2", expect="cluster member2 unjoined"),
+    ],
+    MONITORING: [
+        Step("kurator local up --prometheus-replicas 2 --block-duration 2m"),
+        Step("export KUBECONFIG=$(kurator local kubeconfig karmada --path)"),
+        Step("kurator join member1 --cluster-kubeconfig $(kurator local kubeconfig member1 --path)"),
+        Step("kurator query 'up'"),
+        Step("kurator query 'up{job=\"kube-apiserver\"}' --no-dedup"),
+        Step("kurator query 'sum by (cluster) (rate(apiserver_request_total[5m]))' --range 1h -o json"),
+        Step("kurator get clusters", expect="METRICS"),
+    ],
+    MONITORING_INSTALL: [
+        Step(
+            PROMETHEUS,
+            run="kurator install prometheus --object-store-config objstore.yml --replicas 2 "
+            "--cluster-label member1=prod-eu --sidecar-service-type NodePort --block-duration 2h",
+            why=OPTIONAL + " (NodePort: kwok's fake nodes get no load balancer)",
+        ),
+        Step(
+            THANOS,
+            run=f"kurator install thanos --object-store-config objstore.yml --host-context {FLEET}-host",
+            why=OPTIONAL + "; <host> is the host cluster's context",
+        ),
+        Step(
+            "kurator uninstall thanos --host-context <host>; kurator uninstall prometheus",
+            run=f"kurator uninstall thanos --host-context {FLEET}-host; kurator uninstall prometheus",
+            why="<host> is the host cluster's context",
+            expect="prometheus uninstalled",
+        ),
+    ],
+    OPERATOR: [
+        Step(
+            "kurator --kubeconfig host.kubeconfig install cluster-operator --dry-run "
+            "--fleet prod=karmada.kubeconfig",
+            expect="dry run: nothing was written",
+        ),
+        Step(
+            "kurator --kubeconfig host.kubeconfig install cluster-operator --fleet prod=karmada.kubeconfig "
+            "--set image.repository=registry.example/kurator/cluster-operator",
+            expect="fleets registered: prod",
+        ),
+        Step(
+            "kurator --kubeconfig host.kubeconfig install cluster-operator",
+            expect="nothing was written",
+        ),
+    ],
+    CLUSTERS: [
+        Step("export KUBECONFIG=host.kubeconfig"),
+        Step("kubectl create secret generic cluster-secret --from-file=ssh-privatekey=$HOME/.ssh/id_ed25519"),
+        Step("kurator cluster plan -f cluster.yaml", expect="runs cluster.yml"),
+        Step("kubectl apply -f cluster.yaml", expect="customcluster.cluster.kurator.dev/prod created"),
+        Step(
+            "kubectl get cc -w",
+            run="kubectl get cc",
+            why="-w watches until interrupted",
+            expect="prod",
+        ),
+        Step("kubectl describe cc prod", expect="HostsReady"),
+        Step(
+            "kubectl get secret prod-kubeconfig -o jsonpath='{.data.value}' | base64 -d > prod.kubeconfig",
+            run="",
+            why="only Kubespray on real machines builds the cluster this Secret holds the kubeconfig of",
+        ),
+        Step("kurator --kubeconfig karmada.kubeconfig get clusters"),
+    ],
+    "uninstall": [
+        Step(
+            "kurator --kubeconfig host.kubeconfig uninstall cluster-operator",
+            code=2,
+            expect="CustomClusters exist (prod)",
+        ),
+    ],
+}
+
+
+def readme_commands(text: str) -> dict[str, list[str]]:
+    found = {h: commands(section(text, h)) for h in (LOCAL, FLEET_GUIDE, MONITORING, CLUSTERS)}
+    # The monitoring guide's subsection is a guide of its own; its parent stops where it starts.
+    found[MONITORING] = commands(section(text, MONITORING).split(MONITORING_INSTALL)[0])
+    found[MONITORING_INSTALL] = commands(section(text, MONITORING_INSTALL))
+    operator = commands(section(text, OPERATOR))
+    found[OPERATOR], found["uninstall"] = operator[:-1], operator[-1:]
+    return found
+
+
+def test_every_guide_command_is_run_here() -> None:
+    """The README's guides and this test's steps name the same commands, in the same order."""
+    found = readme_commands(README.read_text())
+    for heading, steps in GUIDES.items():
+        assert found[heading] == [s.readme for s in steps], (
+            f"README section {heading!r} changed: run its new or changed commands in {__file__}"
+        )
+
+
+# --- running them --------------------------------------------------------------------------------------
+
+
+class Shell:
+    """Runs steps as the reader's shell would: ``export`` lines stay in effect for the steps after them."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.cwd, self.env = cwd, env
+        self.exports: list[str] = []
+
+    def run(self, heading: str, step: Step) -> None:
+        command = as_fleet(step.readme) if step.run is None else step.run
+        if not command:
+            return
+        if command.startswith("export "):
+            self.exports.append(command)
+        script = "\n".join(["set -o pipefail", *self.exports, command])
+        proc = subprocess.run(
+            ["bash", "-c", script],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=STEP_TIMEOUT,
+            check=False,
+        )
+        said = proc.stdout + proc.stderr
+        where = f"README {heading!r}: {step.readme}"
+        assert proc.returncode == step.code, f"{where}\nexit {proc.returncode}, expected {step.code}:\n{said}"
+        assert step.expect in said, f"{where}\nexpected {step.expect!r} in:\n{said}"
+
+
+@pytest.fixture
+def shell(tmp_path: Path) -> Iterator[Shell]:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    (home / ".ssh" / "id_ed25519").write_bytes(key)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "kubectl").symlink_to(kubectl_path())
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "KURATOR_HOME": str(tmp_path / "kurator"),
+        "KURATOR_CACHE": str(cache_home()),
+        "KURATOR_FLEET": FLEET,
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), str(tools), os.environ.get("PATH", "")]),
+        "NO_COLOR": "1",
+        "COLUMNS": "80",
+    }
+    env.pop("KUBECONFIG", None)
+    work = tmp_path / "work"
+    work.mkdir()
+    sh = Shell(work, env)
+    try:
+        yield sh
+    finally:
+        subprocess.run(["kurator", "local", "down", "--purge"], env=env, capture_output=True, check=False)
+
+
+def test_the_readme_guides_run_as_written(shell: Shell) -> None:
+    assert kubectl_path().is_file(), "kubectl is built with the fleet's binaries"
+    layout = Path(shell.env["KURATOR_HOME"]) / "local" / FLEET
+
+    def guide(heading: str) -> None:
+        shell.exports = []
+        for step in GUIDES[heading]:
+            shell.run(heading, step)
+
+    guide(LOCAL)  # ends with the fleet stopped
+    shell.run("between guides", Step("kurator local up"))
+    guide(FLEET_GUIDE)
+    # The monitoring guide brings up a fleet of another shape (an HA pair per member), so a new one.
+    shell.run("between guides", Step("kurator local down --purge"))
+    guide(MONITORING)
+    shutil.copy(layout / "monitoring" / "objstore.yml", shell.cwd / "objstore.yml")
+    guide(MONITORING_INSTALL)
+    shutil.copy(layout / "clusters" / "host" / "admin.kubeconfig", shell.cwd / "host.kubeconfig")
+    shutil.copy(layout / "clusters" / "karmada" / "admin.kubeconfig", shell.cwd / "karmada.kubeconfig")
+    (shell.cwd / "cluster.yaml").write_text(yaml_block(section(README.read_text(), CLUSTERS)))
+    guide(OPERATOR)
+    guide(CLUSTERS)
+    guide("uninstall")  # refused while the guide's CustomCluster exists
+    cleanup = "kubectl --kubeconfig host.kubeconfig delete -f cluster.yaml --wait=true"
+    shell.run("cleanup", Step(cleanup, run=cleanup))
+    uninstall = "kurator --kubeconfig host.kubeconfig uninstall cluster-operator"
+    shell.run("cleanup", Step(uninstall, run=uninstall, expect="uninstalled"))
