@@ -290,8 +290,8 @@ def test_the_readme_guides_run_as_written(shell: Shell) -> None:
     assert kubectl_path().is_file(), "kubectl is built with the fleet's binaries"
     layout = Path(shell.env["KURATOR_HOME"]) / "local" / FLEET
 
-    def guide(heading: str) -> None:
-        shell.exports = []
+    def guide(heading: str, exports: tuple[str, ...] = ()) -> None:
+        shell.exports = list(exports)
         for step in GUIDES[heading]:
             shell.run(heading, step)
 
@@ -302,7 +302,9 @@ def test_the_readme_guides_run_as_written(shell: Shell) -> None:
     shell.run("between guides", Step("kurator local down --purge"))
     guide(MONITORING)
     shutil.copy(layout / "monitoring" / "objstore.yml", shell.cwd / "objstore.yml")
-    guide(MONITORING_INSTALL)
+    # That guide is for any fleet: its reader's KUBECONFIG names the fleet's clusters (here the local
+    # fleet's merged file, whose current context is the host: fleet commands use the host's Karmada).
+    guide(MONITORING_INSTALL, ("export KUBECONFIG=$(kurator local kubeconfig --path)",))
     shutil.copy(layout / "clusters" / "host" / "admin.kubeconfig", shell.cwd / "host.kubeconfig")
     shutil.copy(layout / "clusters" / "karmada" / "admin.kubeconfig", shell.cwd / "karmada.kubeconfig")
     (shell.cwd / "cluster.yaml").write_text(yaml_block(section(README.read_text(), CLUSTERS)))
