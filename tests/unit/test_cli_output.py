@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kurator.cli import fleet_status
 from kurator.cli.render import ConsoleReporter, LiveTable, duration
+from kurator.local.config import FleetConfig
 from kurator.local.status import ClusterStatus, FleetStatus
 
 KARMADA: tuple[str, ...] = ("kube-apiserver", "kube-controller-manager", "karmada-aggregated-apiserver")
@@ -157,3 +158,50 @@ def test_range_query_table_shows_values_over_time() -> None:
     assert lines[0].split() == ["CLUSTER", "METRIC", "JOB", "OVER", "TIME", "MIN", "MAX", "LAST"]
     assert lines[1].split() == ["member1", "up", "a", "▁▁▂▂▃▃▄▄▅▅▆▆▇▇██", "0", "59", "59"]
     assert lines[2].split() == ["member2", "up", "a", "▁" * 16, "1", "1", "1"]
+
+
+def _fleet_config(name: str = "kurator", karmada: bool = True) -> FleetConfig:
+    return FleetConfig(
+        name=name,
+        members=2,
+        nodes=3,
+        kubernetes_version="1.35.4",
+        network="netns",
+        address="10.213.117.1",
+        etcd_client_port=2379,
+        etcd_peer_port=2380,
+        api_ports={"host": 6441, "member1": 6442, "member2": 6443, "karmada": 6444},
+        karmada=karmada,
+    )
+
+
+def test_next_steps_are_lines_to_copy_for_this_fleet() -> None:
+    from kurator.cli import next_steps
+    from kurator.local.layout import FleetLayout
+
+    home = Path("/root/.kurator/local/kurator")
+    lines = next_steps.lines(_fleet_config(), FleetLayout(home), False, Path("/src/.venv/bin"))
+    commands = [line for line in lines if not line.startswith("#")]
+    assert commands == [
+        'export PATH="/src/.venv/bin:$PATH"',
+        f"export KUBECONFIG={home}/kubeconfig",
+        "kurator join member1 --cluster-kubeconfig $(kurator local kubeconfig member1 --path)",
+        "kurator get clusters",
+    ]
+    assert (
+        "# every cluster of the fleet: kurator-host, kurator-member1, kurator-member2, kurator-karmada"
+        in lines
+    )
+
+
+def test_next_steps_name_a_fleet_that_is_not_the_default() -> None:
+    from kurator.cli import next_steps
+    from kurator.local.layout import FleetLayout
+
+    layout = FleetLayout(Path("/tmp/f/dev"))
+    lines = next_steps.lines(_fleet_config("dev"), layout, True, None)
+    assert lines[1] == "export KUBECONFIG=/tmp/f/dev/kubeconfig"  # kurator already on PATH: no PATH line
+    join = "kurator join member1 --cluster-kubeconfig "
+    assert f"{join}$(kurator local kubeconfig member1 --name dev --home /tmp/f/dev --path)" in lines
+    no_karmada = next_steps.lines(_fleet_config("dev", karmada=False), layout, True, None)
+    assert not any(line.startswith("kurator join") for line in no_karmada)
