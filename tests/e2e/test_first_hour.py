@@ -1,8 +1,9 @@
-"""A new user's first hour: fleet commands pointed at the wrong cluster of a fleet either find the right
-one or say which to use."""
+"""A new user's first hour: demo.sh ends with lines that work when copied, and fleet commands pointed at
+the wrong cluster of a fleet either find the right one or say which to use."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,6 +16,56 @@ from kurator.local.fleet import UpResult
 from tests.integration.helpers import cluster_client, gone, kurator, wait_for
 
 pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_shows_the_status_once_then_lines_that_work_when_copied(tmp_path: Path) -> None:
+    name = f"dm{os.getpid()}"
+    bin_dir = REPO / ".venv" / "bin"
+    # A shell where kurator is not on PATH yet, as on a fresh machine.
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p) != bin_dir)
+    env = {
+        **os.environ,
+        "PATH": path,
+        "KURATOR_FLEET": name,
+        "KURATOR_HOME": str(tmp_path / "kurator"),
+        "NO_COLOR": "1",
+        "COLUMNS": "80",
+    }
+    env.pop("KUBECONFIG", None)
+    args = ["--members", "1", "--nodes", "1", "--no-monitoring"]
+    try:
+        demo = subprocess.run(
+            ["bash", "scripts/demo.sh", *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=1200,
+            check=False,
+        )
+        assert demo.returncode == 0, demo.stdout
+        out = demo.stdout
+        assert out.count(f"fleet {name} (") == 1, out  # the status table, once
+        assert "set-up took" in out
+        tail = out[out.index("next (copy into your shell):") :].splitlines()[1:]
+        lines = [line.strip() for line in tail if line.strip()]
+        assert lines[-1] == "kurator get clusters", out  # nothing after the lines to copy
+        assert f'export PATH="{bin_dir}:$PATH"' in lines
+        commands = [line for line in lines if not line.startswith("#")]
+        script = "\n".join(["set -e", *commands, "kubectl version --client"])
+        copied = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert copied.returncode == 0, copied.stdout + copied.stderr
+        assert re.search(r"^\s*member1\s+v1\.35\.4\s+Push\s+True", copied.stdout, re.M), copied.stdout
+        assert "Client Version: v1.35.4" in copied.stdout  # the fleet's own kubectl, by name
+    finally:
+        subprocess.run(
+            [str(bin_dir / "kurator"), "local", "down", "--purge"], env=env, capture_output=True, check=False
+        )
 
 
 def _merged(fleet: UpResult) -> dict[str, str]:

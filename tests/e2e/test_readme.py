@@ -24,6 +24,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kurator.binaries import kubectl_path
 from kurator.core.paths import cache_home
+from kurator.local import config as fleet_config
+from kurator.local.layout import FleetLayout
+from kurator.local.teardown import link_of
+from tests.integration.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +43,7 @@ class Step:
     why: str = ""
     code: int = 0  # the exit code the README promises
     expect: str = ""  # text the output must contain
+    until: bool = False  # run again until ``expect`` is in the output (what the reader waits to see)
 
 
 # --- the README, as a reader copies it ----------------------------------------------------------------
@@ -106,6 +111,14 @@ THANOS = (
     "[--sidecar-endpoint M=HOST:PORT]"
 )
 OPTIONAL = "the README shows optional flags in brackets; this runs them with one choice each"
+FEDERATED = (
+    "kurator install prometheus --primary member1 [--service-type LoadBalancer|NodePort] "
+    "[--federate-endpoint M=HOST:PORT]"
+)
+THANOS_ONE = (
+    "kurator install thanos --object-store-config objstore.yml "
+    "--host-kubeconfig host.config --host-context host"
+)
 
 GUIDES: dict[str, list[Step]] = {
     LOCAL: [
@@ -141,6 +154,21 @@ GUIDES: dict[str, list[Step]] = {
         Step("kurator get clusters", expect="METRICS"),
     ],
     MONITORING_INSTALL: [
+        Step(
+            FEDERATED,
+            run="kurator install prometheus --primary member1 --service-type NodePort",
+            why=OPTIONAL + " (NodePort: kwok's fake nodes get no load balancer)",
+            expect="prometheus",
+        ),
+        Step(
+            THANOS_ONE,
+            run=f"kurator install thanos --object-store-config objstore.yml --host-context {FLEET}-host "
+            "--sidecar-service-type NodePort",
+            why="host.config and host are the reader's host cluster's kubeconfig and context: here the "
+            "fleet's merged kubeconfig has it; NodePort as the guide says for the local fleet (kwok's fake "
+            "nodes get no load balancer)",
+            expect="thanos",
+        ),
         Step(
             PROMETHEUS,
             run="kurator install prometheus --object-store-config objstore.yml --replicas 2 "
@@ -186,7 +214,8 @@ GUIDES: dict[str, list[Step]] = {
             why="-w watches until interrupted",
             expect="prod",
         ),
-        Step("kubectl describe cc prod", expect="HostsReady"),
+        # The operator's SSH preflight answers within seconds: wait for its condition, as the reader does.
+        Step("kubectl describe cc prod", expect="HostsReady", until=True),
         Step(
             "kubectl get secret prod-kubeconfig -o jsonpath='{.data.value}' | base64 -d > prod.kubeconfig",
             run="",
@@ -198,7 +227,7 @@ GUIDES: dict[str, list[Step]] = {
         Step(
             "kurator --kubeconfig host.kubeconfig uninstall cluster-operator",
             code=2,
-            expect="CustomClusters exist (prod)",
+            expect="CustomClusters exist (default/prod)",
         ),
     ],
 }
@@ -232,6 +261,7 @@ class Shell:
     def __init__(self, cwd: Path, env: dict[str, str]) -> None:
         self.cwd, self.env = cwd, env
         self.exports: list[str] = []
+        self.said = ""  # what the last step printed
 
     def run(self, heading: str, step: Step) -> None:
         command = as_fleet(step.readme) if step.run is None else step.run
@@ -239,20 +269,34 @@ class Shell:
             return
         if command.startswith("export "):
             self.exports.append(command)
+        if step.until:
+            wait_for(
+                lambda: step.expect in self._run(command).stdout,
+                timeout=STEP_TIMEOUT,
+                what=f"README {heading!r}: {step.readme} showing {step.expect!r}",
+            )
+        proc = self._run(command)
+        said = proc.stdout
+        where = f"README {heading!r}: {step.readme}"
+        assert proc.returncode == step.code, f"{where}\nexit {proc.returncode}, expected {step.code}:\n{said}"
+        assert step.expect in said, f"{where}\nexpected {step.expect!r} in:\n{said}"
+        # A table's last line is never run into by what follows it (a summary, the next table).
+        assert not re.search(r"[┘╯│]\S", said), f"{where}\ntext runs into a table's edge:\n{said}"
+        self.said = said
+
+    def _run(self, command: str) -> subprocess.CompletedProcess[str]:
         script = "\n".join(["set -o pipefail", *self.exports, command])
-        proc = subprocess.run(
+        # Both streams into one pipe, as `cmd 2>&1 | less` sees them.
+        return subprocess.run(
             ["bash", "-c", script],
             cwd=self.cwd,
             env=self.env,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
             timeout=STEP_TIMEOUT,
             check=False,
         )
-        said = proc.stdout + proc.stderr
-        where = f"README {heading!r}: {step.readme}"
-        assert proc.returncode == step.code, f"{where}\nexit {proc.returncode}, expected {step.code}:\n{said}"
-        assert step.expect in said, f"{where}\nexpected {step.expect!r} in:\n{said}"
 
 
 @pytest.fixture
@@ -297,6 +341,17 @@ def test_the_readme_guides_run_as_written(shell: Shell) -> None:
 
     guide(LOCAL)  # ends with the fleet stopped
     shell.run("between guides", Step("kurator local up"))
+    # With the merged kubeconfig (current context: the host), fleet commands find the host's Karmada,
+    # and an empty fleet says how to join.
+    flag = f"--name {FLEET}"
+    shell.run(
+        "between guides",
+        Step(
+            "KUBECONFIG=$(kurator local kubeconfig --path) kurator get clusters",
+            expect="no member clusters in the fleet yet; join one with:\n  kurator join member1 "
+            f"--cluster-kubeconfig $(kurator local kubeconfig member1 {flag} --path)",
+        ),
+    )
     guide(FLEET_GUIDE)
     # The monitoring guide brings up a fleet of another shape (an HA pair per member), so a new one.
     shell.run("between guides", Step("kurator local down --purge"))
@@ -307,11 +362,35 @@ def test_the_readme_guides_run_as_written(shell: Shell) -> None:
     guide(MONITORING_INSTALL, ("export KUBECONFIG=$(kurator local kubeconfig --path)",))
     shutil.copy(layout / "clusters" / "host" / "admin.kubeconfig", shell.cwd / "host.kubeconfig")
     shutil.copy(layout / "clusters" / "karmada" / "admin.kubeconfig", shell.cwd / "karmada.kubeconfig")
-    (shell.cwd / "cluster.yaml").write_text(yaml_block(section(README.read_text(), CLUSTERS)))
+    # The guide's hosts are documentation addresses (192.0.2.0/24) standing for the reader's machines; here
+    # they are the two ends of the fleet's own link, so the operator's SSH preflight stays on this machine
+    # and the fleet's namespace (nothing answers SSH there: HostsReady says so, which the guide shows).
+    cfg = fleet_config.load(FleetLayout(layout).config, "")
+    link = link_of(cfg) if cfg else None
+    assert link is not None, "the cluster guide needs the fleet's namespace (run as root)"
+    cluster = yaml_block(section(README.read_text(), CLUSTERS))
+    cluster = cluster.replace("192.0.2.11", link.ns_addr).replace("192.0.2.21", link.host_addr)
+    (shell.cwd / "cluster.yaml").write_text(cluster)
     guide(OPERATOR)
-    guide(CLUSTERS)
-    guide("uninstall")  # refused while the guide's CustomCluster exists
-    cleanup = "kubectl --kubeconfig host.kubeconfig delete -f cluster.yaml --wait=true"
-    shell.run("cleanup", Step(cleanup, run=cleanup))
+    # The installed operator's Pods are kwok's: the operator runs as the guide's local process instead.
+    operator = subprocess.Popen(
+        ["kurator", "--kubeconfig", "host.kubeconfig", "operator", "run", "--listen", ""],
+        cwd=shell.cwd,
+        env=shell.env,
+        stdout=(shell.cwd / "operator.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        guide(CLUSTERS)
+        guide("uninstall")  # refused while the guide's CustomCluster exists
+        # Its hosts never answer, so a reset could not run: delete without one, as the guide says.
+        for cleanup in (
+            "kubectl --kubeconfig host.kubeconfig annotate cc prod kurator.dev/force-delete=true",
+            "kubectl --kubeconfig host.kubeconfig delete -f cluster.yaml --wait=true",
+        ):
+            shell.run("cleanup", Step(cleanup, run=cleanup))
+    finally:
+        operator.terminate()
+        operator.wait(timeout=60)
     uninstall = "kurator --kubeconfig host.kubeconfig uninstall cluster-operator"
     shell.run("cleanup", Step(uninstall, run=uninstall, expect="uninstalled"))

@@ -170,9 +170,9 @@ def up(
 
     console.print("\nnext (copy into your shell):", highlight=False)
     for line in next_steps.lines(result.config, result.layout, home is not None, next_steps.commands_dir()):
-        console.print(
-            f"  {line}", style="dim" if line.startswith("#") else None, highlight=False, markup=False
-        )
+        # Never wrapped: these lines are copied into a shell as they are.
+        style = "dim" if line.startswith("#") else None
+        console.print(f"  {line}", style=style, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
