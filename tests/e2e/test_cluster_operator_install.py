@@ -51,7 +51,7 @@ from lightkube.types import PatchType
 from kurator.api.crds import all_crds
 from kurator.components import cluster_api, cluster_operator
 from kurator.fleet import record
-from kurator.kube import kinds, wait
+from kurator.kube import kinds
 from kurator.kube.errors import NotFound, RequestFailed
 from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION
 from kurator.local.fleet import UpResult
@@ -139,14 +139,10 @@ def _module_zip() -> Path:
 
 
 def _remove_finalizers(api: Client, namespace: str) -> None:
-    def listed() -> tuple[list[Any]]:
-        try:
-            return (list(api.list(CustomClusterResource, namespace=namespace)),)
-        except NotFound:  # the CRD is gone, with every CustomCluster
-            return ([],)
-
-    # A CRD made moments ago answers 429 "storage is (re)initializing" for a while.
-    [found] = wait.until(listed, timeout=30, what=f"the CustomClusters of {namespace} listed")
+    try:  # a CRD made moments ago answers 429 for a while: kurator's client waits that out
+        found = list(api.list(CustomClusterResource, namespace=namespace))
+    except NotFound:  # the CRD is gone, with every CustomCluster
+        return
     for cc in found:
         api.patch(
             CustomClusterResource,

@@ -229,3 +229,43 @@ def test_plain_http_calls_refuse_an_over_long_url_before_sending() -> None:
     assert caught.value.message.startswith(
         "cannot make the request for querying Thanos Query at http://127.0.0.1:1: URL"
     )
+
+
+def test_a_429_with_retry_after_is_asked_again_within_the_deadline() -> None:
+    answers: list[int] = []
+
+    def initializing(req: httpx2.Request) -> httpx2.Response:
+        # A new CRD's storage: twice "come back in a second", then the list.
+        answers.append(len(answers))
+        if len(answers) <= 2:
+            reply = status(429, "TooManyRequests", "storage is (re)initializing")
+            reply.headers["Retry-After"] = "0"
+            return reply
+        return httpx2.Response(200, json={"kind": "ConfigMapList", "apiVersion": "v1", "items": []})
+
+    assert list(sync_client(initializing).list(ConfigMap, namespace="ns")) == []
+    assert len(answers) == 3
+
+    async def on_async() -> None:
+        answers.clear()
+        assert [o async for o in async_client(initializing).list(ConfigMap, namespace="ns")] == []
+        assert len(answers) == 3
+
+    asyncio.run(on_async())
+
+
+def test_a_429_is_given_up_at_the_deadline_or_without_retry_after() -> None:
+    asked: list[str] = []
+
+    def busy(req: httpx2.Request) -> httpx2.Response:
+        asked.append(req.url.path)
+        reply = status(429, "TooManyRequests", "too many requests")
+        if req.url.path.endswith("/later"):
+            reply.headers["Retry-After"] = "30"  # beyond the client's 5 s deadline: answered at once
+        return reply
+
+    with pytest.raises(errors.TooManyRequests):
+        sync_client(busy).get(ConfigMap, "later", namespace="ns")
+    with pytest.raises(errors.TooManyRequests):
+        sync_client(busy).get(ConfigMap, "now", namespace="ns")
+    assert len(asked) == 2

@@ -9,7 +9,7 @@ nothing of Cluster API is kept in this repository."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kurator.fleet.component import Artifact, Component
 
@@ -64,9 +64,6 @@ def foreign(api: Client) -> list[str]:
 def objects(api: Client) -> list[str]:
     """``Kind namespace/name`` of every Cluster API ``Cluster`` and ``KubeadmControlPlane`` (deleting their
     CRDs would delete them)."""
-    import functools
-
-    from kurator.kube import wait
     from kurator.kube.errors import NotFound
     from kurator.kube.kinds import namespaced
 
@@ -75,15 +72,11 @@ def objects(api: Client) -> list[str]:
         namespaced("cluster.x-k8s.io", "v1beta2", "Cluster", "clusters"),
         namespaced("controlplane.cluster.x-k8s.io", "v1beta2", "KubeadmControlPlane", "kubeadmcontrolplanes"),
     )
-
-    def listed(kind: Any) -> tuple[list[str]]:
+    out = []
+    for kind in kinds:  # a CRD made moments ago answers 429 for a while: the client waits that out
         try:
             found = list(api.list(kind, namespace="*"))
         except NotFound:  # the CRD is not there
-            return ([],)
-        return ([f"{kind.__name__} {o.metadata.namespace}/{o.metadata.name}" for o in found if o.metadata],)
-
-    out = []
-    for kind in kinds:  # a CRD made moments ago answers 429 "storage is (re)initializing" for a while
-        out += wait.until(functools.partial(listed, kind), timeout=30, what=f"{kind.__name__}s listed")[0]
+            continue
+        out += [f"{kind.__name__} {o.metadata.namespace}/{o.metadata.name}" for o in found if o.metadata]
     return sorted(out)

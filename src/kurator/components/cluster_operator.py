@@ -160,19 +160,14 @@ def registered_fleets(api: Client) -> dict[str, str]:
 def custom_clusters(api: Client) -> list[str]:
     """``namespace/name`` of every CustomCluster in the cluster (none when the CRD is not there)."""
     from kurator.api.resources import CUSTOM_CLUSTER
-    from kurator.kube import wait
     from kurator.kube.errors import NotFound
     from kurator.kube.resources import namespaced
 
-    def listed() -> tuple[list[str]]:
-        try:
-            found = list(api.list(namespaced(CUSTOM_CLUSTER), namespace="*"))
-        except NotFound:  # the CRD is not there
-            return ([],)
-        return (sorted(f"{c.metadata.namespace}/{c.metadata.name}" for c in found if c.metadata),)
-
-    # A CRD made moments ago answers 429 "storage is (re)initializing" for a while: a transient refusal.
-    return wait.until(listed, timeout=30, what="the CustomClusters listed")[0]
+    try:  # a CRD made moments ago answers 429 for a while: the client waits that out
+        found = list(api.list(namespaced(CUSTOM_CLUSTER), namespace="*"))
+    except NotFound:  # the CRD is not there
+        return []
+    return sorted(f"{c.metadata.namespace}/{c.metadata.name}" for c in found if c.metadata)
 
 
 def capa_namespace(api: Client) -> str | None:

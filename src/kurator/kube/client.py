@@ -9,6 +9,7 @@ import asyncio
 import copy
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,23 @@ def _converted(exc: Exception, request: httpx2.Request | None, limit: float | No
     return _no_answer(exc, request, limit)
 
 
+# As client-go does, a 429 that says when to come back (Retry-After) is asked again within the request's
+# deadline: the API server answers so while a new CRD's storage initialises ("storage is (re)initializing",
+# for seconds after an install, longer on a busy machine) or when it sheds load. A 429 was not processed,
+# so any verb may be sent again. This is the one place 429s are waited out: callers see one only when the
+# deadline (or the count, for a request without one) is spent.
+MAX_RETRIES = 30
+MAX_RETRY_WAIT = 10.0
+
+
+def retry_after(response: httpx2.Response) -> float | None:
+    """How long to wait before asking again, for a 429 with a Retry-After in seconds; else None."""
+    if response.status_code != 429:
+        return None
+    raw = response.headers.get("retry-after", "").strip()
+    return min(float(raw), MAX_RETRY_WAIT) if raw.isdigit() else None
+
+
 def _server(config: SingleConfig | None) -> str:
     return config.cluster.server if config is not None else "the API server"
 
@@ -105,6 +123,14 @@ class _SyncBoundary(GenericSyncClient):
                 response: httpx2.Response = super().send(req, stream=True)
                 return response
             with deadline.started(self.request_timeout):
+                for _ in range(MAX_RETRIES):
+                    response = super().send(req)
+                    wait = retry_after(response)
+                    left = deadline.left()
+                    if wait is None or (left is not None and left <= wait):
+                        return response
+                    response.close()
+                    time.sleep(wait)
                 response = super().send(req)
                 return response
         except httpx2.TransportError as exc:
@@ -136,7 +162,16 @@ class _AsyncBoundary(GenericAsyncClient):
             if stream:
                 response: httpx2.Response = await super().send(req, stream=True)  # type: ignore[no-untyped-call]
                 return response
-            async with asyncio.timeout(self.request_timeout):
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout(self.request_timeout) as limit:
+                for _ in range(MAX_RETRIES):
+                    response = await super().send(req)  # type: ignore[no-untyped-call]
+                    wait = retry_after(response)
+                    until = limit.when()
+                    if wait is None or (until is not None and until - loop.time() <= wait):
+                        return response
+                    await response.aclose()
+                    await asyncio.sleep(wait)
                 response = await super().send(req)  # type: ignore[no-untyped-call]
                 return response
         except (httpx2.TransportError, TimeoutError) as exc:

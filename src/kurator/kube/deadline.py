@@ -34,6 +34,12 @@ def started(seconds: float | None) -> Iterator[None]:
         _deadline.reset(token)
 
 
+def left() -> float | None:
+    """Seconds left until the current request's deadline (None: no deadline; never below 0)."""
+    deadline = _deadline.get()
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
 def _left(timeout: float | None, expired: type[Exception]) -> float | None:
     """The time an operation may take: its own ``timeout``, cut to what is left of the deadline."""
     deadline = _deadline.get()
