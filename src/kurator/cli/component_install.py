@@ -15,8 +15,8 @@ from kurator.cli.install_common import (
     DRY_RUN,
     WAIT_TIMEOUT,
     run_install,
-    run_uninstall,
     split_clusters,
+    uninstall_command,
 )
 from kurator.cli.options import OUTPUT_OPTION, Output
 from kurator.cli.render import err_console
@@ -59,14 +59,11 @@ def install_volcano(
     )
 
 
-def uninstall_volcano(
-    ctx: typer.Context,
-    dry_run: bool = DRY_RUN,
-    output: Output = OUTPUT_OPTION,
-    wait_timeout: float = WAIT_TIMEOUT,
-) -> None:
-    """Remove Volcano from Karmada and every member it was installed on (its CRDs, and so its objects)."""
-    run_uninstall(karmada_access(ctx), "volcano", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+uninstall_volcano = uninstall_command(
+    "volcano",
+    "Remove Volcano from Karmada and every member it was installed on (its CRDs, and so its objects).",
+    karmada_access,
+)
 
 
 pixie_install = typer.Typer(help="Pixie (eBPF application monitoring).", no_args_is_help=True)
@@ -137,15 +134,13 @@ def install_pixie_vizier(
     )
 
 
-@pixie_uninstall.command("vizier")
-def uninstall_pixie_vizier(
-    ctx: typer.Context,
-    dry_run: bool = DRY_RUN,
-    output: Output = OUTPUT_OPTION,
-    wait_timeout: float = WAIT_TIMEOUT,
-) -> None:
-    """Remove Pixie (Vizier, its operator, OLM and the deploy-key Secret) from Karmada and every member."""
-    run_uninstall(karmada_access(ctx), "pixie", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+uninstall_pixie_vizier = pixie_uninstall.command("vizier")(
+    uninstall_command(
+        "pixie",
+        "Remove Pixie (Vizier, its operator, OLM and the deploy-key Secret) from Karmada and every member.",
+        karmada_access,
+    )
+)
 
 
 def register(install_app: typer.Typer, uninstall_app: typer.Typer) -> None:

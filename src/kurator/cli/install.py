@@ -20,9 +20,9 @@ from kurator.cli.install_common import (
     install_app,
     parse_sets,
     run_install,
-    run_uninstall,
     split_clusters,
     uninstall_app,
+    uninstall_command,
 )
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
 from kurator.cli.render import console, emit
@@ -59,20 +59,6 @@ def _install_command(name: str) -> Callable[..., None]:
         )
 
     command.__doc__ = f"Install {name}: {comp.description}."
-    return command
-
-
-def _uninstall_command(name: str) -> Callable[..., None]:
-    def command(
-        ctx: typer.Context,
-        dry_run: bool = DRY_RUN,
-        output: Output = OUTPUT_OPTION,
-        wait_timeout: float = WAIT_TIMEOUT,
-    ) -> None:
-        access = api_access(ctx) if COMPONENTS[name].placement == "host" else karmada_access(ctx)
-        run_uninstall(access, name, dry_run=dry_run, output=output, wait_timeout=wait_timeout)
-
-    command.__doc__ = f"Remove {name} from Karmada and every member it was installed on."
     return command
 
 
@@ -201,7 +187,9 @@ def register(app: typer.Typer, get_app: typer.Typer) -> None:
         if name in WITH_OPTIONS:
             continue
         install_app.command(name, help=f"Install {name}: {comp.description}.")(_install_command(name))
-        uninstall_app.command(name)(_uninstall_command(name))
+        reach = api_access if COMPONENTS[name].placement == "host" else karmada_access
+        doc = f"Remove {name} from Karmada and every member it was installed on."
+        uninstall_app.command(name)(uninstall_command(name, doc, reach))
     install_app.command("karmada")(install_karmada)
     artifacts_app.command("pull")(pull)
     get_app.command("components")(get_components)

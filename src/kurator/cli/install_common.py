@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from kurator.cli import params
-from kurator.cli.options import Output
+from kurator.cli.options import OUTPUT_OPTION, Output
 from kurator.cli.render import console, emit, err_console
 from kurator.core.errors import InvalidInput, KuratorError
 
@@ -203,3 +203,19 @@ def run_uninstall(access: Access, name: str, *, dry_run: bool, output: Output, w
     _fail_members(outcome, name, "removed")
     where = ", ".join(m.member for m in outcome.members)
     console.print(f"{name} uninstalled from {where}")
+
+
+def uninstall_command(name: str, doc: str, reach: Callable[[typer.Context], Access]) -> Callable[..., None]:
+    """The ``uninstall NAME`` command of a component without options of its own: its plan (``--dry-run``)
+    or its removal from the API server ``reach`` gives (Karmada's, or the host's)."""
+
+    def command(
+        ctx: typer.Context,
+        dry_run: bool = DRY_RUN,
+        output: Output = OUTPUT_OPTION,
+        wait_timeout: float = WAIT_TIMEOUT,
+    ) -> None:
+        run_uninstall(reach(ctx), name, dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+
+    command.__doc__ = doc
+    return command

@@ -68,61 +68,74 @@ def fetch(
     )
 
 
+# Options of `up` (fixed ones are kept in the fleet's config once it is created).
+UP_WAIT_OPTION = typer.Option(
+    180.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for each part."
+)
+MEMBERS_OPTION = typer.Option(
+    None,
+    "--members",
+    parser=params.MEMBER_COUNT,
+    help="Member clusters (default 2; fixed once created).",
+)
+NODES_OPTION = typer.Option(
+    None, "--nodes", parser=params.NODE_COUNT, help="Fake nodes per cluster (default 3)."
+)
+NETWORK_OPTION = typer.Option(
+    Network.auto, "--network", help="netns (root: fleet in its own network namespace), loopback, or auto."
+)
+API_PORT_OPTION = typer.Option(
+    None,
+    "--api-port",
+    parser=params.integer(1024, 65535 - 64),
+    help="Port of the host API server; members follow (6443).",
+)
+KARMADA_OPTION = typer.Option(
+    None,
+    "--karmada/--no-karmada",
+    help="Run a Karmada control plane too (default: on; fixed once created).",
+)
+MONITORING_OPTION = typer.Option(
+    None,
+    "--monitoring/--no-monitoring",
+    help="Run Prometheus per member and Thanos on the host, over a local S3 stand-in (default: on).",
+)
+PROMETHEUS_REPLICAS_OPTION = typer.Option(
+    None,
+    "--prometheus-replicas",
+    parser=params.integer(1, 3),
+    help="Prometheus per member, 2 for an HA pair (default 1).",
+)
+BLOCK_DURATION_OPTION = typer.Option(
+    None,
+    "--block-duration",
+    parser=params.BLOCK_DURATION,
+    help="How often blocks are cut and uploaded, e.g. 2m (default 2h).",
+)
+CLUSTER_API_OPTION = typer.Option(
+    None,
+    "--cluster-api/--no-cluster-api",
+    help="Run Cluster API's and CAPA's managers against the host, with an AWS stand-in (moto); "
+    "needs root (the fleet's network namespace). Can be added to a running fleet (default: off).",
+)
+
+
 @app.command()
 def up(
     name: str = NAME_OPTION,
-    members: int = typer.Option(
-        None,
-        "--members",
-        parser=params.MEMBER_COUNT,
-        help="Member clusters (default 2; fixed once created).",
-    ),
-    nodes: int = typer.Option(
-        None, "--nodes", parser=params.NODE_COUNT, help="Fake nodes per cluster (default 3)."
-    ),
+    members: int = MEMBERS_OPTION,
+    nodes: int = NODES_OPTION,
     kubernetes_version: str = VERSION_OPTION,
-    network: Network = typer.Option(
-        Network.auto, "--network", help="netns (root: fleet in its own network namespace), loopback, or auto."
-    ),
-    api_port: int = typer.Option(
-        None,
-        "--api-port",
-        parser=params.integer(1024, 65535 - 64),
-        help="Port of the host API server; members follow (6443).",
-    ),
-    karmada: bool = typer.Option(
-        None,
-        "--karmada/--no-karmada",
-        help="Run a Karmada control plane too (default: on; fixed once created).",
-    ),
-    monitoring: bool = typer.Option(
-        None,
-        "--monitoring/--no-monitoring",
-        help="Run Prometheus per member and Thanos on the host, over a local S3 stand-in (default: on).",
-    ),
-    prometheus_replicas: int = typer.Option(
-        None,
-        "--prometheus-replicas",
-        parser=params.integer(1, 3),
-        help="Prometheus per member, 2 for an HA pair (default 1).",
-    ),
-    block_duration: str = typer.Option(
-        None,
-        "--block-duration",
-        parser=params.BLOCK_DURATION,
-        help="How often blocks are cut and uploaded, e.g. 2m (default 2h).",
-    ),
-    cluster_api: bool = typer.Option(
-        None,
-        "--cluster-api/--no-cluster-api",
-        help="Run Cluster API's and CAPA's managers against the host, with an AWS stand-in (moto); "
-        "needs root (the fleet's network namespace). Can be added to a running fleet (default: off).",
-    ),
+    network: Network = NETWORK_OPTION,
+    api_port: int = API_PORT_OPTION,
+    karmada: bool = KARMADA_OPTION,
+    monitoring: bool = MONITORING_OPTION,
+    prometheus_replicas: int = PROMETHEUS_REPLICAS_OPTION,
+    block_duration: str = BLOCK_DURATION_OPTION,
+    cluster_api: bool = CLUSTER_API_OPTION,
     home: Path = HOME_OPTION,
     source: Source = SOURCE_OPTION,
-    wait_timeout: float = typer.Option(
-        180.0, "--wait-timeout", parser=params.WAIT, help="Seconds to wait for each part."
-    ),
+    wait_timeout: float = UP_WAIT_OPTION,
 ) -> None:
     """Bring the local fleet up, or back up: idempotent, restarts only what is not running."""
     from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS

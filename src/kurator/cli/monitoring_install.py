@@ -19,6 +19,7 @@ from kurator.cli.install_common import (
     WAIT_TIMEOUT,
     run_install,
     run_uninstall,
+    uninstall_command,
 )
 from kurator.cli.options import OUTPUT_OPTION, Output, global_options
 from kurator.cli.prometheus_members import MembersInstall, install_members
@@ -48,6 +49,9 @@ HOST_CONTEXT = typer.Option(
     "--host-context",
     parser=params.CONTEXT_NAME,
     help="Context of the host cluster, where Karmada runs (a local fleet's: <fleet>-host).",
+)
+CLUSTER_LABELS = typer.Option(
+    [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
 )
 SERVICE_TYPES = "ClusterIP, NodePort or LoadBalancer"
 
@@ -116,9 +120,7 @@ def install_prometheus(
     replicas: int = typer.Option(
         1, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (2: an HA pair)."
     ),
-    cluster_labels: list[str] = typer.Option(
-        [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
-    ),
+    cluster_labels: list[str] = CLUSTER_LABELS,
     scrape_interval: str = _duration("30s", "--scrape-interval", "How often targets are scraped."),
     retention: str = _duration("24h", "--retention", "How long each Prometheus keeps samples."),
     block_duration: str = _duration(
@@ -155,34 +157,38 @@ def install_prometheus(
         console.print("next: `kurator install thanos` gives the fleet one query view over these members")
 
 
+# Options of `install thanos` alone.
+SIDECAR_ENDPOINTS = typer.Option(
+    [],
+    "--sidecar-endpoint",
+    help="MEMBER=HOST:PORT where the host reaches a member's sidecar (default: read from its Service).",
+)
+QUERY_REPLICAS = typer.Option(1, "--query-replicas", parser=params.integer(1, 5), help="Thanos Query pods.")
+QUERY_SERVICE_TYPE = typer.Option(
+    ServiceType.ClusterIP, "--query-service-type", help="Service type of Thanos Query."
+)
+STORE_SYNC_INTERVAL = _duration(
+    "15m", "--store-sync-interval", "How often the Store Gateway looks for new blocks."
+)
+HOST_ONLY = typer.Option(
+    False, "--host-only", help="Only the host's side: leave the members' Prometheus as it is."
+)
+
+
 def install_thanos(
     ctx: typer.Context,
     object_store_config: Path = OBJECT_STORE,
     host_kubeconfig: str = HOST_KUBECONFIG,
     host_context: str = HOST_CONTEXT,
-    sidecar_endpoints: list[str] = typer.Option(
-        [],
-        "--sidecar-endpoint",
-        help="MEMBER=HOST:PORT where the host reaches a member's sidecar (default: read from its Service).",
-    ),
-    query_replicas: int = typer.Option(
-        1, "--query-replicas", parser=params.integer(1, 5), help="Thanos Query pods."
-    ),
-    query_service_type: ServiceType = typer.Option(
-        ServiceType.ClusterIP, "--query-service-type", help="Service type of Thanos Query."
-    ),
-    store_sync_interval: str = _duration(
-        "15m", "--store-sync-interval", "How often the Store Gateway looks for new blocks."
-    ),
-    host_only: bool = typer.Option(
-        False, "--host-only", help="Only the host's side: leave the members' Prometheus as it is."
-    ),
+    sidecar_endpoints: list[str] = SIDECAR_ENDPOINTS,
+    query_replicas: int = QUERY_REPLICAS,
+    query_service_type: ServiceType = QUERY_SERVICE_TYPE,
+    store_sync_interval: str = STORE_SYNC_INTERVAL,
+    host_only: bool = HOST_ONLY,
     replicas: int = typer.Option(
         None, "--replicas", parser=params.integer(1, 5), help="Prometheus per member (default 1)."
     ),
-    cluster_labels: list[str] = typer.Option(
-        [], "--cluster-label", help="MEMBER=LABEL: the member's `cluster` label (default: its name)."
-    ),
+    cluster_labels: list[str] = CLUSTER_LABELS,
     block_duration: str = typer.Option(
         None, "--block-duration", parser=params.DURATION, help="Length of a TSDB block (default 2h)."
     ),
@@ -208,24 +214,16 @@ def install_thanos(
     store = load_store(object_store_config)
     _answers(host)
     chosen = [replicas, cluster_labels, block_duration, sidecar_service_type, clusters]
-    if not host_only and (any(chosen) or not _with_sidecars(record.load(karmada.client(), "prometheus"))):
-        want = MembersInstall(
-            replicas=replicas or 1,
-            labels=cluster_labels,
-            block_duration=block_duration or "2h",
-            sidecar_service_type=(sidecar_service_type or ServiceType.LoadBalancer).value,
-            clusters=clusters,
-        )
-        install_members(karmada, want, store, dry_run, output, artifacts_dir, wait_timeout)
-    elif not host_only:
-        console.print("prometheus is installed with sidecars: left as it is (a members' option changes it)")
-        if dry_run and record.load(karmada.client(), "prometheus") is None and not given:
-            console.print(
-                "host: planned once the members' sidecars exist (their addresses are read from their "
-                "Services after the install above)",
-                highlight=False,
-            )
-            return
+    want = MembersInstall(
+        replicas=replicas or 1,
+        labels=cluster_labels,
+        block_duration=block_duration or "2h",
+        sidecar_service_type=(sidecar_service_type or ServiceType.LoadBalancer).value,
+        clusters=clusters,
+    )
+    steps = (dry_run, output, artifacts_dir, wait_timeout)
+    if not host_only and not _members_first(karmada, want, any(chosen), store, bool(given), *steps):
+        return
     installed = record.load(karmada.client(), "prometheus")
     members = installed.targets if installed else []
     if not members and not given:
@@ -248,13 +246,48 @@ def install_thanos(
         host, comp, dry_run=dry_run, output=output, artifacts_dir=artifacts_dir, wait_timeout=wait_timeout
     )
     if outcome is not None and output is Output.table:
-        for member in sorted(endpoints):
-            console.print(f"  sidecar of {member}: {endpoints[member]}", highlight=False)
+        _show_query(endpoints)
+
+
+def _show_query(endpoints: dict[str, str]) -> None:
+    """Where the sidecars were found, and how to query the fleet."""
+    for member in sorted(endpoints):
+        console.print(f"  sidecar of {member}: {endpoints[member]}", highlight=False)
+    console.print(
+        "query it: `kubectl -n kurator-monitoring port-forward svc/thanos-query 9090` on the host, then "
+        "`kurator query --url http://127.0.0.1:9090 up`",
+        highlight=False,
+    )
+
+
+def _members_first(
+    karmada: Access,
+    want: MembersInstall,
+    changed: bool,
+    store: Store,
+    given: bool,
+    dry_run: bool,
+    output: Output,
+    artifacts_dir: Path | None,
+    wait_timeout: float,
+) -> bool:
+    """Every member's Prometheus with a sidecar first, unless it has one and no members' option (``changed``)
+    asks for another; False when a dry run cannot plan the host's side yet (no sidecar to read the address
+    of, and none ``given``)."""
+    from kurator.fleet import record
+
+    if not changed and _with_sidecars(record.load(karmada.client(), "prometheus")):
+        console.print("prometheus is installed with sidecars: left as it is (a members' option changes it)")
+        return True
+    install_members(karmada, want, store, dry_run, output, artifacts_dir, wait_timeout)
+    if dry_run and record.load(karmada.client(), "prometheus") is None and not given:
         console.print(
-            "query it: `kubectl -n kurator-monitoring port-forward svc/thanos-query 9090` on the host, then "
-            "`kurator query --url http://127.0.0.1:9090 up`",
+            "host: planned once the members' sidecars exist (their addresses are read from their "
+            "Services after the install above)",
             highlight=False,
         )
+        return False
+    return True
 
 
 def _with_sidecars(installed: Any) -> bool:
@@ -278,15 +311,11 @@ def _answers(host: Access) -> None:
         ) from None
 
 
-def uninstall_prometheus(
-    ctx: typer.Context,
-    dry_run: bool = DRY_RUN,
-    output: Output = OUTPUT_OPTION,
-    wait_timeout: float = WAIT_TIMEOUT,
-) -> None:
-    """Remove Prometheus and its sidecars (and the object-store Secret) from every member."""
-    access = karmada_access(ctx)
-    run_uninstall(access, "prometheus", dry_run=dry_run, output=output, wait_timeout=wait_timeout)
+uninstall_prometheus = uninstall_command(
+    "prometheus",
+    "Remove Prometheus and its sidecars (and the object-store Secret) from every member.",
+    karmada_access,
+)
 
 
 def uninstall_thanos(

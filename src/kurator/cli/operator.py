@@ -23,59 +23,74 @@ app = typer.Typer(
 )
 
 
+# Options of `run`: how the operator acts, and where.
+NAMESPACE_OPTION = typer.Option(
+    [],
+    "--namespace",
+    "-n",
+    parser=params.NAMESPACE,
+    help="Serve CustomClusters of this namespace (repeat; default: every one).",
+)
+OPERATOR_NAMESPACE_OPTION = typer.Option(
+    "kurator-system",
+    "--operator-namespace",
+    parser=params.NAMESPACE,
+    help="Where fleets are registered and the Lease is kept.",
+)
+CAPA_NAMESPACE_OPTION = typer.Option(
+    "capa-system",
+    "--capa-namespace",
+    parser=params.NAMESPACE,
+    help="Where Cluster API Provider AWS runs (AWS Clusters' credential copies are kept there).",
+)
+LEADER_ELECT_OPTION = typer.Option(
+    True, "--leader-elect/--no-leader-elect", help="Act only while holding the Lease (several replicas)."
+)
+LISTEN_OPTION = typer.Option(
+    "127.0.0.1:9440",
+    "--listen",
+    parser=params.LISTEN,
+    help="Serve /healthz, /readyz and /metrics here ('' for nowhere).",
+)
+WORKERS_OPTION = typer.Option(
+    128, "--workers", parser=params.integer(1, 512), help="Clusters reconciled at once."
+)
+RETRIES_OPTION = typer.Option(
+    3, "--retries", parser=params.integer(0, 20), help="Retries of a failed Kubespray run."
+)
+RETRY_DELAY_OPTION = typer.Option(
+    "1m", "--retry-delay", parser=params.DURATION, help="Wait before the first retry (doubling)."
+)
+DELETE_TIMEOUT_OPTION = typer.Option(
+    "30m",
+    "--delete-timeout",
+    parser=params.DURATION,
+    help="After this, a deletion's condition names what blocks it.",
+)
+SSH_USER_OPTION = typer.Option(
+    "root", "--ssh-user", parser=params.USER_NAME, help="The user the preflight and fetch log in as."
+)
+SSH_TIMEOUT_OPTION = typer.Option(
+    "10s", "--ssh-timeout", parser=params.DURATION, help="Per host, for the preflight."
+)
+LOG_LEVEL_OPTION = typer.Option(LogLevel.info, "--log-level", help="How much the operator logs.")
+
+
 @app.command("run")
 def run(
     ctx: typer.Context,
-    namespace: list[str] = typer.Option(
-        [],
-        "--namespace",
-        "-n",
-        parser=params.NAMESPACE,
-        help="Serve CustomClusters of this namespace (repeat; default: every one).",
-    ),
-    operator_namespace: str = typer.Option(
-        "kurator-system",
-        "--operator-namespace",
-        parser=params.NAMESPACE,
-        help="Where fleets are registered and the Lease is kept.",
-    ),
-    capa_namespace: str = typer.Option(
-        "capa-system",
-        "--capa-namespace",
-        parser=params.NAMESPACE,
-        help="Where Cluster API Provider AWS runs (AWS Clusters' credential copies are kept there).",
-    ),
-    leader_elect: bool = typer.Option(
-        True, "--leader-elect/--no-leader-elect", help="Act only while holding the Lease (several replicas)."
-    ),
-    listen: str = typer.Option(
-        "127.0.0.1:9440",
-        "--listen",
-        parser=params.LISTEN,
-        help="Serve /healthz, /readyz and /metrics here ('' for nowhere).",
-    ),
-    workers: int = typer.Option(
-        128, "--workers", parser=params.integer(1, 512), help="Clusters reconciled at once."
-    ),
-    retries: int = typer.Option(
-        3, "--retries", parser=params.integer(0, 20), help="Retries of a failed Kubespray run."
-    ),
-    retry_delay: str = typer.Option(
-        "1m", "--retry-delay", parser=params.DURATION, help="Wait before the first retry (doubling)."
-    ),
-    delete_timeout: str = typer.Option(
-        "30m",
-        "--delete-timeout",
-        parser=params.DURATION,
-        help="After this, a deletion's condition names what blocks it.",
-    ),
-    ssh_user: str = typer.Option(
-        "root", "--ssh-user", parser=params.USER_NAME, help="The user the preflight and fetch log in as."
-    ),
-    ssh_timeout: str = typer.Option(
-        "10s", "--ssh-timeout", parser=params.DURATION, help="Per host, for the preflight."
-    ),
-    log_level: LogLevel = typer.Option(LogLevel.info, "--log-level", help="How much the operator logs."),
+    namespace: list[str] = NAMESPACE_OPTION,
+    operator_namespace: str = OPERATOR_NAMESPACE_OPTION,
+    capa_namespace: str = CAPA_NAMESPACE_OPTION,
+    leader_elect: bool = LEADER_ELECT_OPTION,
+    listen: str = LISTEN_OPTION,
+    workers: int = WORKERS_OPTION,
+    retries: int = RETRIES_OPTION,
+    retry_delay: str = RETRY_DELAY_OPTION,
+    delete_timeout: str = DELETE_TIMEOUT_OPTION,
+    ssh_user: str = SSH_USER_OPTION,
+    ssh_timeout: str = SSH_TIMEOUT_OPTION,
+    log_level: LogLevel = LOG_LEVEL_OPTION,
 ) -> None:
     """Run the cluster operator until stopped (SIGTERM, Ctrl-C); exits 1 if its Lease is taken."""
     import asyncio
