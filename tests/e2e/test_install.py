@@ -24,6 +24,7 @@ from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Service, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 
+from kurator.kube import ops
 from kurator.kube.errors import NotFound
 from kurator.kube.karmada import ClusterPropagationPolicy, OverridePolicy, PropagationPolicy
 from kurator.local import processes
@@ -67,6 +68,29 @@ def _install(fleet: UpResult, *extra: str) -> Any:
     return kurator(*karmada_args(fleet), "install", "standin", *extra)
 
 
+@pytest.fixture
+def installed(fleet: UpResult) -> UpResult:
+    """standin installed with its default values (whatever an earlier test left, --set values it kept
+    too): each test sets up what it needs, so tests pass alone and in any order."""
+    proc = _install(fleet, "--reset-values", "--wait-timeout", "180")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return fleet
+
+
+@pytest.fixture
+def absent(fleet: UpResult) -> UpResult:
+    """standin not installed."""
+    proc = kurator(*karmada_args(fleet), "uninstall", "standin", "--wait-timeout", "120")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return fleet
+
+
+def _greeting(fleet: UpResult) -> str | None:
+    """The greeting on Karmada, ``None`` while standin's ConfigMap is not there."""
+    settings = ops.get_or_none(cluster_client(fleet, "karmada"), ConfigMap, "standin-settings", "standin")
+    return None if settings is None else (settings.data or {}).get("greeting")
+
+
 def _labelled(api: Client, kinds: list[Any]) -> dict[str, str]:
     """Every object of the component on ``api``: "Kind ns/name" -> resourceVersion."""
     out = {}
@@ -93,7 +117,8 @@ def _snapshot(fleet: UpResult) -> dict[str, dict[str, str]]:
     return snap
 
 
-def test_dry_run_plans_every_target_and_writes_nothing(fleet: UpResult) -> None:
+def test_dry_run_plans_every_target_and_writes_nothing(absent: UpResult) -> None:
+    fleet = absent
     proc = _install(fleet, "--dry-run", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
@@ -112,7 +137,8 @@ def test_dry_run_plans_every_target_and_writes_nothing(fleet: UpResult) -> None:
         assert _labelled(cluster_client(fleet, member), TEMPLATE_KINDS) == {}
 
 
-def test_install_reaches_both_members_with_their_own_settings(fleet: UpResult) -> None:
+def test_install_reaches_both_members_with_their_own_settings(absent: UpResult) -> None:
+    fleet = absent
     proc = _install(fleet, "--wait-timeout", "120")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "standin 0.1.0 installed on member1, member2" in proc.stdout
@@ -135,8 +161,14 @@ def test_install_reaches_both_members_with_their_own_settings(fleet: UpResult) -
     karmada = cluster_client(fleet, "karmada")
     assert karmada.get(ConfigMap, "standin-settings", namespace="standin").data["cluster"] == "unset"
     listed = json.loads(kurator(*karmada_args(fleet), "get", "components", "-o", "json", check=True).stdout)
-    assert [{k: c[k] for k in ("name", "version", "clusters", "objects")} for c in listed] == [
-        {"name": "standin", "version": "0.1.0", "clusters": list(MEMBERS), "objects": 13}
+    assert [{k: c[k] for k in ("name", "version", "status", "clusters", "objects")} for c in listed] == [
+        {
+            "name": "standin",
+            "version": "0.1.0",
+            "status": "installed",
+            "clusters": list(MEMBERS),
+            "objects": 13,
+        }
     ]
     health = listed[0]["health"]
     assert sorted(health) == list(MEMBERS)
@@ -148,7 +180,8 @@ def test_install_reaches_both_members_with_their_own_settings(fleet: UpResult) -
         }
 
 
-def test_rerun_with_nothing_changed_writes_nothing(fleet: UpResult) -> None:
+def test_rerun_with_nothing_changed_writes_nothing(installed: UpResult) -> None:
+    fleet = installed
     before = _snapshot(fleet)
     proc = _install(fleet, "--wait-timeout", "60")
     assert proc.returncode == 0, proc.stderr
@@ -156,7 +189,8 @@ def test_rerun_with_nothing_changed_writes_nothing(fleet: UpResult) -> None:
     assert _snapshot(fleet) == before  # every resourceVersion, on Karmada and on both members
 
 
-def test_dry_run_of_a_change_shows_the_diff_and_writes_nothing(fleet: UpResult) -> None:
+def test_dry_run_of_a_change_shows_the_diff_and_writes_nothing(installed: UpResult) -> None:
+    fleet = installed
     before = _snapshot(fleet)
     proc = _install(fleet, "--dry-run", "--set", "greeting=changed")
     assert proc.returncode == 0, proc.stderr
@@ -167,7 +201,8 @@ def test_dry_run_of_a_change_shows_the_diff_and_writes_nothing(fleet: UpResult) 
     assert _snapshot(fleet) == before
 
 
-def test_offline_bundle_installs_and_a_tampered_one_is_refused(fleet: UpResult, tmp_path: Path) -> None:
+def test_offline_bundle_installs_and_a_tampered_one_is_refused(installed: UpResult, tmp_path: Path) -> None:
+    fleet = installed
     bundle = tmp_path / "bundle"
     kurator("artifacts", "pull", "standin", "--to", str(bundle), check=True)
     index = json.loads((bundle / "index.json").read_text())
@@ -181,7 +216,8 @@ def test_offline_bundle_installs_and_a_tampered_one_is_refused(fleet: UpResult, 
     assert _snapshot(fleet) == before
 
 
-def test_bad_input_is_refused_and_changes_nothing(fleet: UpResult) -> None:
+def test_bad_input_is_refused_and_changes_nothing(installed: UpResult) -> None:
+    fleet = installed
     before = _snapshot(fleet)
     proc = _install(fleet, "--clusters", "member1,nosuch")
     assert proc.returncode == 2 and "not joined to the fleet: nosuch" in proc.stderr
@@ -211,10 +247,11 @@ def test_a_member_that_stops_answering_is_named_and_the_other_finishes(fleet: Up
     assert member2.get(ConfigMap, "standin-settings", namespace="standin").data["greeting"] == "partition"
 
 
-def test_karmada_dying_mid_install_is_named_not_blamed_on_the_members(fleet: UpResult) -> None:
+def test_karmada_dying_mid_install_is_named_not_blamed_on_the_members(installed: UpResult) -> None:
     """Karmada's own API server stops while the install waits for the members (member2 is frozen, so the
     wait is long): the command ends at once saying Karmada stopped answering, not "members unreachable"
     after the whole wait."""
+    fleet = installed
     records = load_records(fleet.layout)
     member2 = records["member2/kube-apiserver"]
     karmada_api = records[process_name(KARMADA, APISERVER)]
@@ -260,13 +297,13 @@ def test_karmada_dying_mid_install_is_named_not_blamed_on_the_members(fleet: UpR
     assert again.returncode == 0, again.stdout + again.stderr
 
 
-def test_an_interrupted_install_is_finished_by_running_it_again(fleet: UpResult) -> None:
+def test_an_interrupted_install_is_finished_by_running_it_again(installed: UpResult) -> None:
+    fleet = installed
     # interruptible: Ctrl-C reaches the CLI even when this suite runs as a background job (SIGINT ignored)
     with interruptible(*karmada_args(fleet), "install", "standin", "--set", "greeting=again") as proc:
-        karmada = cluster_client(fleet, "karmada")
         deadline = time.monotonic() + 60
         # Polled closely: members take a moment to receive the change, and that is when Ctrl-C comes.
-        while karmada.get(ConfigMap, "standin-settings", namespace="standin").data["greeting"] != "again":
+        while _greeting(fleet) != "again":
             assert time.monotonic() < deadline and proc.poll() is None, "the change never reached Karmada"
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)  # Ctrl-C while it waits for the members
@@ -280,7 +317,9 @@ def test_an_interrupted_install_is_finished_by_running_it_again(fleet: UpResult)
         assert settings.data["greeting"] == "again"
 
 
-def test_set_values_are_kept_by_later_runs_until_reset(fleet: UpResult) -> None:
+def test_set_values_are_kept_by_later_runs_until_reset(installed: UpResult) -> None:
+    fleet = installed
+
     def greetings() -> set[str]:
         return {
             cluster_client(fleet, m).get(ConfigMap, "standin-settings", namespace="standin").data["greeting"]
@@ -312,7 +351,8 @@ def test_set_values_are_kept_by_later_runs_until_reset(fleet: UpResult) -> None:
     assert "values" not in (record.data or {})
 
 
-def test_uninstall_removes_everything_from_karmada_and_members(fleet: UpResult) -> None:
+def test_uninstall_removes_everything_from_karmada_and_members(installed: UpResult) -> None:
+    fleet = installed
     plan = kurator(*karmada_args(fleet), "uninstall", "standin", "--dry-run")
     assert plan.returncode == 0 and "- delete Deployment standin/standin" in plan.stdout
     assert not gone(cluster_client(fleet, "member1"), Deployment, "standin", "standin")
@@ -328,3 +368,54 @@ def test_uninstall_removes_everything_from_karmada_and_members(fleet: UpResult) 
         assert gone(api, CustomResourceDefinition, "widgets.standin.kurator.dev")
     again = kurator(*karmada_args(fleet), "uninstall", "standin")
     assert again.returncode == 0 and "standin is not installed: nothing to remove" in again.stdout
+
+
+def test_a_value_the_api_server_refuses_is_shown_by_the_dry_run_and_nothing_is_written(
+    absent: UpResult,
+) -> None:
+    fleet = absent
+    karmada = cluster_client(fleet, "karmada")
+    plan = _install(fleet, "--dry-run", "--set", "replicas=banana")
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "+ create Deployment standin/standin" in plan.stdout
+    assert (
+        "refused:" in plan.stdout and "replicas" in plan.stdout.split("refused:", 1)[1]
+    )  # the API server's words
+    assert "karmada would refuse Deployment standin/standin of standin" in " ".join(plan.stderr.split())
+    real = _install(fleet, "--set", "replicas=banana", "--wait-timeout", "60")
+    assert real.returncode == 2, real.stdout + real.stderr
+    assert "nothing was written" in real.stderr
+    assert gone(karmada, ConfigMap, "kurator-component-standin", "kube-system")
+    assert _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS) == {}
+
+
+def _listed(fleet: UpResult) -> list[dict[str, Any]]:
+    proc = kurator(*karmada_args(fleet), "get", "components", "-o", "json", check=True)
+    return [c for c in json.loads(proc.stdout) if c["name"] == "standin"]
+
+
+def test_a_failed_install_shows_as_failed_and_is_finished_again_or_uninstalled(absent: UpResult) -> None:
+    """A Widget of size 0 is refused by its CRD's schema, which the dry run cannot ask before the CRD exists:
+    the run fails after writing, and its record says so."""
+    fleet = absent
+    proc = _install(fleet, "--set", "replicas=0", "--wait-timeout", "120")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "refused Widget standin/default" in proc.stderr
+    [listed] = _listed(fleet)
+    assert listed["status"] == "failed" and "Widget standin/default" in listed["reason"], listed
+    table = kurator(*karmada_args(fleet), "get", "components")
+    assert "failed" in table.stdout and "refused Widget standin/default" in table.stderr
+    karmada = cluster_client(fleet, "karmada")
+    assert _labelled(karmada, TEMPLATE_KINDS) != {}  # what was written before the refusal
+    # Uninstall removes what the failed run wrote.
+    proc = kurator(*karmada_args(fleet), "uninstall", "standin", "--wait-timeout", "120")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS) == {} and _listed(fleet) == []
+    for member in MEMBERS:
+        assert _labelled(cluster_client(fleet, member), TEMPLATE_KINDS) == {}
+    # Or a re-run with a value that is taken completes it.
+    assert _install(fleet, "--set", "replicas=0", "--wait-timeout", "120").returncode == 1
+    proc = _install(fleet, "--wait-timeout", "180")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [listed] = _listed(fleet)
+    assert listed["status"] == "installed" and "reason" not in listed

@@ -25,7 +25,7 @@ from kurator.cli.install_common import (
     uninstall_command,
 )
 from kurator.cli.options import OUTPUT_OPTION, Output, api_access
-from kurator.cli.render import console, emit
+from kurator.cli.render import console, emit, err_console
 from kurator.components import COMPONENTS, WITH_OPTIONS
 
 artifacts_app = typer.Typer(
@@ -146,6 +146,7 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
                 {
                     "name": r.component,
                     "version": r.version,
+                    "status": r.state,
                     "clusters": r.targets,
                     "objects": len(r.refs),
                     "health": {
@@ -157,6 +158,7 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
                         for rep in reports[r.component]
                     },
                 }
+                | ({"reason": r.reason} if r.reason else {})
                 for r in records
             ],
             output,
@@ -166,18 +168,29 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for col in ("NAME", "VERSION", "OBJECTS", "CLUSTER", "HEALTHY", "DETAIL"):
+    for col in ("NAME", "VERSION", "STATUS", "OBJECTS", "CLUSTER", "HEALTHY", "DETAIL"):
         table.add_column(col)
     for r in records:
+        status = {"installed": "[green]installed[/]", "failed": "[red]failed[/]"}.get(r.state, r.state)
         rows: list[health.Report | None] = [*reports[r.component]] or [None]
         for i, rep in enumerate(rows):
-            first = (r.component, r.version, str(len(r.refs))) if i == 0 else ("", "", "")
+            first = (r.component, r.version, status, str(len(r.refs))) if i == 0 else ("", "", "", "")
             if rep is None:  # none of its targets is joined any more
                 table.add_row(*first, ",".join(r.targets) or "-", "-", "not joined")
                 continue
             healthy = "[green]yes[/]" if rep.healthy else "[red]no[/]"
             table.add_row(*first, rep.target, healthy, escape(rep.summary() or "ready"))
     console.print(table)
+    for r in records:
+        if r.state == "failed":
+            err_console.print(f"[red]{r.component}[/]: {escape(r.reason)}", highlight=False)
+        elif r.state == "installing":
+            err_console.print(
+                f"{r.component}: an install is under way, or was cut short (running it again finishes it)",
+                highlight=False,
+            )
+    if any(r.state == "failed" for r in records):
+        err_console.print("hint: fix the cause and install again, or uninstall", style="dim", highlight=False)
 
 
 def register(app: typer.Typer, get_app: typer.Typer) -> None:

@@ -144,6 +144,7 @@ def run_install(
             show_plan(plan)
         else:
             emit(plan.to_json(), output)
+        plan.check()  # after showing it: the refusals are in the plan, the exit code says there are some
         return None
     reporter = ConsoleReporter()
     update, stop = None, None

@@ -50,6 +50,8 @@ def _dry_run(
             show_plan(plan)
     else:
         emit([p.to_json() for p in plans], output)
+    for plan in plans:
+        plan.check()
 
 
 def install_cluster_operator(

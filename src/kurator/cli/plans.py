@@ -28,6 +28,10 @@ def show_plan(plan: Plan, verb: str = "install") -> None:
         console.print(f"\n[bold]{target.target}[/]: {counts}, {target.count('unchanged')} unchanged")
         for change in target.pending():
             console.print(f"  {MARK[change.action]} {escape(str(change.ref))}", highlight=False)
+            if change.refused:
+                console.print(f"      [red]refused: {escape(change.refused)}[/]", highlight=False)
+            if change.note:
+                console.print(f"      [dim]{escape(change.note)}[/]", highlight=False)
             for line in change.diff.splitlines():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
                 console.print(f"      {escape(line)}", style=style, highlight=False)

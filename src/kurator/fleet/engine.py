@@ -7,12 +7,13 @@ record is written before anything else, so a run cut short by Ctrl-C or a crash 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kurator.core.errors import InvalidInput
+from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
 from kurator.fleet import applying, artifacts, desired, plan, readiness, record, render, targets
 from kurator.fleet.component import HOST, Component
@@ -108,16 +109,52 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     rep.step(f"plan {req.component.name} {req.component.version}")
     prep = prepare(req, rep, on_members=False)
     api, want, members, the_plan = prep.api, prep.want, prep.members, prep.plan
+    the_plan.check()  # the API server would refuse an object: nothing is written
     rep.done(f"planned {req.component.name} {req.component.version}", time.monotonic() - began)
     out = Outcome(the_plan)
     comp = req.component
     # Record the union first: whatever this run creates is known to the next one even if it is cut short.
     union = sorted(set(want.refs()) | set(prep.installed.refs if prep.installed else []))
-    out.writes += record.save(
-        api, record.Record(comp.name, comp.version, union, members, comp.placement, prep.values)
-    )
-    pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
 
+    def rec(refs: list[Ref], state: str = record.INSTALLED) -> record.Record:
+        return record.Record(comp.name, comp.version, refs, members, comp.placement, prep.values, state)
+
+    done = rec(want.refs())
+    if the_plan.karmada.pending() or prep.installed is None or prep.installed.data() != done.data():
+        out.writes += record.save(api, rec(union, record.INSTALLING))
+    try:
+        _write(req, prep, out)
+    except Exception as exc:
+        why = exc.message if isinstance(exc, KuratorError) else f"{type(exc).__name__}: {exc}"
+        _record_failure(api, rec(union), why)
+        raise
+
+    if comp.placement == "host":  # the objects themselves, where they were applied
+        expected = {HOST: want.all}
+    else:
+        expected = {m: desired.for_member(comp, want, m) for m in members}
+    direct = comp.placement == "host"
+    out.members = readiness.wait_members(req.access, expected, req.wait_timeout, progress, direct, comp)
+    if failed := out.failed:
+        done.state, done.reason = record.FAILED, "; ".join(f"{m.member}: {m.error}" for m in failed)
+    out.writes += record.save(api, done)
+    out.seconds = time.monotonic() - began
+    return out
+
+
+def _record_failure(api: Client, rec: record.Record, reason: str) -> None:
+    """Mark the record failed (what was written stays listed, so uninstall or a re-run can act on it). A
+    record that cannot be written now keeps saying the run was under way, which a re-run also finishes."""
+    rec.state, rec.reason = record.FAILED, reason[:1000]
+    with contextlib.suppress(Exception):  # the first error is the one to report
+        record.save(api, rec)
+
+
+def _write(req: Request, prep: Prepared, out: Outcome) -> None:
+    """Apply the plan's changes on Karmada (or the host) in the engine's three steps, then delete what the
+    component no longer has."""
+    api, want, members, the_plan, comp = prep.api, prep.want, prep.members, prep.plan, req.component
+    pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
     out.writes += applying.apply_docs(req.access, [d for d in want.first if Ref.of(d) in pending])
     out.writes += applying.apply_docs(req.access, [d for d in want.second if Ref.of(d) in pending])
     if any(Ref.of(d) in pending for d in want.third):
@@ -128,15 +165,3 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
         out.writes += applying.apply_docs(req.access, [d for d in want.third if Ref.of(d) in pending])
     stale = [c.ref for c in the_plan.karmada.changes if c.action == "delete"]
     out.writes += applying.delete(api, stale)
-    out.writes += record.save(
-        api, record.Record(comp.name, comp.version, want.refs(), members, comp.placement, prep.values)
-    )
-
-    if comp.placement == "host":  # the objects themselves, where they were applied
-        expected = {HOST: want.all}
-    else:
-        expected = {m: desired.for_member(comp, want, m) for m in members}
-    direct = comp.placement == "host"
-    out.members = readiness.wait_members(req.access, expected, req.wait_timeout, progress, direct, comp)
-    out.seconds = time.monotonic() - began
-    return out

@@ -8,12 +8,21 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from kurator.core.errors import InvalidInput
 from kurator.fleet import objects
 from kurator.fleet.desired import Ref
 from kurator.fleet.targets import unreachable_reason
 from kurator.kube import kinds, ops
 from kurator.kube.client import FIELD_MANAGER, Access, AsyncClient, Client
-from kurator.kube.errors import Disconnected, KubeError, Unreachable
+from kurator.kube.errors import (
+    BadRequest,
+    Disconnected,
+    Forbidden,
+    Invalid,
+    KubeError,
+    NotFound,
+    Unreachable,
+)
 
 Action = Literal["create", "change", "delete", "unchanged"]
 Doc = dict[str, Any]
@@ -25,6 +34,10 @@ class Change:
     action: Action
     ref: Ref
     diff: str = ""
+    refused: str = ""
+    """Why the API server would refuse the object, in its own words (from the dry run)."""
+    note: str = ""
+    """What the dry run could not check, e.g. an object of a kind whose CRD this same install makes."""
 
 
 @dataclass
@@ -38,6 +51,9 @@ class TargetPlan:
 
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action != "unchanged"]
+
+    def refused(self) -> list[Change]:
+        return [c for c in self.changes if c.refused]
 
 
 @dataclass
@@ -53,6 +69,17 @@ class Plan:
     def targets(self) -> list[TargetPlan]:
         return [self.karmada, *self.members]
 
+    def check(self) -> None:
+        """Raise, naming the first refusal, when the API server would refuse any object of the plan."""
+        refused = self.karmada.refused()
+        if refused:
+            first = refused[0]
+            more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+            raise InvalidInput(
+                f"{self.karmada.target} would refuse {first.ref} of {self.component}{more}: {first.refused}",
+                "fix the values (--set) and run again; nothing was written",
+            )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "component": self.component,
@@ -64,7 +91,8 @@ class Plan:
                     "target": t.target,
                     "error": t.error,
                     "changes": [
-                        {"action": c.action, **c.ref.to_json(), **({"diff": c.diff} if c.diff else {})}
+                        {"action": c.action, **c.ref.to_json()}
+                        | {k: v for k, v in (("diff", c.diff), ("refused", c.refused), ("note", c.note)) if v}
                         for c in t.changes
                     ],
                 }
@@ -96,13 +124,37 @@ def known(api: Client, ref: Ref) -> bool:
     return kinds.known(api, ref.api_version, ref.kind)
 
 
-async def _on_karmada_one(api: AsyncClient, doc: Doc) -> Change:
+REFUSALS = (BadRequest, Forbidden, Invalid)  # a value of the wrong type, admission said no, invalid
+
+
+def _probe(doc: Doc, fresh_namespaces: set[str]) -> Doc:
+    """``doc`` as the dry run sends it: an object in a namespace this install makes (so not there yet) is
+    checked in ``default``, which every cluster has; only the check is wanted, not the object."""
+    meta = doc.get("metadata") or {}
+    if meta.get("namespace") in fresh_namespaces:
+        return {**doc, "metadata": {**meta, "namespace": "default"}}
+    return doc
+
+
+async def _on_karmada_one(api: AsyncClient, doc: Doc, fresh_namespaces: set[str]) -> Change:
+    """The change ``doc`` makes, found by a server-side dry-run apply: the API server's validation (schema,
+    admission) answers for new objects too, and a refusal is kept in its words."""
     ref = Ref.of(doc)
     live = await get_member(api, ref)
+    action: Action = "create" if live is None else "change"
+    if kinds.lookup(ref.api_version, ref.kind) is None:  # neither known here nor in its discovery
+        return Change(action, ref, refused=f"the API server does not serve {ref.api_version} {ref.kind}")
+    try:
+        obj = kinds.from_dict(_probe(doc, fresh_namespaces) if live is None else doc)
+        after = kinds.to_dict(await api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
+    except NotFound:
+        if live is None:  # a kind not served yet: its CRD comes with this install
+            return Change(action, ref, note="its kind comes with this install: checked when applied")
+        raise
+    except REFUSALS as exc:
+        return Change(action, ref, refused=exc.detail or exc.reason or str(exc.code))
     if live is None:
         return Change("create", ref)
-    obj = kinds.from_dict(doc)
-    after = kinds.to_dict(await api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
     if objects.clean(after) == objects.clean(live):
         return Change("unchanged", ref)
     return Change("change", ref, objects.diff(live, after, str(ref)))
@@ -116,11 +168,13 @@ def on_karmada(
     plan = TargetPlan(target)
     for doc in desired:  # a kind lightkube does not ship is looked up once, before the requests fly
         known(api, Ref.of(doc))
+    namespaces = [d for d in desired if d["kind"] == "Namespace" and d["apiVersion"] == "v1"]
+    fresh = {str(d["metadata"]["name"]) for d in namespaces if get_live(api, Ref.of(d)) is None}
 
     async def all_objects() -> list[Change]:
         client = karmada.async_client()
         try:
-            return list(await asyncio.gather(*(_on_karmada_one(client, doc) for doc in desired)))
+            return list(await asyncio.gather(*(_on_karmada_one(client, doc, fresh) for doc in desired)))
         finally:
             await client.close()
 

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from kurator.core import inputs
+from kurator.core.errors import InvalidInput, KuratorError
 from kurator.fleet.desired import MANAGED_BY, Ref
 from kurator.kube import ops
 from kurator.kube.client import Client
@@ -16,6 +18,7 @@ from kurator.kube.resources import ConfigMap, ObjectMeta
 
 NAMESPACE = "kube-system"
 RECORD_LABEL = "kurator.dev/record-of"
+INSTALLED, INSTALLING, FAILED = "installed", "installing", "failed"
 
 
 @dataclass
@@ -28,6 +31,10 @@ class Record:
     # Values given with --set, kept so that a re-run without them changes nothing (--reset-values drops
     # them). Only what people typed: values kurator derives (object stores, fleets) are never kept here.
     values: dict[str, Any] = field(default_factory=dict)
+    state: str = INSTALLED
+    """INSTALLING while a run writes (a run cut short leaves it so), FAILED when one did not finish."""
+    reason: str = ""
+    """Why the last run failed."""
 
     def data(self) -> dict[str, str]:
         data = {
@@ -35,9 +42,12 @@ class Record:
             "placement": self.placement,
             "objects": json.dumps([r.to_json() for r in sorted(set(self.refs))], indent=1),
             "targets": json.dumps(sorted(self.targets)),
+            "state": self.state,
         }
         if self.values:
             data["values"] = json.dumps(self.values, sort_keys=True)
+        if self.reason:
+            data["reason"] = self.reason
         return data
 
 
@@ -49,14 +59,23 @@ def load(api: Client, component: str) -> Record | None:
     data = read_data(api, NAMESPACE, name_of(component))
     if data is None:
         return None
-    return Record(
-        component,
-        data.get("version", ""),
-        [Ref.from_json(r) for r in json.loads(data.get("objects", "[]"))],
-        json.loads(data.get("targets", "[]")),
-        data.get("placement", "members"),
-        json.loads(data.get("values", "{}")),
-    )
+    label = f"the record of {component} ({NAMESPACE}/{name_of(component)})"
+    try:
+        return Record(
+            component,
+            data.get("version", ""),
+            [Ref.from_json(r) for r in inputs.load_json(data.get("objects", "[]"), label)],
+            list(inputs.load_json(data.get("targets", "[]"), label)),
+            data.get("placement", "members"),
+            dict(inputs.load_json(data.get("values", "{}"), label)),
+            data.get("state", INSTALLED),  # records of earlier versions were written once installed
+            data.get("reason", ""),
+        )
+    except (InvalidInput, KeyError, TypeError, ValueError, AttributeError) as exc:
+        why = exc.message if isinstance(exc, InvalidInput) else f"{label} lacks {exc}"
+        raise KuratorError(
+            f"{why}: it was edited or damaged", f"restore it, or delete it and remove {component}'s objects"
+        ) from None
 
 
 def list_all(api: Client) -> list[Record]:

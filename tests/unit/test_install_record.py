@@ -1,0 +1,66 @@
+"""The install record: its state (installing, installed, failed with a reason) and a damaged record named
+as such, never an "unexpected" decoding error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kurator.core.errors import KuratorError
+from kurator.fleet import plan, record
+from kurator.fleet.desired import Ref
+
+REF = Ref("apps/v1", "Deployment", "standin", "standin")
+
+
+def _load(monkeypatch: pytest.MonkeyPatch, data: dict[str, str] | None) -> record.Record | None:
+    monkeypatch.setattr(record, "read_data", lambda api, namespace, name: data)
+    api: Any = object()
+    return record.load(api, "standin")
+
+
+def test_state_and_reason_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = record.Record("standin", "0.1.0", [REF], ["member1"], state=record.FAILED, reason="Karmada refused")
+    assert _load(monkeypatch, rec.data()) == rec
+    installing = record.Record("standin", "0.1.0", [REF], ["member1"], state=record.INSTALLING)
+    assert "reason" not in installing.data() and _load(monkeypatch, installing.data()) == installing
+
+
+def test_a_record_of_an_earlier_version_reads_as_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = record.Record("standin", "0.1.0", [REF], ["member1"]).data()
+    del data["state"]
+    loaded = _load(monkeypatch, data)
+    assert loaded is not None and loaded.state == record.INSTALLED and loaded.reason == ""
+
+
+@pytest.mark.parametrize(
+    "objects", ["{damaged", '[{"kind": "Deployment"}]', "[" * 200 + "]" * 200, '"a string"']
+)
+def test_a_damaged_record_is_named(monkeypatch: pytest.MonkeyPatch, objects: str) -> None:
+    data = record.Record("standin", "0.1.0", [REF], ["member1"]).data() | {"objects": objects}
+    with pytest.raises(KuratorError) as err:
+        _load(monkeypatch, data)
+    assert "the record of standin (kube-system/kurator-component-standin)" in err.value.message
+    assert "edited or damaged" in err.value.message
+
+
+def test_a_plan_with_a_refusal_stops_before_anything_is_written() -> None:
+    refused = plan.Change("create", REF, refused='spec.replicas: Invalid value: "banana"')
+    noted = plan.Change("create", Ref("standin.kurator.dev/v1", "Widget", "standin", "default"), note="later")
+    the_plan = plan.Plan("standin", "0.1.0", plan.TargetPlan("karmada", [refused, noted]), [])
+    with pytest.raises(KuratorError) as err:
+        the_plan.check()
+    assert err.value.message == (
+        'karmada would refuse Deployment standin/standin of standin: spec.replicas: Invalid value: "banana"'
+    )
+    assert "nothing was written" in (err.value.hint or "")
+    changes = the_plan.to_json()["targets"][0]["changes"]
+    assert changes[0]["refused"].startswith("spec.replicas") and changes[1]["note"] == "later"
+    plan.Plan("standin", "0.1.0", plan.TargetPlan("karmada", [noted]), []).check()  # a note is no refusal
+
+
+def test_the_dry_run_checks_an_object_of_a_new_namespace_in_default() -> None:
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "standin"}}
+    assert plan._probe(doc, {"standin"})["metadata"] == {"name": "c", "namespace": "default"}
+    assert plan._probe(doc, set()) is doc and doc["metadata"]["namespace"] == "standin"
