@@ -165,3 +165,33 @@ def test_unjoin_of_an_unreachable_member_never_hangs(joined: UpResult) -> None:
     finally:
         os.kill(apiserver.pid, signal.SIGCONT)
     wait_for(lambda: _join(joined, "member2").returncode == 0, 60, "member2 joins again")
+
+
+def _clusters(fleet: UpResult) -> dict[str, dict[str, object]]:
+    proc = kurator(*_karmada_args(fleet), "get", "clusters", "-o", "json", check=True)
+    return {c["name"]: c for c in json.loads(proc.stdout)}
+
+
+def test_a_member_whose_api_server_stopped_is_shown_stale_not_ready(joined: UpResult) -> None:
+    """Karmada keeps saying Ready, 3/3 nodes for a minute after a member stops answering (push mode has no
+    heartbeat); get clusters asks the member itself and says its status is stale."""
+    wait_for(lambda: all(c["answers"] for c in _clusters(joined).values()), 60, "both members answering")
+    apiserver = load_records(joined.layout)["member2/kube-apiserver"]
+    os.kill(apiserver.pid, signal.SIGSTOP)
+    try:
+        began = time.monotonic()
+        by_name = _clusters(joined)
+        assert time.monotonic() - began < 20  # one short deadline for the member that hangs
+        member2 = by_name["member2"]
+        assert (member2["answers"], member2["stale"], member2["ready"]) == (False, True, False), member2
+        assert member2["statusUpdated"] is not None and member2["error"]
+        assert by_name["member1"]["answers"] and by_name["member1"]["ready"]
+        proc = kurator(*_karmada_args(joined), "get", "clusters")
+        assert proc.returncode == 0, proc.stderr
+        [row] = [line for line in proc.stdout.splitlines() if line.startswith("member2")]
+        assert "Unknown" in row and "3/3" not in row and " no " in f"{row} ", row
+        err = " ".join(proc.stderr.split())
+        assert "member2 does not answer through Karmada" in err and "is stale" in err
+    finally:
+        os.kill(apiserver.pid, signal.SIGCONT)
+    wait_for(lambda: _clusters(joined)["member2"]["answers"], 60, "member2 answering again")

@@ -124,46 +124,69 @@ def _metrics(api: Client) -> set[str] | None:
 
 @get_app.command("clusters")
 def get_clusters(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
-    """List the fleet's member clusters: version, mode, ready, nodes, age, and whether metrics arrive."""
+    """List the fleet's member clusters: version, mode, ready, nodes, whether each answers now and how old
+    Karmada's status of it is, age, and whether metrics arrive."""
     from kurator.cli.fleet_access import karmada
-    from kurator.fleet import membership
+    from kurator.cli.options import global_options
+    from kurator.fleet import heartbeat, membership
 
     found = karmada(ctx)
-    api = found.access.client()
+    access = found.access
+    api = access.client()
     infos = membership.list_clusters(api)
+    heard = heartbeat.ask(
+        access, [i.name for i in infos], min(heartbeat.PROBE_TIMEOUT, global_options(ctx).request_timeout)
+    )
     metrics = _metrics(api)
     if not infos and output is Output.table:
         _no_members(found.fleet)
         return
     if output is not Output.table:
-        data: list[dict[str, Any]] = [
-            {
-                "name": i.name,
-                "version": i.version,
-                "mode": i.mode,
-                "ready": i.ready,
-                "nodesReady": i.nodes_ready,
-                "nodes": i.nodes_total,
-                "created": i.created.isoformat() if i.created else None,
-                "endpoint": i.endpoint,
-                "metrics": None if metrics is None else i.name in metrics,
-            }
-            for i in infos
-        ]
-        emit(data, output)
+        emit([_cluster_data(i, heard[i.name], metrics) for i in infos], output)
         return
+    from rich.markup import escape
     from rich.table import Table
 
+    from kurator.cli.render import err_console
+
     table = Table(box=None, header_style="bold")
-    for col in ("NAME", "VERSION", "MODE", "READY", "NODES", "AGE", "METRICS"):
+    for col in ("NAME", "VERSION", "MODE", "READY", "NODES", "ANSWERS", "STATUS AGE", "AGE", "METRICS"):
         table.add_column(col)
     for i in infos:
-        nodes = "-" if i.nodes_total is None else f"{i.nodes_ready}/{i.nodes_total}"
+        answered = heard[i.name].answered
+        nodes = "-" if i.nodes_total is None or not answered else f"{i.nodes_ready}/{i.nodes_total}"
+        ready = ("True" if i.ready else "False") if answered else "[yellow]Unknown[/]"
         arrive = "-" if metrics is None else ("yes" if i.name in metrics else "no")
-        table.add_row(
-            i.name, i.version or "-", i.mode, "True" if i.ready else "False", nodes, _age(i.created), arrive
-        )
+        row = (i.version or "-", i.mode, ready, nodes, "yes" if answered else "[red]no[/]")
+        table.add_row(i.name, *row, _age(i.status_updated), _age(i.created), arrive)
     console.print(table)
+    for i in infos:
+        if error := heard[i.name].error:
+            said = f"Ready {i.ready}, {i.nodes_ready}/{i.nodes_total} nodes, {_age(i.status_updated)} old"
+            err_console.print(
+                f"[yellow]![/] {escape(i.name)} does not answer through Karmada ({escape(error)}): "
+                f"Karmada's status of it ({said}) is stale",
+                highlight=False,
+            )
+
+
+def _cluster_data(i: Any, heard: Any, metrics: set[str] | None) -> dict[str, Any]:
+    return {
+        "name": i.name,
+        "version": i.version,
+        "mode": i.mode,
+        "ready": i.ready and heard.answered,  # what Karmada says holds only while the member answers
+        "karmadaReady": i.ready,
+        "answers": heard.answered,
+        "stale": not heard.answered,
+        "error": heard.error or None,
+        "statusUpdated": i.status_updated.isoformat() if i.status_updated else None,
+        "nodesReady": i.nodes_ready,
+        "nodes": i.nodes_total,
+        "created": i.created.isoformat() if i.created else None,
+        "endpoint": i.endpoint,
+        "metrics": None if metrics is None else i.name in metrics,
+    }
 
 
 def _no_members(fleet: str) -> None:

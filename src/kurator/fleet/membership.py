@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kurator.core.errors import InvalidInput, KuratorError, shown
+from kurator.fleet import heartbeat
 from kurator.fleet.memberconfig import MemberKubeconfig, member_client
 from kurator.kube import client as kube_client
 from kurator.kube import ops, wait
@@ -51,6 +52,8 @@ class ClusterInfo:
     nodes_total: int | None
     created: dt.datetime | None
     endpoint: str
+    status_updated: dt.datetime | None = None
+    """When Karmada last wrote the status shown (see kurator.fleet.heartbeat)."""
 
 
 def validate_name(name: str) -> str:
@@ -241,6 +244,7 @@ def _info(obj: Any) -> ClusterInfo:
         nodes_total=nodes.get("totalNum"),
         created=created,
         endpoint=obj.spec.get("apiEndpoint", ""),
+        status_updated=heartbeat.status_updated(obj.to_dict()),
     )
 
 

@@ -54,11 +54,13 @@ class Members:
     decoder is never entered from several threads at once). With ``direct``, ``access`` is the one
     cluster itself (a component placed on the host), reached without Karmada."""
 
-    def __init__(self, access: Access, members: list[str], direct: bool = False) -> None:
+    def __init__(
+        self, access: Access, members: list[str], direct: bool = False, timeout: float = MEMBER_TIMEOUT
+    ) -> None:
         self.members = list(members)
         self._runner = asyncio.Runner()
         self._clients = {
-            m: access.async_client(timeout=MEMBER_TIMEOUT, server_suffix="" if direct else proxy_path(m))
+            m: access.async_client(timeout=timeout, server_suffix="" if direct else proxy_path(m))
             for m in self.members
         }
 
