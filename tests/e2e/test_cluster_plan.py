@@ -194,3 +194,19 @@ def test_what_the_api_server_would_refuse_is_said_in_its_words_and_nothing_is_wr
     missing = _plan(access, tmp_path / "nothing-here.yaml")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     assert _written(api, namespace) == before
+
+
+def test_an_api_server_without_the_operators_crds_says_to_install_them(
+    local_fleet: UpResult, tmp_path: Path
+) -> None:
+    """Karmada's API server never serves CustomClusters: its 404 becomes the way to get them."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text(yaml.safe_dump_all(_docs("default")))
+    proc = kurator(
+        "--kubeconfig", str(local_fleet.layout.kubeconfig("karmada")), "cluster", "plan", "-f", str(path)
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    err = " ".join(proc.stderr.split())
+    assert "the API server does not serve CustomClusters" in err
+    assert "install the cluster operator's CRDs: `kurator install cluster-operator`" in err
+    assert "unexpected" not in err
