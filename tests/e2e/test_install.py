@@ -228,7 +228,8 @@ def test_bad_input_is_refused_and_changes_nothing(installed: UpResult) -> None:
     assert _snapshot(fleet) == before
 
 
-def test_a_member_that_stops_answering_is_named_and_the_other_finishes(fleet: UpResult) -> None:
+def test_a_member_that_stops_answering_is_named_and_the_other_finishes(installed: UpResult) -> None:
+    fleet = installed  # installed first: a first install waits for Karmada to discover the Widget kind
     apiserver = load_records(fleet.layout)["member2/kube-apiserver"]
     os.kill(apiserver.pid, signal.SIGSTOP)  # member2 stops answering, as in a network partition
     try:
@@ -384,7 +385,13 @@ def test_a_value_the_api_server_refuses_is_shown_by_the_dry_run_and_nothing_is_w
     assert "karmada would refuse Deployment standin/standin of standin" in " ".join(plan.stderr.split())
     real = _install(fleet, "--set", "replicas=banana", "--wait-timeout", "60")
     assert real.returncode == 2, real.stdout + real.stderr
-    assert "nothing was written" in real.stderr
+    assert "nothing was written" in real.stderr and "unexpected" not in real.stderr
+    # A value of the right type that the API server's validation refuses, in its words.
+    negative = _install(fleet, "--dry-run", "--set", "replicas=-1")
+    assert negative.returncode == 2, negative.stdout + negative.stderr
+    assert "spec.replicas: Invalid value: -1" in negative.stdout, negative.stdout
+    real = _install(fleet, "--set", "replicas=-1", "--wait-timeout", "60")
+    assert real.returncode == 2 and "nothing was written" in real.stderr, real.stdout + real.stderr
     assert gone(karmada, ConfigMap, "kurator-component-standin", "kube-system")
     assert _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS) == {}
 

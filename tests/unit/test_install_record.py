@@ -64,3 +64,32 @@ def test_the_dry_run_checks_an_object_of_a_new_namespace_in_default() -> None:
     doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "standin"}}
     assert plan._probe(doc, {"standin"})["metadata"] == {"name": "c", "namespace": "default"}
     assert plan._probe(doc, set()) is doc and doc["metadata"]["namespace"] == "standin"
+
+
+def test_a_value_of_the_wrong_type_is_refused_by_the_dry_run_before_anything_is_sent() -> None:
+    """``--set replicas=banana`` renders a Deployment no Kubernetes schema takes: the plan says so (it
+    used to end the real install half-way with "unexpected ValidationError")."""
+    import asyncio
+
+    from kurator.kube.errors import NotFound
+
+    class NothingThere:
+        async def get(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotFound("not found")
+
+        async def apply(self, *args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("nothing is sent")
+
+    doc = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "standin", "namespace": "standin"},
+        "spec": {"replicas": "banana", "selector": {}, "template": {}},
+    }
+    api: Any = NothingThere()
+    change = asyncio.run(plan._on_karmada_one(api, doc, {"standin"}))
+    assert change.action == "create"
+    assert (
+        change.refused.startswith("it does not fit the Deployment schema")
+        and "spec.replicas" in change.refused
+    )

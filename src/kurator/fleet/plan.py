@@ -146,6 +146,9 @@ async def _on_karmada_one(api: AsyncClient, doc: Doc, fresh_namespaces: set[str]
         return Change(action, ref, refused=f"the API server does not serve {ref.api_version} {ref.kind}")
     try:
         obj = kinds.from_dict(_probe(doc, fresh_namespaces) if live is None else doc)
+    except ValueError as exc:  # a value of the wrong type, refused by the kind's schema before it is sent
+        return Change(action, ref, refused=f"it does not fit the {ref.kind} schema: {exc}")
+    try:
         after = kinds.to_dict(await api.apply(obj, field_manager=FIELD_MANAGER, force=True, dry_run=True))
     except NotFound:
         if live is None:  # a kind not served yet: its CRD comes with this install
