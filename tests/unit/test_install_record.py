@@ -60,12 +60,6 @@ def test_a_plan_with_a_refusal_stops_before_anything_is_written() -> None:
     plan.Plan("standin", "0.1.0", plan.TargetPlan("karmada", [noted]), []).check()  # a note is no refusal
 
 
-def test_the_dry_run_checks_an_object_of_a_new_namespace_in_default() -> None:
-    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "standin"}}
-    assert plan._probe(doc, {"standin"})["metadata"] == {"name": "c", "namespace": "default"}
-    assert plan._probe(doc, set()) is doc and doc["metadata"]["namespace"] == "standin"
-
-
 def test_a_value_of_the_wrong_type_is_refused_by_the_dry_run_before_anything_is_sent() -> None:
     """``--set replicas=banana`` renders a Deployment no Kubernetes schema takes: the plan says so (it
     used to end the real install half-way with "unexpected ValidationError")."""
