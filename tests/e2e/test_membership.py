@@ -188,7 +188,7 @@ def test_a_member_whose_api_server_stopped_is_shown_stale_not_ready(joined: UpRe
         assert by_name["member1"]["answers"] and by_name["member1"]["ready"]
         proc = kurator(*_karmada_args(joined), "get", "clusters")
         assert proc.returncode == 0, proc.stderr
-        [row] = [line for line in proc.stdout.splitlines() if line.startswith("member2")]
+        [row] = [line for line in proc.stdout.splitlines() if line.split()[:1] == ["member2"]]
         assert "Unknown" in row and "3/3" not in row and " no " in f"{row} ", row
         err = " ".join(proc.stderr.split())
         assert "member2 does not answer through Karmada" in err and "is stale" in err
