@@ -19,6 +19,7 @@ from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import Namespace
 from lightkube.types import PatchType
 
+from kurator.kube import wait
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
 from tests.integration.helpers import cluster_client, kurator
@@ -61,6 +62,9 @@ def host(local_fleet: UpResult) -> Iterator[tuple[Client, str, list[str]]]:
     namespace = f"cluster-plan-{os.getpid()}"
     install_crds(api)
     api.create(Namespace(metadata=ObjectMeta(name=namespace)))
+    # CRDs made moments ago answer 429 "storage is (re)initializing" for a while: a test that lists first
+    # (any order) must not see that.
+    wait.until(lambda: (_written(api, namespace),), timeout=60, what="the kinds listed")
     access = ["--kubeconfig", str(local_fleet.layout.kubeconfig("host"))]
     access += ["--context", context_name(local_fleet.config, "host")]
     try:
