@@ -16,12 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lightkube import AsyncClient
-from lightkube.resources.core_v1 import Namespace
-
 from kurator.fleet import targets
-from kurator.kube.client import Access
+from kurator.kube.client import Access, AsyncClient
 from kurator.kube.errors import KubeError
+from kurator.kube.resources import Namespace
 
 PROBE_TIMEOUT = 3.0
 """Seconds a member has to answer: the members' own requests take milliseconds, and a listing must stay
