@@ -168,13 +168,15 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
     from rich.table import Table
 
     table = Table(box=None, header_style="bold")
-    for col in ("NAME", "VERSION", "STATUS", "OBJECTS", "CLUSTER", "HEALTHY", "DETAIL"):
+    for col in ("NAME", "VERSION", "OBJECTS", "CLUSTER", "HEALTHY", "DETAIL"):
         table.add_column(col)
     for r in records:
-        status = {"installed": "[green]installed[/]", "failed": "[red]failed[/]"}.get(r.state, r.state)
+        # A run that did not finish says so beside the name (no column of its own: the table stays as narrow
+        # as before, and DETAIL keeps its room).
+        name = r.component if r.state == "installed" else f"{r.component} [red]({r.state})[/]"
         rows: list[health.Report | None] = [*reports[r.component]] or [None]
         for i, rep in enumerate(rows):
-            first = (r.component, r.version, status, str(len(r.refs))) if i == 0 else ("", "", "", "")
+            first = (name, r.version, str(len(r.refs))) if i == 0 else ("", "", "")
             if rep is None:  # none of its targets is joined any more
                 table.add_row(*first, ",".join(r.targets) or "-", "-", "not joined")
                 continue
