@@ -300,15 +300,27 @@ def test_karmada_dying_mid_install_is_named_not_blamed_on_the_members(installed:
 
 def test_an_interrupted_install_is_finished_by_running_it_again(installed: UpResult) -> None:
     fleet = installed
-    # interruptible: Ctrl-C reaches the CLI even when this suite runs as a background job (SIGINT ignored)
-    with interruptible(*karmada_args(fleet), "install", "standin", "--set", "greeting=again") as proc:
-        deadline = time.monotonic() + 60
-        # Polled closely: members take a moment to receive the change, and that is when Ctrl-C comes.
-        while _greeting(fleet) != "again":
-            assert time.monotonic() < deadline and proc.poll() is None, "the change never reached Karmada"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)  # Ctrl-C while it waits for the members
-        _, err = proc.communicate(timeout=60)
+    # member2 frozen: the run is surely still waiting for the members when Ctrl-C comes (unfrozen, they take
+    # a moment, and the run could finish between the change reaching Karmada and the signal).
+    member2 = load_records(fleet.layout)["member2/kube-apiserver"]
+    os.kill(member2.pid, signal.SIGSTOP)
+    try:
+        # interruptible: Ctrl-C reaches the CLI even when this suite runs as a background job (SIGINT ignored)
+        with interruptible(*karmada_args(fleet), "install", "standin", "--set", "greeting=again") as proc:
+            deadline = time.monotonic() + 60
+            while _greeting(fleet) != "again":
+                assert time.monotonic() < deadline and proc.poll() is None, "the change never reached Karmada"
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)  # Ctrl-C while it waits for the members
+            try:
+                _, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                # Python drops a KeyboardInterrupt raised inside a finalizer (a library's __del__ ran just
+                # then): a person presses Ctrl-C again.
+                proc.send_signal(signal.SIGINT)
+                _, err = proc.communicate(timeout=60)
+    finally:
+        os.kill(member2.pid, signal.SIGCONT)
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run the same command again" in err
     again = _install(fleet, "--set", "greeting=again", "--wait-timeout", "120")
