@@ -426,9 +426,9 @@ def test_a_failed_install_shows_as_failed_and_is_finished_again_or_uninstalled(a
     assert _labelled(karmada, TEMPLATE_KINDS + POLICY_KINDS) == {} and _listed(fleet) == []
     for member in MEMBERS:
         assert _labelled(cluster_client(fleet, member), TEMPLATE_KINDS) == {}
-    # Or a re-run with a value that is taken completes it.
+    # Or a re-run with a value that is taken completes it (the failed run kept replicas=0: set it again).
     assert _install(fleet, "--set", "replicas=0", "--wait-timeout", "120").returncode == 1
-    proc = _install(fleet, "--wait-timeout", "180")
+    proc = _install(fleet, "--set", "replicas=2", "--wait-timeout", "180")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     [listed] = _listed(fleet)
     assert listed["status"] == "installed" and "reason" not in listed

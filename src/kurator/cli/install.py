@@ -192,7 +192,12 @@ def get_components(ctx: typer.Context, output: Output = OUTPUT_OPTION) -> None:
                 highlight=False,
             )
     if any(r.state == "failed" for r in records):
-        err_console.print("hint: fix the cause and install again, or uninstall", style="dim", highlight=False)
+        err_console.print(
+            "hint: install again with the value fixed (--set keeps what the failed run was given; "
+            "--reset-values drops it), or uninstall",
+            style="dim",
+            highlight=False,
+        )
 
 
 def register(app: typer.Typer, get_app: typer.Typer) -> None:
