@@ -193,3 +193,32 @@ def test_force_delete_stops_waiting_and_lists_what_may_remain() -> None:
     assert "may remain on AWS: VPC vpc-0123456789abcdef0, load balancer prod-apiserver" in event["message"]
     assert "finalizers" not in bed.fake.get("awsclusters", "team-a", "prod")["metadata"]  # type: ignore[index]
     assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
+
+
+def test_force_delete_goes_on_while_the_children_it_frees_disappear() -> None:
+    """Each child freed of its finalizers is deleted, and its DELETED event reaches the view while the
+    reconcile still awaits; a child already gone answers 404. Neither stops the forced deletion."""
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    for plural in ("awsclusters", "kubeadmcontrolplanes", "machinedeployments"):
+        for key, doc in bed.fake.objects.items():
+            if key[1] == plural and key[2] == "team-a":
+                doc["metadata"]["finalizers"] = ["held"]
+    _deleting(bed, **{FORCE_DELETE: "true"})
+    kcp = next(k for k in bed.fake.objects if k[1] == "kubeadmcontrolplanes")
+    del bed.fake.objects[kcp]  # gone already: the view has not heard yet
+    patch = bed.reconcile.api.merge_patch
+
+    async def patch_then_deleted(
+        kind: Any, namespace: str, name: str, body: Any, status: bool = False
+    ) -> None:
+        await patch(kind, namespace, name, body, status)
+        if body == {"metadata": {"finalizers": None}}:
+            for objs in bed.view.children[KEY].by_kind.values():
+                objs.pop(name, None)  # the DELETED event, taken in meanwhile
+
+    bed.reconcile.api.merge_patch = patch_then_deleted  # type: ignore[method-assign]
+    assert asyncio.run(bed.reconcile(KEY)) is None
+    assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
+    assert "finalizers" not in bed.fake.get("awsclusters", "team-a", "prod")["metadata"]  # type: ignore[index]

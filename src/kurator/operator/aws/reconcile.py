@@ -13,6 +13,7 @@ Event, a status message or an error."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from kurator.api.aws_cluster import Cluster
 from kurator.api.resources import CLUSTER, SECRET
 from kurator.core.errors import KuratorError
+from kurator.kube.errors import NotFound
 from kurator.lifecycle.aws import names as n
 from kurator.lifecycle.aws import plan, render, status
 from kurator.operator.aws.view import Children, View
@@ -175,9 +177,10 @@ class Reconciler:
         left = plan.leftovers(kids.one("AWSCluster", key[1]), kids.all("AWSMachine"))
         message = f"deleted without waiting for CAPA; may remain on AWS: {left.describe()}"
         await self.api.event(body, "Warning", "ForceDeleted", message, dt.datetime.now(dt.UTC))
-        for objs in kids.by_kind.values():
-            for obj in objs.values():
-                if obj["metadata"].get("finalizers"):
-                    kind = n.kind_of(obj)
-                    patch = {"metadata": {"finalizers": None}}
-                    await self.api.merge_patch(kind, key[0], str(obj["metadata"]["name"]), patch)
+        # A copy: each object whose finalizers go is deleted, and its DELETED event (taken in while this
+        # awaits) changes the view's dicts under the loop.
+        held = [o for objs in kids.by_kind.values() for o in objs.values() if o["metadata"].get("finalizers")]
+        for obj in held:
+            patch = {"metadata": {"finalizers": None}}
+            with contextlib.suppress(NotFound):  # gone meanwhile
+                await self.api.merge_patch(n.kind_of(obj), key[0], str(obj["metadata"]["name"]), patch)
