@@ -169,3 +169,16 @@ def test_the_management_api_is_refused() -> None:
         wrapped({"PATH_INFO": path}, lambda status, _headers, s=statuses: s.append(status))
     assert statuses == ["403 Forbidden", "403 Forbidden", "200 OK"]
     assert seen == ["/"]
+
+
+def test_published_images_have_image_builders_root_volume(aws: dict[str, Any]) -> None:
+    """image-builder's AMIs have an 8 GiB root volume (moto gives every image 15): a machine with a root
+    volume of 10 GiB, which CAPA allows only when the image's is not larger, can be made."""
+    name = "capa-ami-ubuntu-24.04-v1.34.2-1700000000"
+    image = aws["ec2"].describe_images(ImageIds=[aws_standin.image_id(name)])["Images"][0]
+    root = next(m for m in image["BlockDeviceMappings"] if m["DeviceName"] == image["RootDeviceName"])
+    assert root["Ebs"]["VolumeSize"] == aws_standin.IMAGE_ROOT_GIB == 8
+    other = aws["ec2"].describe_images(Owners=["amazon"])["Images"][:1]
+    assert (
+        not other or other[0]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == 15
+    )  # moto's own as they are

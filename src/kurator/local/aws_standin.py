@@ -13,7 +13,8 @@ What this layer adds to moto, each for a reason:
   (mode 0600), so it survives a restart of this process.
 - moto's management API (``/moto-api/``: dashboard, reset, seeding) is refused: it needs no credentials.
 - ``published_images``: the machine images Cluster API Provider AWS looks up by default (its publisher's
-  account, its name format), for the Kubernetes versions listed; moto ships none of them.
+  account, its name format), for the Kubernetes versions listed, with image-builder's 8 GiB root volume;
+  moto ships none of them.
 - The account is bootstrapped as ``clusterawsadm bootstrap iam create-cloudformation-stack`` leaves a
   real one: the roles and instance profiles CAPA's machines name by default exist (``INSTANCE_PROFILES``).
 - Public DNS of load balancers (``--hosts-file``): on AWS a load balancer's DNS name resolves once it
@@ -44,6 +45,8 @@ IMAGE_OSES = ("ubuntu-24.04", "ubuntu-22.04")
 # which Kurator v0.2.0's quickstart names), patches .0 to .12.
 IMAGE_MINORS = (25, 32, 33, 34, 35)
 IMAGE_PATCHES = range(13)
+# image-builder's AMI template (images/capi/packer/ami/packer.json): "volume_size": "8", gp2.
+IMAGE_ROOT_GIB = 8
 ADMIN_USER = "kurator-admin"
 # clusterawsadm's default roles and instance profiles (one of each per name).
 INSTANCE_PROFILES = tuple(
@@ -206,6 +209,31 @@ def _add_images() -> None:
 
     known = {a["ami_id"] for a in amis.AMIS}
     amis.AMIS.extend(i for i in published_images() if i["ami_id"] not in known)
+    _published_root_volumes()
+
+
+@_once
+def _published_root_volumes() -> None:
+    """The published images' root volume is what image-builder makes (its AMI template's ``volume_size``,
+    8 GiB gp2, deleted on termination), not moto's fixed 15 GiB for every image: CAPA refuses a machine
+    whose root volume is smaller than its image's, so moto's size would refuse any root volume of 8 to 14
+    GiB that AWS accepts."""
+    from moto.ec2.models.amis import Ami
+
+    original: Any = Ami.__dict__["block_device_mappings"]  # the property
+
+    def mappings(self: Any) -> list[dict[str, Any]]:
+        if self.owner_id != IMAGE_OWNER:
+            return list(original.fget(self))
+        ebs = {
+            "SnapshotId": self.ebs_snapshot.id,
+            "VolumeSize": IMAGE_ROOT_GIB,
+            "DeleteOnTermination": True,
+            "VolumeType": "gp2",
+        }
+        return [{"DeviceName": self.root_device_name, "Ebs": ebs}]
+
+    Ami.block_device_mappings = property(mappings)  # type: ignore[method-assign,assignment]
 
 
 def read_admin_key(path: Path) -> tuple[str, str]:
