@@ -207,7 +207,7 @@ def test_a_cluster_through_its_life(bed: Bed) -> None:
     joined = wait_for(lambda: _condition_is(bed, name, "FleetJoined", "True"), 300, "joined to the fleet")
     assert bed.cluster(name)["status"]["fleet"] == fleet_name, joined
     karmada = cluster_client(bed.fleet, "karmada")
-    assert karmada.get(KarmadaCluster, name).spec.apiEndpoint.endswith(".elb.amazonaws.com:6443")
+    assert karmada.get(KarmadaCluster, name)["spec"]["apiEndpoint"].endswith(".elb.amazonaws.com:6443")
     identity = bed.api.get(StaticIdentity, names.identity(NS, name))  # the cluster's own, from its Secret
     assert identity["spec"]["allowedNamespaces"] == {"list": [NS]}
     # scale 3 -> 5 -> 2: instances come and go on AWS

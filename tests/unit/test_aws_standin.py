@@ -182,3 +182,26 @@ def test_published_images_have_image_builders_root_volume(aws: dict[str, Any]) -
     assert (
         not other or other[0]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"] == 15
     )  # moto's own as they are
+
+
+def test_nat_gateways_are_filtered_by_their_tags(aws: dict[str, Any]) -> None:
+    """AWS: DescribeNatGateways with tag:<key> or tag-key answers the gateways carrying that tag only (how
+    the tests ask what CAPA left for one cluster)."""
+    ec2 = aws["ec2"]
+    _, subnet = _vpc_and_subnet(ec2)
+    made = {}
+    for cluster in ("one", "two"):
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        tag = {"Key": f"sigs.k8s.io/cluster-api-provider-aws/cluster/{cluster}", "Value": "owned"}
+        spec = [{"ResourceType": "natgateway", "Tags": [tag]}]
+        made[cluster] = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip, TagSpecifications=spec)[
+            "NatGateway"
+        ]["NatGatewayId"]
+    by_key = [{"Name": "tag-key", "Values": ["sigs.k8s.io/cluster-api-provider-aws/cluster/one"]}]
+    assert [g["NatGatewayId"] for g in ec2.describe_nat_gateways(Filters=by_key)["NatGateways"]] == [
+        made["one"]
+    ]
+    by_tag = [{"Name": "tag:sigs.k8s.io/cluster-api-provider-aws/cluster/two", "Values": ["owned"]}]
+    assert [g["NatGatewayId"] for g in ec2.describe_nat_gateways(Filters=by_tag)["NatGateways"]] == [
+        made["two"]
+    ]

@@ -222,3 +222,27 @@ def test_force_delete_goes_on_while_the_children_it_frees_disappear() -> None:
     assert asyncio.run(bed.reconcile(KEY)) is None
     assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
     assert "finalizers" not in bed.fake.get("awsclusters", "team-a", "prod")["metadata"]  # type: ignore[index]
+
+
+def test_a_deletion_leaves_the_fleet_once() -> None:
+    """The fleet is left on the first pass of a deletion and the status says so no more: later passes,
+    while CAPA deletes, neither leave again nor add a LeftFleet Event each."""
+    bed = Bed(fleet="f1")
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    bed.cluster()["status"]["fleet"] = "f1"
+    capi = dict(bed.fake.objects[(CAPI, "clusters", *KEY)])
+    left: list[str] = []
+
+    async def leave(fleet: str, name: str) -> str:
+        left.append(fleet)
+        return f"{name} left the fleet"
+
+    bed.reconcile.fleets.leave = leave  # type: ignore[method-assign]
+    _deleting(bed)
+    for _ in range(3):
+        bed.fake.objects[(CAPI, "clusters", *KEY)] = capi  # still there while CAPA deletes (a finalizer)
+        assert bed.run() is not None
+    assert left == ["f1"]
+    assert "fleet" not in bed.cluster()["status"]
+    assert len([e for e in bed.fake.of("events", "team-a") if e["reason"] == "LeftFleet"]) == 1

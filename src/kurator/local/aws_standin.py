@@ -144,6 +144,25 @@ def _primary_interface_goes_with_its_instance() -> None:
     Instance.prep_nics = prep  # type: ignore[method-assign]
 
 
+@_once
+def _nat_gateways_by_tag() -> None:
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    original = NatGatewayBackend.describe_nat_gateways
+
+    @functools.wraps(original)
+    def describe(self: Any, filters: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        found: list[Any] = original(self, filters, *args, **kwargs)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:"):
+                found = [g for g in found if g.get_filter_value(name) in values]
+            elif name in ("tag-key", "tag-value"):
+                found = [g for g in found if set(g.get_filter_value(name)) & set(values)]
+        return found
+
+    NatGatewayBackend.describe_nat_gateways = describe  # type: ignore[method-assign]
+
+
 CORRECTIONS = (
     Correction(
         "ec2-ingress-rule-without-ports",
@@ -168,6 +187,14 @@ CORRECTIONS = (
         "its instance is terminated",
         moto="keeps it (as detached and tagged) after the instance is terminated",
         apply=_primary_interface_goes_with_its_instance,
+    ),
+    Correction(
+        "ec2-nat-gateways-filtered-by-tag",
+        aws="EC2 API reference, DescribeNatGateways: the filters tag:<key> and tag-key select NAT gateways "
+        "by their tags",
+        moto="ignores both and answers every NAT gateway of the region (so a question for one cluster's "
+        "gateways answers another cluster's too)",
+        apply=_nat_gateways_by_tag,
     ),
 )
 

@@ -152,6 +152,9 @@ class Reconciler:
         if joined:
             said = await self.fleets.leave(joined, key[1])
             await self.api.event(body, "Normal", "LeftFleet", said, dt.datetime.now(dt.UTC))
+            # Said once: the status's fleet is cleared (a merge patch of a status without it would keep it,
+            # and every pass while CAPA deletes would leave again: "was not in the fleet" every 5 s).
+            await self.api.merge_patch(CLUSTER, key[0], key[1], {"status": {"fleet": None}}, status=True)
         forced = (body["metadata"].get("annotations") or {}).get(plan.FORCE_DELETE) == "true"
         if await self.api.get(n.CAPI_CLUSTER, key[0], key[1]) is not None:
             await self.api.delete(n.CAPI_CLUSTER, key[0], key[1])
