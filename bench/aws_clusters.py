@@ -137,7 +137,9 @@ def main() -> None:
                 data={k: base64.b64encode(v.encode()).decode() for k, v in data.items()},
             )
         )
-        operator = NetnsOperator(up, home.parent / "operator.log", "--namespace", NS).start()
+        operator = NetnsOperator(
+            up, home.parent / "operator.log", "--namespace", NS, "--operator-namespace", NS
+        ).start()
         operator.wait_caught_up(120)
         idle = _memory(up)
         print("idle memory: " + ", ".join(f"{k.split('/')[1]} {v:.0f} MiB" for k, v in idle.items()))
