@@ -275,12 +275,36 @@ def keep_times(old: ClusterStatus | None, new: ClusterStatus) -> ClusterStatus:
     return new.model_copy(update={"conditions": kept})
 
 
+# How AWS says it refused the caller: error codes, and the HTTP status where the body was not understood
+# (the SDK's "UnknownError" for a 403); ranked: the clearest first.
+REFUSED = (
+    ("AuthFailure", "InvalidClientTokenId", "UnauthorizedOperation", "AccessDenied", "SignatureDoesNotMatch"),
+    ("StatusCode: 401", "StatusCode: 403"),
+)
+REFUSED_HINT = " (AWS refused the request: the credentials are revoked, wrong or without permission)"
+
+
+def _refused(obj: Obj) -> tuple[int, Mapping[str, Any]] | None:
+    """The condition of ``obj`` that says AWS refused the caller, with its rank, if one does."""
+    for rank, words in enumerate(REFUSED):
+        for c in _conditions(obj):
+            if c.get("status") != "True" and any(w in str(c.get("message") or "") for w in words):
+                return rank, c
+    return None
+
+
 def blocker(aws_cluster: Obj | None, aws_machines: Iterable[Obj]) -> str | None:
-    """What keeps CAPA from deleting: the first failed condition of the AWSCluster or an AWSMachine, in
-    CAPA's words (refused credentials, a region that answers errors); None while it makes progress."""
-    for obj, kind in [(aws_cluster, "AWSCluster"), *((m, "AWSMachine") for m in aws_machines)]:
-        if obj is None:
-            continue
+    """What keeps CAPA from deleting, in CAPA's words: refused credentials first wherever CAPA reports them
+    (each of its conditions fails on its own call, and the first by order may be one whose error AWS's
+    answer left unnamed), else the first failed condition of the AWSCluster or an AWSMachine (a region that
+    answers errors); None while it makes progress."""
+    objs = [(o, k) for o, k in [(aws_cluster, "AWSCluster"), *((m, "AWSMachine") for m in aws_machines)] if o]
+    refused = [(r[0], i, r[1], o, k) for i, (o, k) in enumerate(objs) if (r := _refused(o)) is not None]
+    if refused:
+        rank, _, c, obj, kind = min(refused, key=lambda x: (x[0], x[1]))
+        message = f"{kind} {obj['metadata']['name']}: {c.get('type')}: {c.get('message')}"
+        return f"CAPA cannot delete: {message}" + (REFUSED_HINT if rank else "")
+    for obj, kind in objs:
         _, message, failed = _why(obj, kind, str(obj["metadata"]["name"]))
         if failed:
             return f"CAPA cannot delete: {message}"
