@@ -246,3 +246,26 @@ def test_a_deletion_leaves_the_fleet_once() -> None:
     assert left == ["f1"]
     assert "fleet" not in bed.cluster()["status"]
     assert len([e for e in bed.fake.of("events", "team-a") if e["reason"] == "LeftFleet"]) == 1
+
+
+def test_an_api_error_is_logged_and_tried_again_never_let_out(caplog: pytest.LogCaptureFixture) -> None:
+    """An exception escaping a reconcile stops every worker of the operator: the AWS provider catches
+    what the API server (or anything else) throws, says it, and looks again later."""
+    from kurator.kube.errors import for_status
+
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise for_status(500, b"etcdserver: request timed out", "text/plain", what="apply", endpoint="api")
+
+    bed.reconcile.api.apply = refused  # type: ignore[method-assign]
+    assert bed.run() == 10.0
+    assert "the API refused" in caplog.text
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("dictionary changed size during iteration")
+
+    bed.reconcile.api.apply = broken  # type: ignore[method-assign]
+    assert bed.run() == 30.0
+    assert SECRET_VALUE not in caplog.text

@@ -222,9 +222,9 @@ async def _until_done(
     if kopf_task in done or workers in done:
         state.failed = True
         failed = kopf_task if kopf_task in done else workers
-        log.error(
-            "%s stopped: %s", failed.get_name(), failed.exception() if not failed.cancelled() else "cancelled"
-        )
+        exc = None if failed.cancelled() else failed.exception()
+        # with the traceback: a TaskGroup's own message names none of the exceptions it holds
+        log.error("%s stopped: %s", failed.get_name(), exc or "cancelled", exc_info=exc)
         return 1
     return 0
 

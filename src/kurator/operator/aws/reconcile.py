@@ -16,6 +16,7 @@ import base64
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 from kurator.api.aws_cluster import Cluster
 from kurator.api.resources import CLUSTER, SECRET
 from kurator.core.errors import KuratorError
-from kurator.kube.errors import NotFound
+from kurator.kube.errors import Conflict, NotFound, RequestFailed
 from kurator.lifecycle.aws import names as n
 from kurator.lifecycle.aws import plan, render, status
 from kurator.operator.aws.view import Children, View
@@ -41,10 +42,22 @@ Obj = Mapping[str, Any]
 class Reconciler:
     def __init__(self, view: View, services: Services) -> None:
         self.view, self.api, self.fleets = view, services.api, services.fleets
-        self.settings = services.settings
+        self.settings, self.metrics = services.settings, services.metrics
         self.applied: dict[Key, str] = {}  # digest of what was last applied, per cluster
 
     async def __call__(self, key: Key) -> float | None:
+        """One reconcile; an error is logged and tried again later, never let out (an exception escaping a
+        reconcile stops every worker of the operator)."""
+        started = time.monotonic()
+        result, again = "ok", None
+        try:
+            again = await self._reconcile(key)
+        except Exception as exc:
+            result, again = _failed(key, exc)
+        self.metrics.reconciled(result, time.monotonic() - started)
+        return again
+
+    async def _reconcile(self, key: Key) -> float | None:
         body = self.view.clusters.get(key)
         if body is None:
             self.applied.pop(key, None)
@@ -187,3 +200,17 @@ class Reconciler:
             patch = {"metadata": {"finalizers": None}}
             with contextlib.suppress(NotFound):  # gone meanwhile
                 await self.api.merge_patch(n.kind_of(obj), key[0], str(obj["metadata"]["name"]), patch)
+
+
+def _failed(key: Key, exc: Exception) -> tuple[str, float]:
+    """The result to count and when to try again (the messages name requests, never their bodies)."""
+    if isinstance(exc, Conflict):
+        return "conflict", 1.0
+    if isinstance(exc, RequestFailed):
+        log.warning("%s/%s: the API refused: %s", *key, exc.detail or exc)
+        return "error", 10.0
+    if isinstance(exc, KuratorError | OSError):
+        log.warning("%s/%s: %s", *key, exc)
+        return "error", 10.0
+    log.error("%s/%s: reconcile failed", *key, exc_info=exc)
+    return "error", 30.0
