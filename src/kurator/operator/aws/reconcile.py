@@ -25,11 +25,12 @@ from pydantic import ValidationError
 from kurator.api.aws_cluster import Cluster
 from kurator.api.resources import CLUSTER, SECRET
 from kurator.core.errors import KuratorError
-from kurator.kube.errors import Conflict, NotFound, RequestFailed
+from kurator.kube.errors import NotFound
 from kurator.lifecycle.aws import names as n
 from kurator.lifecycle.aws import plan, render, status
 from kurator.operator.aws.view import Children, View
 from kurator.operator.provider import Key, Services
+from kurator.operator.retry import after_failure
 
 log = logging.getLogger("kurator.operator.aws")
 
@@ -53,7 +54,7 @@ class Reconciler:
         try:
             again = await self._reconcile(key)
         except Exception as exc:
-            result, again = _failed(key, exc)
+            result, again = after_failure(key, exc, log)
         self.metrics.reconciled(result, time.monotonic() - started)
         return again
 
@@ -200,17 +201,3 @@ class Reconciler:
             patch = {"metadata": {"finalizers": None}}
             with contextlib.suppress(NotFound):  # gone meanwhile
                 await self.api.merge_patch(n.kind_of(obj), key[0], str(obj["metadata"]["name"]), patch)
-
-
-def _failed(key: Key, exc: Exception) -> tuple[str, float]:
-    """The result to count and when to try again (the messages name requests, never their bodies)."""
-    if isinstance(exc, Conflict):
-        return "conflict", 1.0
-    if isinstance(exc, RequestFailed):
-        log.warning("%s/%s: the API refused: %s", *key, exc.detail or exc)
-        return "error", 10.0
-    if isinstance(exc, KuratorError | OSError):
-        log.warning("%s/%s: %s", *key, exc)
-        return "error", 10.0
-    log.error("%s/%s: reconcile failed", *key, exc_info=exc)
-    return "error", 30.0

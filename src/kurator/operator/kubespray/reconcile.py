@@ -22,9 +22,8 @@ from pydantic import ValidationError
 from kurator.api.cluster import CustomCluster, CustomClusterStatus
 from kurator.api.machine import CustomMachine
 from kurator.api.resources import CUSTOM_CLUSTER, JOB
-from kurator.core.errors import KuratorError
 from kurator.kube.asyncapi import AsyncAPI
-from kurator.kube.errors import Conflict, NotFound, RequestFailed
+from kurator.kube.errors import NotFound
 from kurator.lifecycle import capi, events, jobs, preflight, report
 from kurator.lifecycle import hosts as h
 from kurator.lifecycle.actions import RUNS, Action, Kind, decide
@@ -37,6 +36,7 @@ from kurator.operator.kubespray.report import Reporter
 from kurator.operator.kubespray.view import View
 from kurator.operator.metrics import Metrics
 from kurator.operator.provider import Key
+from kurator.operator.retry import after_failure
 from kurator.operator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,22 +79,9 @@ class Reconciler:
             log.info("%s/%s is gone", *key)
             self.view.forget_cluster(key)
         except Exception as exc:
-            result, again = self._failed(key, exc)
+            result, again = after_failure(key, exc, log)
         self.metrics.reconciled(result, time.monotonic() - started)
         return again
-
-    def _failed(self, key: Key, exc: Exception) -> tuple[str, float]:
-        """The result to count and when to try again."""
-        if isinstance(exc, Conflict):
-            return "conflict", 1.0
-        if isinstance(exc, RequestFailed):
-            log.warning("%s/%s: the API refused: %s", *key, exc.detail or exc)
-            return "error", 10.0
-        if isinstance(exc, KuratorError | OSError):
-            log.warning("%s/%s: %s", *key, exc)
-            return "error", 10.0
-        log.error("%s/%s: reconcile failed", *key, exc_info=exc)
-        return "error", 30.0
 
     async def _reconcile(self, key: Key) -> float | None:
         body = self.view.clusters.get(key)
