@@ -124,6 +124,21 @@ def bad() -> list[tuple[str, dict[str, Any], str]]:
             aws(network=net(vpc={"cidrBlock": "10.96.0.0/16"})),
             "overlap: machines, pods and Services need address ranges of their own",
         ),
+        (
+            "aws-pod-cidr-host-bits",
+            aws(network=net(podCIDRs=["192.168.0.1/16"])),
+            "network.podCIDRs 192.168.0.1/16 has bits set after its prefix length",
+        ),
+        (
+            "aws-service-cidr-invalid",
+            aws(network=net(serviceCIDRs=["10.96.0.0/40"])),
+            "network.serviceCIDRs '10.96.0.0/40' is not an address range",
+        ),
+        (
+            "aws-vpc-cidr-host-bits",
+            aws(network=net(vpc={"cidrBlock": "10.10.0.1/16"})),
+            "network.vpc.cidrBlock 10.10.0.1/16 has bits set after its prefix length",
+        ),
         ("aws-vpc-id", aws(network=net(vpc={"id": "my-vpc"})), "network.vpc.id 'my-vpc' is not a VPC id"),
         ("aws-cni", aws(network=net(cni={"type": "weave"})), "network.cni.type 'weave' is not supported"),
         (
@@ -144,6 +159,11 @@ def bad() -> list[tuple[str, dict[str, Any], str]]:
         (
             "aws-surge",
             aws(workers=[worker(strategy={"rollingUpdate": {"maxSurge": "lots"}})]),
+            "maxUnavailable and maxSurge are a number of machines or a percentage such as 25%",
+        ),
+        (
+            "aws-unavailable-negative",
+            aws(workers=[worker(strategy={"rollingUpdate": {"maxUnavailable": -1}})]),
             "maxUnavailable and maxSurge are a number of machines or a percentage such as 25%",
         ),
         (
@@ -202,6 +222,37 @@ def updates() -> list[tuple[str, dict[str, Any], dict[str, Any], str | None]]:
             c(),
             c(network=net(vpc={"cidrBlock": "10.20.0.0/16"})),
             "network.vpc.cidrBlock cannot be changed once set",
+        ),
+        (
+            "aws-vpc-id-changed",
+            c(network=net(vpc={"id": "vpc-0123456789abcdef0"})),
+            c(network=net(vpc={"id": "vpc-0123456789abcdef1"})),
+            "network.vpc.id cannot be changed once set",
+        ),
+        (
+            "aws-vpc-id-given",
+            c(),
+            c(network=net(vpc={"id": "vpc-0123456789abcdef0"})),
+            "network.vpc.id cannot be added or removed",
+        ),
+        (
+            "aws-vpc-dropped",
+            c(),
+            c(network=net(vpc=None)),
+            "network.vpc.cidrBlock cannot be added or removed",
+        ),
+        ("aws-vpc-renamed", c(), c(network=net(vpc={"cidrBlock": "10.10.0.0/16", "name": "web"})), None),
+        (
+            "aws-services-changed",
+            c(),
+            c(network=net(serviceCIDRs=["10.112.0.0/12"])),
+            "network.serviceCIDRs cannot be changed once set",
+        ),
+        (
+            "aws-services-removed",
+            c(),
+            c(network=net(serviceCIDRs=None)),
+            "network.serviceCIDRs cannot be added or removed",
         ),
         (
             "aws-cni-changed",

@@ -5,7 +5,7 @@ into Cluster API and Cluster API Provider AWS objects it owns.
 The API server refuses what cannot work before anything is made: an even number of masters (etcd needs a
 majority), address ranges that do not parse or overlap, versions Cluster API v1.13 does not manage, upgrades
 of more than one minor at a time, downgrades, and changes to what a running cluster cannot change (its
-region, its VPC, its address ranges).
+region, its VPC, its address ranges, its network plugin), including giving or dropping one of them.
 """
 
 from __future__ import annotations
@@ -231,9 +231,23 @@ def _present_as_before(field: str, attr: str) -> TransitionRule:
     )
 
 
+def _vpc_field_as_before(field: str, attr: str) -> TransitionRule:
+    """The same for a field of the optional ``vpc``: giving an existing VPC's id to a running cluster, or
+    dropping the range of the one CAPA made (back to the default), would move its machines."""
+    present = f"(has({{s}}.vpc) && has({{s}}.vpc.{field}))"
+    return TransitionRule(
+        cel=f"{present.format(s='self')} == {present.format(s='oldSelf')}",
+        message=f"network.vpc.{field} cannot be added or removed once the cluster exists",
+        check=lambda old, new: (getattr(old.vpc, attr) is None) == (getattr(new.vpc, attr) is None),
+        field_path=".vpc",
+    )
+
+
 NETWORK_RULES = (
     _present_as_before("podCIDRs", "pod_cidrs"),
     _present_as_before("serviceCIDRs", "service_cidrs"),
+    _vpc_field_as_before("id", "id"),
+    _vpc_field_as_before("cidrBlock", "cidr_block"),
 )
 
 

@@ -41,7 +41,7 @@ COMPONENT = Component(
         kind="helm-chart",
         source="package:components/charts/cluster-operator",
         # Digest of the chart folder (kurator.fleet.artifacts.digest); tests/unit recompute it.
-        sha256="2562c1ab2d6e2ee289e840d44de1e3fd3da74eb391deb180e1ca6f2ed3509571",
+        sha256="77de99990289eba75edcb89f1c94e822b5ab9267d3b85ddd09bdbc90a49ae068",
     ),
     namespace=NAMESPACE,
     placement="host",
