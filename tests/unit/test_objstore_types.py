@@ -116,6 +116,9 @@ def test_missing_required_fields_are_all_named(kind: str, drop: tuple[str, ...],
     )
     for part in expected:
         assert part in message
+    with pytest.raises(InvalidInput) as info:
+        objstore.parse(_text(kind, config), "objstore.yml")
+    assert f"type: {kind}, config: {{" in (info.value.hint or "")  # the type's own fields, not S3's
 
 
 def test_rules_beyond_presence() -> None:

@@ -80,7 +80,8 @@ def _other(data: dict[str, Any], source_name: str) -> OtherStore | None:
     if not isinstance(prefix, str):
         raise refuse("prefix must be a string")
     if found := objstore_types.problems(kind, config):
-        raise refuse(f"not a usable {kind.title} ({kind.name}) config: " + "; ".join(found))
+        problem = f"not a usable {kind.title} ({kind.name}) config: " + "; ".join(found)
+        raise refuse(problem, objstore_types.hint(kind))
     return OtherStore(type=kind.name, config=config, prefix=prefix)
 
 

@@ -105,7 +105,7 @@ TYPES = {
         ),
         StoreType("OBS", "Huawei Cloud OBS", ("endpoint",), ("secret_key",), _obs),
         StoreType("OCI", "Oracle Cloud Object Storage", (), ("privatekey", "passphrase"), _oci),
-        StoreType("FILESYSTEM", "a local directory (one machine only)", ("directory",)),
+        StoreType("FILESYSTEM", "Local filesystem (one machine only)", ("directory",)),
     )
 }
 # Names people use that Thanos spells differently.
@@ -115,6 +115,12 @@ ALIASES = {"OSS": "ALIYUNOSS", "ALIYUN": "ALIYUNOSS", "AZUREBLOB": "AZURE"}
 def problems(kind: StoreType, config: Config) -> list[str]:
     """Every reason Thanos's client for ``kind`` would refuse ``config`` (never quoting a value)."""
     return [f"config.{k} is missing" for k in kind.required if not _set(config, k)] + kind.check(config)
+
+
+def hint(kind: StoreType) -> str:
+    """What a file of this type looks like (the S3 hint would name fields this type does not have)."""
+    fields = ", ".join([*kind.required, "..."])
+    return f"the file is Thanos's object-store config: type: {kind.name}, config: {{{fields}}}"
 
 
 def secrets(kind: StoreType, config: Config) -> list[str]:
