@@ -49,6 +49,11 @@ def test_demo_shows_the_status_once_then_lines_that_work_when_copied(tmp_path: P
         assert demo.returncode == 0, demo.stdout
         out = demo.stdout
         assert out.count(f"fleet {name} (") == 1, out  # the status table, once
+        # At 80 columns the real fleet's status fits, one line per cluster (only a long path may not).
+        status = out[out.index(f"fleet {name} (") : out.index("next (copy into your shell):")]
+        widths = [len(line) for line in status.splitlines() if not line.startswith("kubeconfig ")]
+        assert max(widths) <= 80, status
+        assert re.search(r"^\s*member1\s.*\b(\d+)/\1 up\b", status, re.M), status
         assert "set-up took" in out
         tail = out[out.index("next (copy into your shell):") :].splitlines()[1:]
         lines = [line.strip() for line in tail if line.strip()]
