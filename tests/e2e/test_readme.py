@@ -32,6 +32,9 @@ from tests.integration.helpers import wait_for
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+BUNDLE = FIXTURES / "artifacts"  # Volcano's release file, as an offline bundle (no internet here)
+PIXIE_CHART = FIXTURES / "pixie-operator-chart-0.1.7" / "chart"  # Pixie's release files (see its README)
 FLEET = f"rd{os.getpid()}"
 STEP_TIMEOUT = 600
 
@@ -99,6 +102,8 @@ LOCAL = "## The local fleet"
 FLEET_GUIDE = "## The fleet"
 MONITORING = "## Monitoring the fleet"
 MONITORING_INSTALL = "### Installing monitoring into a fleet"
+VOLCANO = "## Volcano (batch scheduling)"
+PIXIE = "## Pixie (eBPF application monitoring)"
 CLUSTERS = "## Clusters on your own machines"
 OPERATOR = "## Installing the cluster operator"
 
@@ -110,6 +115,10 @@ THANOS = (
     "kurator install thanos --object-store-config objstore.yml --host-context <host> "
     "[--sidecar-endpoint M=HOST:PORT]"
 )
+NO_INTERNET = (
+    "the release file comes from the offline bundle in tests/fixtures (this machine reaches no GitHub)"
+)
+PIXIE_KEY = "px-dep-6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b"
 OPTIONAL = "the README shows optional flags in brackets; this runs them with one choice each"
 FEDERATED = (
     "kurator install prometheus --primary member1 [--service-type LoadBalancer|NodePort] "
@@ -143,6 +152,44 @@ GUIDES: dict[str, list[Step]] = {
         Step("kurator get components", expect="standin"),
         Step("kurator uninstall standin", expect="standin uninstalled from member1, member2"),
         Step("kurator unjoin member2", expect="cluster member2 unjoined"),
+    ],
+    VOLCANO: [
+        Step(
+            "kurator install volcano --dry-run",
+            run=f"kurator install volcano --dry-run --artifacts-dir {BUNDLE}",
+            why=NO_INTERNET,
+            expect="+ create Deployment volcano-system/volcano-scheduler",
+        ),
+        Step(
+            "kurator install volcano [--clusters member1,member2]",
+            run=f"kurator install volcano --clusters member1 --artifacts-dir {BUNDLE}",
+            why=OPTIONAL + " (member1: the fleet guide left member2 unjoined); " + NO_INTERNET,
+            expect="volcano 1.15.1 installed on member1",
+        ),
+        Step("kurator get components", expect="volcano"),
+        Step(
+            "kubectl --context kurator-member1 get queue default",
+            code=1,
+            expect='queues.scheduling.volcano.sh "default" not found',
+        ),
+        Step("kurator uninstall volcano", expect="volcano uninstalled from member1"),
+    ],
+    PIXIE: [
+        Step(
+            "px deploy-key create > deploy-key",
+            run=f"echo {PIXIE_KEY} > deploy-key",
+            why="Pixie Cloud's CLI and account are not here: a key of the right form stands in",
+        ),
+        Step(
+            "kurator install pixie vizier --deploy-key-file deploy-key [--cloud-addr withpixie.ai:443] "
+            "[--px-namespace px]",
+            run=f"kurator install pixie vizier --deploy-key-file deploy-key --cloud-addr withpixie.ai:443 "
+            f"--px-namespace px --chart {PIXIE_CHART}",
+            why=OPTIONAL + "; Pixie's published archive cannot be fetched here: its release files instead",
+            expect="installed on member1",
+        ),
+        Step("kurator get components", expect="pixie"),
+        Step("kurator uninstall pixie vizier", expect="pixie uninstalled from member1"),
     ],
     MONITORING: [
         Step("kurator local up --prometheus-replicas 2 --block-duration 2m"),
@@ -234,7 +281,9 @@ GUIDES: dict[str, list[Step]] = {
 
 
 def readme_commands(text: str) -> dict[str, list[str]]:
-    found = {h: commands(section(text, h)) for h in (LOCAL, FLEET_GUIDE, MONITORING, CLUSTERS)}
+    found = {
+        h: commands(section(text, h)) for h in (LOCAL, FLEET_GUIDE, VOLCANO, PIXIE, MONITORING, CLUSTERS)
+    }
     # The monitoring guide's subsection is a guide of its own; its parent stops where it starts.
     found[MONITORING] = commands(section(text, MONITORING).split(MONITORING_INSTALL)[0])
     found[MONITORING_INSTALL] = commands(section(text, MONITORING_INSTALL))
@@ -353,6 +402,11 @@ def test_the_readme_guides_run_as_written(shell: Shell) -> None:
         ),
     )
     guide(FLEET_GUIDE)
+    # Volcano and Pixie on the member the fleet guide left joined; their pods are kwok's (the guides say what
+    # does not run). kubectl needs the members' contexts: the merged kubeconfig, whose host finds Karmada.
+    merged = ("export KUBECONFIG=$(kurator local kubeconfig --path)",)
+    guide(VOLCANO, merged)
+    guide(PIXIE, merged)
     # The monitoring guide brings up a fleet of another shape (an HA pair per member), so a new one.
     shell.run("between guides", Step("kurator local down --purge"))
     guide(MONITORING)
