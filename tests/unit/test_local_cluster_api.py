@@ -93,18 +93,16 @@ def test_cluster_api_needs_the_namespace() -> None:
         cluster_api.check_network("loopback")
 
 
-def test_names_are_mapped_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cluster_api, "NETNS_ETC", tmp_path)
-    (tmp_path / "ns").mkdir()
-    hosts = cluster_api.hosts_file("ns")
+def test_names_are_mapped_in_place(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts"  # the fleet's is cluster_api.hosts_file(netns), under /etc/netns
     hosts.write_text(hostsfile.HEADER)
     inode = hosts.stat().st_ino
-    cluster_api.map_names("ns", {"a.us-east-1.elb.amazonaws.com": "10.255.0.2", "b.example": "10.255.0.2"})
-    cluster_api.map_names("ns", {"a.us-east-1.elb.amazonaws.com": "10.255.0.6"})
+    hostsfile.map_names(hosts, {"a.us-east-1.elb.amazonaws.com": "10.255.0.2", "b.example": "10.255.0.2"})
+    hostsfile.map_names(hosts, {"a.us-east-1.elb.amazonaws.com": "10.255.0.6"})
     lines = hosts.read_text().splitlines()
     assert "10.255.0.6 a.us-east-1.elb.amazonaws.com" in lines and "10.255.0.2 b.example" in lines
     assert "127.0.0.1 localhost" in lines and len(lines) == 4
-    cluster_api.unmap_names("ns", ["b.example"])
+    hostsfile.unmap_names(hosts, ["b.example"])
     assert "b.example" not in hosts.read_text()
     # rewritten in place: the file bind-mounted into the managers' mount namespaces is this inode
     assert hosts.stat().st_ino == inode

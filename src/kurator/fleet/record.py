@@ -57,8 +57,11 @@ def name_of(component: str) -> str:
 
 def load(api: Client, component: str) -> Record | None:
     data = read_data(api, NAMESPACE, name_of(component))
-    if data is None:
-        return None
+    return None if data is None else parse(component, data)
+
+
+def parse(component: str, data: dict[str, str]) -> Record:
+    """A record from its ConfigMap's data; a damaged one is named as such."""
     label = f"the record of {component} ({NAMESPACE}/{name_of(component)})"
     try:
         return Record(
