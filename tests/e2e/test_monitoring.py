@@ -56,6 +56,20 @@ def test_every_member_reports_with_its_own_cluster_label(fleet: UpResult) -> Non
     assert "CLUSTER" in table and "member1" in table and "member2" in table
 
 
+def test_a_range_query_shows_the_values_over_time(fleet: UpResult) -> None:
+    """`query --range` shows each series' values (a sparkline, lowest, highest, last), not only a count."""
+    q = 'up{job="kube-apiserver"}'
+    wait_for(lambda: _clusters(_query_json(fleet, q)) >= set(MEMBERS), timeout=120, what="both members' up")
+    table = kurator(*karmada_args(fleet), "query", q, "--range", "5m", check=True).stdout
+    header, *rows = [line.split() for line in table.strip().splitlines()]
+    assert header[-5:] == ["OVER", "TIME", "MIN", "MAX", "LAST"], table
+    for member in MEMBERS:
+        [row] = [r for r in rows if r[0] == member]
+        spark, low, high, last = row[-4:]
+        assert set(spark) <= set("▁▂▃▄▅▆▇█ "), table
+        assert low in ("0", "1") and (high, last) == ("1", "1"), table  # up: the API server answers
+
+
 def test_query_deduplicates_the_ha_pair(fleet: UpResult) -> None:
     q = 'up{job="kube-apiserver"}'
     raw = wait_for(
