@@ -137,74 +137,100 @@ def fold(cluster: Cluster, seen: Observed, now: datetime) -> ClusterStatus:
     f = Fold(now, meta.get("generation"))
     spec = cluster.spec
     if spec.credential is not None:
-        problem = seen.credential_problem
-        f.set(
-            "CredentialReady",
-            problem is None,
-            "CredentialInvalid" if problem else "Found",
-            problem or "",
-            bool(problem),
-        )
-    infra_ok = bool(_status(seen.aws_cluster).get("ready"))
-    if infra_ok:
-        f.set("InfrastructureReady", True, "Provisioned")
-    else:
-        f.set("InfrastructureReady", False, *_why(seen.aws_cluster, "AWSCluster", name))
-    cp = _status(seen.control_plane)
-    ready_masters = _int(cp.get("readyReplicas"))
-    cp_ok = ready_masters >= spec.master.replicas and bool(
-        (cp.get("initialization") or {}).get("controlPlaneInitialized")
-    )
-    if seen.upgrading:
-        # Ready masters run the old version: the control plane is not what the spec asks for yet.
-        f.set(
-            "ControlPlaneReady",
-            False,
-            "Upgrading",
-            f"{ready_masters} of {spec.master.replicas} masters ready; {seen.upgrading}",
-        )
-        cp_ok = False
-    elif cp_ok:
-        f.set(
-            "ControlPlaneReady", True, "Running", f"{ready_masters} of {spec.master.replicas} masters ready"
-        )
-    else:
-        reason, message, failed = _why(seen.control_plane, "KubeadmControlPlane", n.control_plane(name))
-        f.set(
-            "ControlPlaneReady",
-            False,
-            reason,
-            f"{ready_masters} of {spec.master.replicas} masters ready; {message}",
-            failed,
-        )
-    want_workers = sum(w.replicas for w in spec.workers)
-    ready_workers = sum(_int(_status(d).get("readyReplicas")) for d in seen.deployments)
-    running = sum(_int(_status(d).get("replicas")) for d in seen.deployments)
-    workers_ok = ready_workers == want_workers and running == want_workers
-    if workers_ok:
-        f.set("WorkersReady", True, "Running", f"{ready_workers} of {want_workers} workers ready")
-    else:
-        waiting = [
-            d
-            for d in seen.deployments
-            if _int(_status(d).get("readyReplicas")) != _int((d.get("spec") or {}).get("replicas"))
-        ]
-        reason, message, failed = (
-            _why(waiting[0], "MachineDeployment", str(waiting[0]["metadata"]["name"]))
-            if waiting
-            else ("Waiting", "", False)
-        )
-        f.set(
-            "WorkersReady",
-            False,
-            reason or "Waiting",
-            f"{ready_workers} of {want_workers} workers ready" + (f"; {message}" if message else ""),
-            failed,
-        )
+        _credential(f, seen)
+    infra_ok = _infrastructure(f, seen, name)
+    cp_ok = _control_plane(f, cluster, seen)
+    workers_ok = _workers(f, cluster, seen)
     for machine in seen.machines:
         if _status(machine).get("phase") == "Failed":
             _, message, _ = _why(machine, "Machine", str(machine["metadata"]["name"]))
             f.failed.append(message)
+    _kubeconfig(f, seen, name)
+    if spec.fleet:
+        _fleet(f, spec.fleet, seen)
+    _ready(f)
+    deleting = bool(meta.get("deletionTimestamp"))
+    if deleting:
+        _deleting(f, seen)
+    endpoint = ((seen.capi_cluster or {}).get("spec") or {}).get("controlPlaneEndpoint") or {}
+    running_masters, running_workers = _running(seen.machines)
+    return ClusterStatus(
+        phase=_phase(f, seen, deleting, infra_ok and cp_ok and workers_ok),
+        conditions=f.conditions,
+        api_endpoint=f"https://{endpoint['host']}:{endpoint['port']}" if endpoint.get("host") else None,
+        kubeconfig_secret_ref=n.kubeconfig_secret(name) if seen.kubeconfig else None,
+        version=_status(seen.control_plane).get("version"),
+        masters=running_masters,
+        workers=running_workers,
+        observed_generation=meta.get("generation"),
+        fleet=seen.fleet_joined,
+    )
+
+
+def _credential(f: Fold, seen: Observed) -> None:
+    problem = seen.credential_problem
+    f.set(
+        "CredentialReady",
+        problem is None,
+        "CredentialInvalid" if problem else "Found",
+        problem or "",
+        bool(problem),
+    )
+
+
+def _infrastructure(f: Fold, seen: Observed, name: str) -> bool:
+    """InfrastructureReady: CAPA's AWSCluster is ready (its VPC, load balancer and security groups exist)."""
+    ok = bool(_status(seen.aws_cluster).get("ready"))
+    if ok:
+        f.set("InfrastructureReady", True, "Provisioned")
+    else:
+        f.set("InfrastructureReady", False, *_why(seen.aws_cluster, "AWSCluster", name))
+    return ok
+
+
+def _control_plane(f: Fold, cluster: Cluster, seen: Observed) -> bool:
+    """ControlPlaneReady: enough masters ready, the control plane initialized, no upgrade under way."""
+    name, want = str(cluster.metadata.get("name")), cluster.spec.master.replicas
+    cp = _status(seen.control_plane)
+    ready = _int(cp.get("readyReplicas"))
+    ok = ready >= want and bool((cp.get("initialization") or {}).get("controlPlaneInitialized"))
+    counted = f"{ready} of {want} masters ready"
+    if seen.upgrading:
+        # Ready masters run the old version: the control plane is not what the spec asks for yet.
+        f.set("ControlPlaneReady", False, "Upgrading", f"{counted}; {seen.upgrading}")
+        return False
+    if ok:
+        f.set("ControlPlaneReady", True, "Running", counted)
+        return True
+    reason, message, failed = _why(seen.control_plane, "KubeadmControlPlane", n.control_plane(name))
+    f.set("ControlPlaneReady", False, reason, f"{counted}; {message}", failed)
+    return False
+
+
+def _workers(f: Fold, cluster: Cluster, seen: Observed) -> bool:
+    """WorkersReady: every pool's MachineDeployment has its replicas, all ready."""
+    want = sum(w.replicas for w in cluster.spec.workers)
+    ready = sum(_int(_status(d).get("readyReplicas")) for d in seen.deployments)
+    running = sum(_int(_status(d).get("replicas")) for d in seen.deployments)
+    counted = f"{ready} of {want} workers ready"
+    if ready == want and running == want:
+        f.set("WorkersReady", True, "Running", counted)
+        return True
+    waiting = [
+        d
+        for d in seen.deployments
+        if _int(_status(d).get("readyReplicas")) != _int((d.get("spec") or {}).get("replicas"))
+    ]
+    reason, message, failed = (
+        _why(waiting[0], "MachineDeployment", str(waiting[0]["metadata"]["name"]))
+        if waiting
+        else ("Waiting", "", False)
+    )
+    f.set("WorkersReady", False, reason or "Waiting", counted + (f"; {message}" if message else ""), failed)
+    return False
+
+
+def _kubeconfig(f: Fold, seen: Observed, name: str) -> None:
     f.set(
         "KubeconfigReady",
         seen.kubeconfig,
@@ -213,14 +239,20 @@ def fold(cluster: Cluster, seen: Observed, now: datetime) -> ClusterStatus:
         if seen.kubeconfig
         else f"Secret {n.kubeconfig_secret(name)} is written by Cluster API once the control plane is up",
     )
-    if spec.fleet:
-        joined = seen.fleet_joined == spec.fleet
-        f.set(
-            "FleetJoined",
-            joined,
-            "Joined" if joined else "Waiting",
-            seen.fleet_problem or ("" if joined else f"joins fleet {spec.fleet} once its API server answers"),
-        )
+
+
+def _fleet(f: Fold, fleet: str, seen: Observed) -> None:
+    joined = seen.fleet_joined == fleet
+    f.set(
+        "FleetJoined",
+        joined,
+        "Joined" if joined else "Waiting",
+        seen.fleet_problem or ("" if joined else f"joins fleet {fleet} once its API server answers"),
+    )
+
+
+def _ready(f: Fold) -> None:
+    """Ready: every condition so far is True; else the first one's message says what is waited for."""
     ready = all(c.status == "True" for c in f.conditions)
     f.set(
         "Ready",
@@ -228,39 +260,26 @@ def fold(cluster: Cluster, seen: Observed, now: datetime) -> ClusterStatus:
         "Ready" if ready else "Waiting",
         "" if ready else next((c.message or c.reason or "" for c in f.conditions if c.status != "True"), ""),
     )
-    deleting = bool(meta.get("deletionTimestamp"))
-    if deleting:
-        f.set(
-            "Deleting",
-            True,
-            "Blocked" if seen.deletion_blocker else "Deleting",
-            seen.deletion_blocker
-            or "deleting every Cluster API object, and with them the cluster's AWS resources",
-        )
-    phase: Phase
-    if deleting:
-        phase = "Deleting"
-    elif f.failed:
-        phase = "Failed"
-    elif seen.capi_cluster is None and not seen.made:
-        phase = "Pending"
-    elif infra_ok and cp_ok and workers_ok:
-        phase = "Provisioned"
-    else:
-        phase = "Provisioning"
-    endpoint = ((seen.capi_cluster or {}).get("spec") or {}).get("controlPlaneEndpoint") or {}
-    running_masters, running_workers = _running(seen.machines)
-    return ClusterStatus(
-        phase=phase,
-        conditions=f.conditions,
-        api_endpoint=f"https://{endpoint['host']}:{endpoint['port']}" if endpoint.get("host") else None,
-        kubeconfig_secret_ref=n.kubeconfig_secret(name) if seen.kubeconfig else None,
-        version=cp.get("version"),
-        masters=running_masters,
-        workers=running_workers,
-        observed_generation=meta.get("generation"),
-        fleet=seen.fleet_joined,
+
+
+def _deleting(f: Fold, seen: Observed) -> None:
+    f.set(
+        "Deleting",
+        True,
+        "Blocked" if seen.deletion_blocker else "Deleting",
+        seen.deletion_blocker
+        or "deleting every Cluster API object, and with them the cluster's AWS resources",
     )
+
+
+def _phase(f: Fold, seen: Observed, deleting: bool, provisioned: bool) -> Phase:
+    if deleting:
+        return "Deleting"
+    if f.failed:
+        return "Failed"
+    if seen.capi_cluster is None and not seen.made:
+        return "Pending"
+    return "Provisioned" if provisioned else "Provisioning"
 
 
 def keep_times(old: ClusterStatus | None, new: ClusterStatus) -> ClusterStatus:
