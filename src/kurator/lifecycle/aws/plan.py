@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kurator.api.aws_cluster import ClusterSpec, minor
+from kurator.api.aws_cluster import ClusterSpec
+from kurator.api.aws_values import minor
 
 FINALIZER = "cluster.kurator.dev/aws-cluster"
 FORCE_DELETE = "kurator.dev/force-delete"

@@ -15,14 +15,9 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from kurator.api.aws_cluster import (
-    DEFAULT_POD_CIDR,
-    DEFAULT_SERVICE_CIDR,
-    DEFAULT_VPC_CIDR,
-    ClusterSpec,
-    Machines,
-    Worker,
-)
+from kurator.api.aws_cluster import ClusterSpec
+from kurator.api.aws_machines import Machines, Worker
+from kurator.api.aws_values import DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR, DEFAULT_VPC_CIDR
 from kurator.lifecycle.aws import names as n
 
 Doc = dict[str, Any]
