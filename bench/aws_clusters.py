@@ -91,7 +91,7 @@ def _round(up: UpResult, count: int, workers: int, tag: str) -> dict[str, Any]:
         while any(c for c in api.list(KuratorCluster, namespace=NS)) and time.monotonic() - t < 1800:
             time.sleep(1)
         deleted = time.monotonic() - t
-    left = sum(len(left_on_aws(up, name)) for name in names)
+    left = [f"{name}: {item}" for name in names for item in left_on_aws(up, name)]
     return {"infra": infra, "running": running, "memory": busy, "deleted": deleted, "left": left}
 
 
@@ -154,7 +154,9 @@ def main() -> None:
                 + ", ".join(f"{k.split('/')[1]} {v:.0f} MiB" for k, v in r["memory"].items())
                 + f" (together {sum(r['memory'].values()):.0f} MiB)"
             )
-            print(f"  deleted in {r['deleted']:.1f} s; AWS resources left: {r['left']}")
+            print(f"  deleted in {r['deleted']:.1f} s; AWS resources left: {len(r['left'])}")
+            for item in r["left"]:  # what is left is named, so that it can be looked for
+                print(f"    left: {item}")
     finally:
         if operator is not None:
             operator.stop()
