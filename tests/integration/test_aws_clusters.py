@@ -267,6 +267,10 @@ def test_refused_credentials_are_named_in_the_condition_and_nowhere_else(bed: Be
     )
     assert "AuthFailure" in failed["message"] or "credentials" in failed["message"], failed
     assert bed.shown_secrets(name) == []
+    # nor in any log of the fleet's processes (CAPA's, which used them, and the AWS stand-in's, refusing them)
+    logs = sorted(bed.fleet.layout.logs.glob("*.log"))
+    refused = "not-a-real-secret-key-0001"
+    assert logs and not [p.name for p in logs if refused in p.read_text(errors="replace")]
     # a Secret without the keys is named too, before anything is made
     bed.secret("half-aws", {"AccessKeyID": "AKIAHALF000000000001"})
     bed.create("halfcreds", credential={"secretRef": "half-aws"})
