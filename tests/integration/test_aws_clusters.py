@@ -224,8 +224,17 @@ def test_a_cluster_through_its_life(bed: Bed) -> None:
         120,
         "the control plane asked for v1.35.0",
     )
-    upgrading = wait_for(lambda: _condition_is(bed, name, "ControlPlaneReady", "False"), 120, "upgrading")
-    assert upgrading["reason"] == "Upgrading" and "from v1.34.2 to v1.35.0" in upgrading["message"]
+    # (a status written before the operator saw the new version may still be there: wait for the next one)
+    upgrading = wait_for(
+        lambda: (
+            c
+            if (c := _condition_is(bed, name, "ControlPlaneReady", "False")) and c["reason"] == "Upgrading"
+            else None
+        ),
+        120,
+        "upgrading",
+    )
+    assert "from v1.34.2 to v1.35.0" in upgrading["message"], upgrading
     md = bed.api.get(MachineDeployment, names.pool(name, 0), namespace=NS)
     assert md["spec"]["template"]["spec"]["version"] == "v1.34.2"
     # delete: nothing is left on AWS, nor the identity and the copy of the credentials
