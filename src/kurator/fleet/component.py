@@ -96,6 +96,27 @@ HealthHook = Callable[[Target], Awaitable[list[Check]]]
 
 
 @dataclass(frozen=True)
+class Variants:
+    """Each member's own objects, for a component whose members hold different objects, or the same ones
+    with different content (Istio's primary and remotes). The engine keeps one template per object on
+    Karmada, places it on exactly the members that hold it, and overrides what differs on each member.
+
+    The first member in ``members`` gives each object's template. ``karmada``: objects that stay on Karmada
+    (policies of the component's own, such as one that places the custom resources users create)."""
+
+    members: dict[str, list[dict[str, Any]]]
+    karmada: list[dict[str, Any]] = field(default_factory=list)
+    # What readiness compares of an object: the object, or a copy without the fields that controllers in
+    # the member own (a webhook's CA bundle, patched in by the component itself, which Karmada is told to
+    # keep). It must not change the object it is given.
+    loosen: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+# (the verified artifact, the merged values, the target members) -> each member's objects
+RenderVariants = Callable[[Path, dict[str, Any], list[str]], Variants]
+
+
+@dataclass(frozen=True)
 class Component:
     name: str
     description: str
@@ -111,6 +132,7 @@ class Component:
     health: HealthHook | None = None
     # Applied to the rendered objects before anything else (e.g. leave out what cannot serve on the targets).
     adapt: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    variants: RenderVariants | None = None  # set when members differ by more than a few values
 
     @property
     def version(self) -> str:

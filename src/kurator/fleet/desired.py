@@ -73,6 +73,7 @@ class Desired:
     third: list[Doc] = field(default_factory=list)
     crd_apis: list[tuple[str, str]] = field(default_factory=list)  # (group/version, kind) members must serve
     templates: list[Doc] = field(default_factory=list)  # what members receive, before per-cluster changes
+    per_member: dict[str, list[Doc]] | None = None  # each member's own objects (a component with variants)
 
     @property
     def all(self) -> list[Doc]:
@@ -90,51 +91,58 @@ def policy_name(component: str) -> str:
     return f"kurator-{component}"
 
 
-def _group_kind(doc: Doc) -> tuple[str, str]:
+def group_kind(doc: Doc) -> tuple[str, str]:
     group = doc["apiVersion"].rsplit("/", 1)[0] if "/" in doc["apiVersion"] else ""
     return group, doc["kind"]
 
 
-def _is_namespaced(doc: Doc, crd_scopes: dict[tuple[str, str], str]) -> bool:
-    if _group_kind(doc) in crd_scopes:
-        return crd_scopes[_group_kind(doc)] == "Namespaced"
+def is_namespaced(doc: Doc, crd_scopes: dict[tuple[str, str], str]) -> bool:
+    if group_kind(doc) in crd_scopes:
+        return crd_scopes[group_kind(doc)] == "Namespaced"
     namespaced = kinds.is_namespaced(doc["apiVersion"], doc["kind"])
     if namespaced is not None:
         return namespaced
     return bool(doc.get("metadata", {}).get("namespace"))
 
 
-def _selector(doc: Doc) -> dict[str, str]:
+def selector(doc: Doc) -> dict[str, str]:
     sel = {"apiVersion": doc["apiVersion"], "kind": doc["kind"], "name": doc["metadata"]["name"]}
     if ns := doc["metadata"].get("namespace"):
         sel["namespace"] = ns
     return sel
 
 
-def _placement(targets: list[str]) -> dict[str, Any]:
+def placement(targets: list[str]) -> dict[str, Any]:
     return {
         "clusterAffinity": {"clusterNames": sorted(targets)},
         "replicaScheduling": {"replicaSchedulingType": "Duplicated"},
     }
 
 
-def _policy(kind: str, name: str, namespace: str | None, spec: dict[str, Any], component: str) -> Doc:
+def policy(kind: str, name: str, namespace: str | None, spec: dict[str, Any], component: str) -> Doc:
     meta: dict[str, Any] = {"name": name, "labels": labels(component)}
     if namespace:
         meta["namespace"] = namespace
     return {"apiVersion": POLICY_GROUP, "kind": kind, "metadata": meta, "spec": spec}
 
 
-def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desired:
-    name = component.name
+def crd_kinds(docs: list[Doc]) -> tuple[dict[tuple[str, str], str], list[tuple[str, str]]]:
+    """The kinds the CRDs among ``docs`` define: (group, kind) -> scope, and every served
+    (group/version, kind)."""
     crd_scopes: dict[tuple[str, str], str] = {}
     crd_apis: list[tuple[str, str]] = []
-    for doc in rendered:
+    for doc in docs:
         if doc["kind"] == "CustomResourceDefinition":
             spec = doc["spec"]
             crd_scopes[(spec["group"], spec["names"]["kind"])] = spec.get("scope", "Namespaced")
             served = [v["name"] for v in spec.get("versions", []) if v.get("served", True)]
             crd_apis += [(f"{spec['group']}/{v}", spec["names"]["kind"]) for v in served]
+    return crd_scopes, crd_apis
+
+
+def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desired:
+    name = component.name
+    crd_scopes, crd_apis = crd_kinds(rendered)
 
     cluster_scoped: list[Doc] = (
         [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": component.namespace}}]
@@ -148,7 +156,7 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
         # What only a server writes (controller-gen leaves `creationTimestamp: null` in CRDs): never wanted.
         meta.pop("creationTimestamp", None)
         doc.pop("status", None)
-        if _is_namespaced(doc, crd_scopes):
+        if is_namespaced(doc, crd_scopes):
             if not component.namespace and not meta.get("namespace"):
                 raise KuratorError(f"{name} has no namespace, yet declares {Ref.of(doc)} without one")
             meta.setdefault("namespace", component.namespace)
@@ -167,17 +175,17 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
     desired = Desired(component=name, crd_apis=crd_apis, templates=cluster_scoped + namespaced)
     if component.placement == "host":  # applied where it runs: no policies, nothing propagated
         desired.first = cluster_scoped
-        desired.second = [d for d in namespaced if _group_kind(d) not in crd_scopes]
-        desired.third = [d for d in namespaced if _group_kind(d) in crd_scopes]
+        desired.second = [d for d in namespaced if group_kind(d) not in crd_scopes]
+        desired.third = [d for d in namespaced if group_kind(d) in crd_scopes]
         return desired
     desired.first = [
         *(_inert(d) for d in cluster_scoped),
         *_webhook_overrides(name, cluster_scoped, targets),
-        _policy(
+        policy(
             "ClusterPropagationPolicy",
             policy_name(name),
             None,
-            {"resourceSelectors": [_selector(d) for d in cluster_scoped], "placement": _placement(targets)},
+            {"resourceSelectors": [selector(d) for d in cluster_scoped], "placement": placement(targets)},
             name,
         ),
     ]
@@ -186,14 +194,14 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
         by_ns.setdefault(doc["metadata"]["namespace"], []).append(doc)
     for ns, docs in sorted(by_ns.items()):
         desired.second += _overrides(component, ns, targets)
-        desired.second += [d for d in docs if _group_kind(d) not in crd_scopes]
-        desired.third += [d for d in docs if _group_kind(d) in crd_scopes]
+        desired.second += [d for d in docs if group_kind(d) not in crd_scopes]
+        desired.third += [d for d in docs if group_kind(d) in crd_scopes]
         desired.second.append(
-            _policy(
+            policy(
                 "PropagationPolicy",
                 policy_name(name),
                 ns,
-                {"resourceSelectors": [_selector(d) for d in docs], "placement": _placement(targets)},
+                {"resourceSelectors": [selector(d) for d in docs], "placement": placement(targets)},
                 name,
             )
         )
@@ -231,11 +239,11 @@ def _webhook_overrides(component: str, docs: list[Doc], targets: list[str]) -> l
         }
         for doc in hooks
     ]
-    selectors = [_selector(d) for d in hooks]
+    selectors = [selector(d) for d in hooks]
     # One rule per configuration, each applied only to its own (a rule's overriders apply to every selected
     # object): so one policy per configuration.
     return [
-        _policy(
+        policy(
             "ClusterOverridePolicy",
             f"{policy_name(component)}-{sel['kind'].lower()}-{sel['name']}",
             None,
@@ -262,7 +270,7 @@ def _overrides(component: Component, namespace: str, targets: list[str]) -> list
         ]
         selector = {"apiVersion": pc.api_version, "kind": pc.kind, "name": pc.name, "namespace": namespace}
         out.append(
-            _policy(
+            policy(
                 "OverridePolicy",
                 f"{policy_name(component.name)}-{pc.kind.lower()}-{pc.name}",
                 namespace,
@@ -275,6 +283,8 @@ def _overrides(component: Component, namespace: str, targets: list[str]) -> list
 
 def for_member(component: Component, desired: Desired, member: str) -> list[Doc]:
     """What ``member`` should hold once Karmada has propagated and overridden the templates."""
+    if desired.per_member is not None:  # read only, as every caller uses it
+        return list(desired.per_member.get(member, []))
     out = []
     for doc in desired.templates:
         doc = copy.deepcopy(doc)

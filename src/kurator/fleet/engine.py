@@ -15,7 +15,7 @@ from typing import Any
 
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.core.progress import Reporter, Silent
-from kurator.fleet import applying, artifacts, desired, plan, readiness, record, render, targets
+from kurator.fleet import applying, artifacts, desired, plan, readiness, record, render, targets, variants
 from kurator.fleet.component import HOST, Component
 from kurator.fleet.desired import Desired, Ref
 from kurator.fleet.readiness import Outcome, Progress
@@ -67,14 +67,18 @@ def prepare(req: Request, reporter: Reporter, on_members: bool = True) -> Prepar
     api = req.access.client()
     rec = record.load(api, comp.name)
     values = user_values(req, rec)
-    rendered = render.render(comp, payload, _merge(comp.values, values), reporter)
-    if comp.adapt is not None:
-        rendered = comp.adapt(rendered)
+    merged = _merge(comp.values, values)
     on_host = comp.placement == "host"
     if on_host and req.clusters:
         raise InvalidInput(f"{comp.name} runs on the host cluster only: --clusters does not apply to it")
     members = [] if on_host else targets.choose(api, req.clusters)
-    want = desired.build(comp, rendered, members)
+    if comp.variants is not None and not on_host:
+        want = variants.build(comp, comp.variants(payload, merged, members), members)
+    else:
+        rendered = render.render(comp, payload, merged, reporter)
+        if comp.adapt is not None:
+            rendered = comp.adapt(rendered)
+        want = desired.build(comp, rendered, members)
     kinds.register_crds(want.all)
     installed = rec.refs if rec else []
     kplan = plan.on_karmada(req.access, api, want.all, installed, HOST if on_host else plan.KARMADA)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
@@ -13,18 +15,46 @@ Doc = dict[str, Any]
 REDACTED = "<redacted>"
 
 
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[KMGTPE]i?|[munk])?$")
+_SCALE: dict[str, Decimal | int] = {
+    "": 1, "m": Decimal("0.001"), "u": Decimal("0.000001"), "n": Decimal("0.000000001"), "k": 10**3,
+    "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+    "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}  # fmt: skip
+
+
+def quantity(text: str) -> Decimal | None:
+    """A Kubernetes quantity (``2048Mi``, ``0.5``, ``100m``) as a number; None when ``text`` is not one."""
+    match = _QUANTITY.match(text)
+    if match is None:
+        return None
+    number, suffix = match.group(1), match.group(2) or ""
+    try:
+        if suffix[:1] in ("e", "E"):
+            return Decimal(number + suffix)
+        return Decimal(number) * _SCALE[suffix]
+    except (InvalidOperation, KeyError):
+        return None
+
+
 def contains(live: Any, wanted: Any) -> bool:
-    """Whether ``live`` holds every field of ``wanted`` (servers add defaults, members add their own). A
-    field a chart leaves null (``env:`` with nothing under it) is one API servers never store: held."""
+    """Whether ``live`` holds every field of ``wanted`` (servers add defaults, members add their own). What
+    API servers write back differently counts as held: a null or an empty string they leave out (a chart's
+    ``env:`` with nothing under it), a quantity they canonicalize (``2048Mi`` is stored as ``2Gi``)."""
     if isinstance(wanted, dict):
         return isinstance(live, dict) and all(
-            contains(live[k], v) if k in live else v is None for k, v in wanted.items()
+            contains(live[k], v) if k in live else v is None or v == "" for k, v in wanted.items()
         )
     if isinstance(wanted, list):
         return isinstance(live, list) and len(live) == len(wanted) and all(map(contains, live, wanted))
     if isinstance(wanted, (int, float)) and isinstance(live, (int, float)) and not isinstance(wanted, bool):
         return bool(live == wanted)
-    return bool(live == wanted) or (isinstance(live, str) and str(wanted) == live)
+    if live == wanted or (isinstance(live, str) and str(wanted) == live):
+        return True
+    if isinstance(live, str) and isinstance(wanted, str) and live and wanted[:1].isdigit():
+        a, b = quantity(live), quantity(wanted)
+        return a is not None and a == b
+    return False
 
 
 def projected(live: Any, wanted: Any) -> Any:
@@ -65,8 +95,9 @@ def readiness(kind: str, obj: Doc) -> tuple[bool, str]:
 
 
 def clean(obj: Doc) -> Doc:
-    """An object as a person compares it: without server bookkeeping, with secret values hidden (plain
-    dicts and lists: a generic resource's dict may be of a subclass that YAML cannot write)."""
+    """An object as a person compares it: without server bookkeeping, with secret values hidden. Plain
+    dicts and lists throughout (a generic resource's fields are mappings of lightkube's own, which a YAML
+    dump refuses)."""
     out: Doc = json.loads(json.dumps(obj, default=str))
     out.pop("status", None)
     meta = out.get("metadata", {})

@@ -111,6 +111,21 @@ def get_live(api: Client, ref: Ref) -> Doc | None:
     return None if live is None else kinds.to_dict(live)
 
 
+def list_live(api: Client, api_version: str, kind: str, labels: dict[str, str] | None = None) -> list[Doc]:
+    """Every object of a kind, in every namespace (matching ``labels``); none when the kind is not served."""
+    try:
+        res = kinds.resource(api, api_version, kind)
+    except LookupError:
+        return []
+    namespaced = bool(kinds.is_namespaced(api_version, kind))
+    try:
+        selector: dict[str, Any] | None = dict(labels) if labels else None
+        found = api.list(res, namespace="*" if namespaced else None, labels=selector)
+        return [kinds.to_dict(o) for o in found]
+    except NotFound:
+        return []
+
+
 async def get_member(api: AsyncClient, ref: Ref) -> Doc | None:
     """As ``get_live``, on a member; its kinds are known from the render (built in, or from its CRDs)."""
     res = kinds.lookup(ref.api_version, ref.kind)

@@ -65,17 +65,21 @@ def _zip_members(path: Path, members: tuple[str, ...], key: str) -> list[Doc]:
         ]
 
 
-def _helm_template(component: Component, chart: Path, values: dict[str, Any], helm: Path) -> list[Doc]:
+def helm_template(
+    release: str, chart: Path, namespace: str, values: dict[str, Any], helm: Path, label: str
+) -> list[Doc]:
+    """``helm template`` of the chart folder or archive ``chart``: the objects it declares (``label`` names
+    the chart in errors)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kurator-values-") as vf:
         yaml.safe_dump(values, vf)
         vf.flush()
         argv = [
             str(helm),
             "template",
-            component.release or component.name,
+            release,
             str(chart),
             "--namespace",
-            component.namespace,
+            namespace,
             "--include-crds",
             "--values",
             vf.name,
@@ -85,8 +89,13 @@ def _helm_template(component: Component, chart: Path, values: dict[str, Any], he
             env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "HELM_CACHE_HOME": home}
             proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
     if proc.returncode != 0:
-        raise KuratorError(f"helm could not render {component.artifact.key}: {proc.stderr.strip()}")
-    return load_documents(proc.stdout, f"the rendered chart {component.artifact.key}")
+        raise KuratorError(f"helm could not render {label}: {proc.stderr.strip()}")
+    return load_documents(proc.stdout, f"the rendered chart {label}")
+
+
+def _helm_template(component: Component, chart: Path, values: dict[str, Any], helm: Path) -> list[Doc]:
+    release = component.release or component.name
+    return helm_template(release, chart, component.namespace, values, helm, component.artifact.key)
 
 
 def render(
