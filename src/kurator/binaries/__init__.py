@@ -9,6 +9,7 @@ from kurator.binaries.catalog import (
     SUPPORTED_KUBERNETES_VERSIONS,
     BinarySpec,
     fleet_binaries,
+    istio_binaries,
     karmada_binaries,
     monitoring_binaries,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "binary_path",
     "ensure_binaries",
     "fleet_binaries",
+    "istio_binaries",
     "karmada_binaries",
     "kubectl_path",
     "missing",

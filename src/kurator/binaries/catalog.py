@@ -30,6 +30,10 @@ HELM_VERSION = "3.20.2"
 THANOS_VERSION = "0.42.4"
 # The Prometheus Thanos 0.42 is built against (its go.mod requires module v0.309.1, i.e. release 3.9.1).
 PROMETHEUS_VERSION = "3.9.1"
+# Istio tags releases without a "v", so the Go module proxy knows a release by its commit's pseudo-version:
+# eed52ebb66ad is the commit Istio 1.31.0 was tagged on. Its charts are the istio component's artifact.
+ISTIO_VERSION = "1.31.0"
+ISTIO_MODULE_VERSION = "v0.0.0-20260827124520-eed52ebb66ad"
 # Thanos' go.mod replaces, which `go build` ignores in a dependency's go.mod; pinned module versions.
 THANOS_REPLACES = (
     "capnproto.org/go/capnp/v3=capnproto.org/go/capnp/v3@v3.0.0-alpha.30",
@@ -330,3 +334,22 @@ def cluster_api_binaries() -> list[BinarySpec]:
         *(BinarySpec(name, CLUSTER_API_VERSION, None, core) for _, name in core.packages),
         BinarySpec("capa-manager", CAPA_VERSION, None, aws),
     ]
+
+
+def istio_binaries() -> list[BinarySpec]:
+    """``pilot-discovery`` (istiod), which the local fleet runs against a mesh's primary. Istio's releases
+    ship it only inside container images, so it is always built from the Go module proxy."""
+    stamp = (
+        f"-X istio.io/istio/pkg/version.buildVersion={ISTIO_VERSION}",
+        f"-X istio.io/istio/pkg/version.buildTag={ISTIO_VERSION}",
+        "-X istio.io/istio/pkg/version.buildStatus=Clean",
+        "-X istio.io/istio/pkg/version.buildHub=kurator-built",
+    )
+    build = GoBuildSpec(
+        key=f"istio-{ISTIO_VERSION}",
+        module="istio.io/istio",
+        version=ISTIO_MODULE_VERSION,
+        packages=(("istio.io/istio/pilot/cmd/pilot-discovery", "pilot-discovery"),),
+        ldflags=("-s", "-w", *stamp),
+    )
+    return [BinarySpec("pilot-discovery", ISTIO_VERSION, None, build)]

@@ -233,6 +233,72 @@ def status_cmd(
 
 
 @app.command()
+def istiod(
+    name: str = NAME_OPTION,
+    home: Path = HOME_OPTION,
+    primary: str = typer.Option(
+        None,
+        "--primary",
+        parser=params.MEMBER_NAME,
+        help="The mesh's primary (default: the one `kurator install istio` recorded on Karmada).",
+    ),
+    source: Source = SOURCE_OPTION,
+    restart: bool = typer.Option(False, "--restart", help="Start it again if it runs (e.g. after a new CA)."),
+    wait_timeout: float = typer.Option(
+        180.0,
+        "--wait-timeout",
+        parser=params.WAIT,
+        help="Seconds to wait for Istio's objects and for istiod.",
+    ),
+) -> None:
+    """Run istiod (pilot-discovery, built from Istio's pinned module) as a real process of the fleet
+    against the mesh's primary member: it reads what `kurator install istio` put there and watches every
+    remote through its remote secret. Waits for the install's objects, so it may start while the install
+    runs. Stopped by `kurator local down`."""
+    import time
+
+    from kurator.binaries import ensure_binaries, istio_binaries
+    from kurator.core.errors import KuratorError
+    from kurator.local import config as fleet_config
+    from kurator.local import istiod as local_istiod
+    from kurator.local import istiod_run
+    from kurator.local.layout import FleetLayout, fleet_home
+    from kurator.local.state import command
+
+    layout = FleetLayout(fleet_home(name, home))
+    cfg = fleet_config.load(layout.config, command("down", name, home, "--purge"))
+    if cfg is None:
+        raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
+    local_istiod.check_fleet(cfg)
+    if primary is None:
+        from kurator.components import istio_mesh
+        from kurator.kube.client import Access
+
+        karmada = Access(layout.kubeconfig(fleet_config.KARMADA)).client()
+        primary = istio_mesh.installed_primary(karmada) or ""
+        if not primary:
+            raise KuratorError(
+                "Istio is not installed in this fleet's Karmada (yet)",
+                "run `kurator install istio`, or give --primary to start istiod while it installs",
+            )
+    reporter = ConsoleReporter()
+    try:
+        binary = ensure_binaries(istio_binaries(), source.value, reporter).paths["pilot-discovery"]
+        began = time.monotonic()
+        reporter.step(f"istiod on {primary}")
+        rec = istiod_run.up(name, home, primary, binary, wait_timeout, restart)
+        reporter.done(f"istiod on {primary}", time.monotonic() - began)
+    finally:
+        reporter.close()
+    console.print(
+        f"istiod runs (pid {rec.pid}) against {primary}: debug endpoints at {local_istiod.url(cfg)}/debug/ "
+        "(with a token of an istio-system ServiceAccount); remotes reach it at "
+        f"{cfg.address}:{local_istiod.SECURE_XDS_PORT} (--remote-pilot-address {cfg.address})",
+        highlight=False,
+    )
+
+
+@app.command()
 def kubeconfig(
     cluster: str = typer.Argument(
         None, parser=params.CLUSTER, help="host, member1, … (default: the merged file with every cluster)."

@@ -15,6 +15,7 @@ from kurator.cli import (
     component_install,
     install,
     install_common,
+    istio_install,
     local,
     members,
     monitoring_install,
@@ -78,6 +79,7 @@ monitoring_install.register(install_common.install_app, install_common.uninstall
 operator_install.register(install_common.install_app, install_common.uninstall_app)
 cluster_api_install.register(install_common.install_app, install_common.uninstall_app)
 component_install.register(install_common.install_app, install_common.uninstall_app)
+istio_install.register(install_common.install_app, install_common.uninstall_app)
 install.register(app, members.get_app)
 query.register(app)
 app.add_typer(operator.app, name="operator")

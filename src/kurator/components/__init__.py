@@ -6,6 +6,7 @@ from kurator.components import (
     cluster_api,
     cluster_api_providers,
     cluster_operator,
+    istio,
     pixie,
     prometheus,
     standin,
@@ -27,6 +28,7 @@ COMPONENTS: dict[str, Component] = {
         cluster_api_providers.CLUSTER_API_AWS,
         volcano.COMPONENT,
         pixie.COMPONENT,
+        istio.COMPONENT,
     )
 }
 # Components whose commands are written out in kurator.cli, not made from the generic one: their install
@@ -42,6 +44,7 @@ WITH_OPTIONS = frozenset(
         cluster_api_providers.CLUSTER_API_AWS.name,
         volcano.COMPONENT.name,
         pixie.COMPONENT.name,
+        istio.COMPONENT.name,
     }
 )
 

@@ -35,6 +35,7 @@ class ProcessSpec:
     # Run with the namespace's own /etc/hosts and /etc/resolv.conf (iproute2's /etc/netns/<netns>/ files,
     # bind-mounted by `ip netns exec` into a mount namespace of the process's own).
     private_etc: bool = False
+    cwd: Path | None = None  # for programs that keep files relative to where they run (istiod)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ def spawn(spec: ProcessSpec) -> ProcessRecord:
             # kurator local up`), a pipe or a test's capture file would stay open as long as it runs.
             os.closerange(3, err_w)
             os.closerange(err_w + 1, os.sysconf("SC_OPEN_MAX"))
+            if spec.cwd is not None:
+                os.chdir(spec.cwd)
             os.execvpe(argv[0], argv, env)  # noqa: S606 - argv is built by kurator, no shell involved
         except BaseException as exc:
             with contextlib.suppress(OSError):

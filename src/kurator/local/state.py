@@ -37,6 +37,7 @@ OWN_ENTRIES = frozenset(
         "clusters",
         "etcd",
         "logs",
+        "istio",
         "monitoring",
         "pki",
     }

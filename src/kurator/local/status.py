@@ -63,6 +63,12 @@ def _cluster_status(
         components += monitoring.member_components(cfg.monitoring.replicas)
     if cfg.cluster_api is not None and cluster == fleet_config.HOST_CLUSTER:
         components += cluster_api.COMPONENTS
+    # Processes started for this cluster later, on demand (istiod for a mesh's primary): shown while recorded.
+    components += tuple(
+        n.split("/", 1)[1]
+        for n in alive
+        if n.startswith(f"{cluster}/") and n.split("/", 1)[1] not in components
+    )
     st = ClusterStatus(
         name=cluster,
         endpoint=cfg.server(cluster),
