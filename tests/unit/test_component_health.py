@@ -128,3 +128,18 @@ def test_an_unreachable_target_is_an_error_not_a_crash() -> None:
     rep = _report([], (CRD,), broken=True)
     assert not rep.healthy
     assert rep.error is not None and rep.error.startswith("unreachable")
+
+
+def test_istio_is_healthy_on_a_cluster_once_istiod_has_published_its_root_there() -> None:
+    from kurator.components import istio, istio_health
+
+    root = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "istio-ca-root-cert", "namespace": "istio-system"},
+        "data": {"root-cert.pem": "-----BEGIN CERTIFICATE-----"},
+    }
+    synced = asyncio.run(istio.COMPONENT.health(Target("r1", (), Canned([root]))))  # type: ignore[misc]
+    assert [c.ok for c in synced] == [True]
+    waiting = asyncio.run(istio_health.check(Target("r1", (), Canned([]))))
+    assert [c.ok for c in waiting] == [False] and "not synced" in waiting[0].detail

@@ -229,3 +229,23 @@ def test_a_generic_objects_diff_is_plain_yaml() -> None:
     before = Mapping(apiVersion="x/v1", kind="K", metadata={"name": "a"}, spec=Mapping(n=1))
     after = Mapping(apiVersion="x/v1", kind="K", metadata={"name": "a"}, spec=Mapping(n=2))
     assert "-  n: 1" in objects.diff(before, after, "K a") and "+  n: 2" in objects.diff(before, after, "K a")
+
+
+def test_webhook_configurations_on_karmada_match_no_object_and_members_get_theirs() -> None:
+    hook = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {"name": "injector"},
+        "webhooks": [{"name": "a.example.com", "objectSelector": {"matchLabels": {"inject": "yes"}}}],
+    }
+    remote = {**hook, "webhooks": [{**hook["webhooks"][0], "clientConfig": {"url": "https://p:15017"}}]}
+    want = variants.build(COMP, Variants({"p": [hook], "r1": [remote]}), ["p", "r1"])
+    on_karmada = next(d for d in want.all if d["kind"] == "MutatingWebhookConfiguration")
+    assert on_karmada["webhooks"][0]["objectSelector"] == desired.NO_OBJECT
+    overrides = next(d for d in want.all if d["kind"] == "ClusterOverridePolicy")
+    rules = {
+        r["targetCluster"]["clusterNames"][0]: r["overriders"]["plaintext"]
+        for r in overrides["spec"]["overrideRules"]
+    }
+    assert _apply(on_karmada, rules["p"])["webhooks"] == hook["webhooks"]
+    assert _apply(on_karmada, rules["r1"])["webhooks"] == remote["webhooks"]

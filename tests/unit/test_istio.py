@@ -222,3 +222,26 @@ def test_a_remotes_token_secret_waits_for_its_account_and_its_remote_secret_for_
     )
     assert istio_mesh._renders_more(accounts, tokens)
     assert istio_mesh._lacking(tokens) == [f"{istio.READER} on member3 yet (its token Secret follows)"]
+
+
+def test_a_remote_is_expected_synced_only_once_its_remote_secret_is_made() -> None:
+    import asyncio
+
+    from kurator.components import istio_health
+    from kurator.fleet.component import Target
+
+    class Empty:
+        async def get(self, *_: object, **__: object) -> None:
+            return None
+
+        async def list(self, *_: object, **__: object) -> list[object]:
+            return []
+
+    mesh = _mesh(readers={"member2": istio.Reader("https://127.0.0.1:1", "", "t")})
+    states = {
+        c: asyncio.run(istio_health.check(Target(c, (), Empty()), mesh))  # type: ignore[arg-type]
+        for c in mesh.clusters
+    }
+    assert [c.ok for c in states["member1"]] == [False]  # istiod controls the primary first
+    assert [c.ok for c in states["member2"]] == [False]  # its remote secret is there: istiod must sync it
+    assert states["member3"] == []  # a later pass makes its remote secret

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kurator.binaries.catalog import ISTIO_MODULE_VERSION, ISTIO_VERSION
+from kurator.components import istio_health
 from kurator.fleet.component import Artifact, Component
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ COMPONENT = Component(
         sha256="2bc363619587a8b126791013a97f4c6fefbacbf475fba98a72d79601d7403225",
     ),
     namespace=NAMESPACE,
+    health=istio_health.check,
 )
 
 
@@ -109,4 +111,8 @@ def component(mesh: Mesh) -> Component:
 
     from kurator.components import istio_render
 
-    return dataclasses.replace(COMPONENT, variants=partial(istio_render.render, mesh))
+    return dataclasses.replace(
+        COMPONENT,
+        variants=partial(istio_render.render, mesh),
+        health=partial(istio_health.check, mesh=mesh),
+    )

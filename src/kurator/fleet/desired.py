@@ -179,7 +179,7 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
         desired.third = [d for d in namespaced if group_kind(d) in crd_scopes]
         return desired
     desired.first = [
-        *(_inert(d) for d in cluster_scoped),
+        *(inert(d) for d in cluster_scoped),
         *_webhook_overrides(name, cluster_scoped, targets),
         policy(
             "ClusterPropagationPolicy",
@@ -208,7 +208,7 @@ def build(component: Component, rendered: list[Doc], targets: list[str]) -> Desi
     return desired
 
 
-def _inert(doc: Doc) -> Doc:
+def inert(doc: Doc) -> Doc:
     """``doc`` as it is kept on Karmada: a webhook configuration with every webhook matching no object."""
     if doc["kind"] not in WEBHOOK_KINDS:
         return doc

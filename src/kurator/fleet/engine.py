@@ -119,9 +119,12 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     comp = req.component
     # Record the union first: whatever this run creates is known to the next one even if it is cut short.
     union = sorted(set(want.refs()) | set(prep.installed.refs if prep.installed else []))
+    held = {m: [Ref.of(d) for d in docs] for m, docs in (want.per_member or {}).items()}
 
     def rec(refs: list[Ref], state: str = record.INSTALLED) -> record.Record:
-        return record.Record(comp.name, comp.version, refs, members, comp.placement, prep.values, state)
+        return record.Record(
+            comp.name, comp.version, refs, members, comp.placement, prep.values, state, per_member=held
+        )
 
     done = rec(want.refs())
     if the_plan.karmada.pending() or prep.installed is None or prep.installed.data() != done.data():

@@ -174,7 +174,7 @@ def of_records(
             out = {}
             for name in names:
                 if member in wanted[name]:
-                    refs = member_refs(by_name[name].refs)
+                    refs = member_refs(by_name[name].held_by(member))
                     target = Target(member, refs, reader, tuple(wanted[name]))
                     out[name] = await check(components.get(name), target)
             return out

@@ -35,6 +35,9 @@ class Record:
     """INSTALLING while a run writes (a run cut short leaves it so), FAILED when one did not finish."""
     reason: str = ""
     """Why the last run failed."""
+    # What each member holds, for a component whose members differ (Component.variants); empty when every
+    # member holds every template.
+    per_member: dict[str, list[Ref]] = field(default_factory=dict)
 
     def data(self) -> dict[str, str]:
         data = {
@@ -48,7 +51,17 @@ class Record:
             data["values"] = json.dumps(self.values, sort_keys=True)
         if self.reason:
             data["reason"] = self.reason
+        if self.per_member:
+            data["per-member"] = json.dumps(
+                {m: [r.to_json() for r in sorted(set(refs))] for m, refs in sorted(self.per_member.items())}
+            )
         return data
+
+    def held_by(self, member: str) -> list[Ref]:
+        """What ``member`` holds of this install (policies included, as the record lists them)."""
+        if self.per_member:
+            return list(self.per_member.get(member, []))
+        return list(self.refs)
 
 
 def name_of(component: str) -> str:
@@ -73,6 +86,10 @@ def parse(component: str, data: dict[str, str]) -> Record:
             dict(inputs.load_json(data.get("values", "{}"), label)),
             data.get("state", INSTALLED),  # records of earlier versions were written once installed
             data.get("reason", ""),
+            {
+                m: [Ref.from_json(r) for r in refs]
+                for m, refs in dict(inputs.load_json(data.get("per-member", "{}"), label)).items()
+            },
         )
     except (InvalidInput, KeyError, TypeError, ValueError, AttributeError) as exc:
         why = exc.message if isinstance(exc, InvalidInput) else f"{label} lacks {exc}"

@@ -22,6 +22,7 @@ from kurator.fleet.desired import (
     Ref,
     crd_kinds,
     group_kind,
+    inert,
     is_namespaced,
     labels,
     placement,
@@ -144,7 +145,9 @@ def build(component: Component, variants: Variants, targets: list[str]) -> Desir
         key=lambda item: (item[0].kind != "Namespace", item[0].kind != "CustomResourceDefinition")
     )
     for _ref, held in cluster_scoped:
-        template = next(iter(held.values()))
+        # A webhook configuration's template matches no object on Karmada (desired.inert): Karmada's own API
+        # server never calls a member's webhook; each member gets its copy through the override policy.
+        template = inert(next(iter(held.values())))
         want.templates.append(template)
         want.first += [template, *_policies(component, template, held, namespaced=False)]
     want.first += [_finish_karmada(component, d) for d in variants.karmada]
