@@ -122,9 +122,11 @@ def run_install(
     artifacts_dir: Path | None = None,
     wait_timeout: float = 300.0,
     reset_values: bool = False,
+    wait_healthy: bool = True,
 ) -> Outcome | None:
     """Plan (``dry_run``: print it and stop) or install ``comp`` with live progress; ``None`` after a dry
-    run. A member that did not finish ends the command with an error naming it."""
+    run. A member that did not finish ends the command with an error naming it. ``wait_healthy=False``
+    waits for the objects only, not for the component's health checks."""
     from kurator.cli.plans import kept_note, show_plan
     from kurator.cli.render import ConsoleReporter
     from kurator.fleet import engine
@@ -137,6 +139,7 @@ def run_install(
         artifacts_dir=artifacts_dir,
         wait_timeout=wait_timeout,
         reset_values=reset_values,
+        wait_healthy=wait_healthy,
     )
     if dry_run:
         plan = engine.make_plan(req)

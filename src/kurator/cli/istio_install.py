@@ -106,6 +106,9 @@ def install_istio(
             clusters=mesh.clusters,
             artifacts_dir=artifacts_dir,
             wait_timeout=wait_timeout,
+            # Healthy (istiod serving every cluster) is waited for once the mesh is complete: before, the
+            # remotes have no remote secret, so istiod cannot reach them (nor patch their webhooks).
+            wait_healthy=mesh.complete,
         )
 
     if dry_run:

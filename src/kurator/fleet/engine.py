@@ -32,6 +32,9 @@ class Request:
     artifacts_dir: Path | None = None
     wait_timeout: float = 300.0
     reset_values: bool = False  # forget the --set values of earlier runs
+    # Wait for the health checks too (not only for objects ready): off for a pass that a later one completes
+    # (Istio's first passes: its remotes cannot be healthy before their remote secrets exist).
+    wait_healthy: bool = True
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +144,8 @@ def install(req: Request, reporter: Reporter | None = None, progress: Progress |
     else:
         expected = {m: desired.for_member(comp, want, m) for m in members}
     direct = comp.placement == "host"
-    out.members = readiness.wait_members(req.access, expected, req.wait_timeout, progress, direct, comp)
+    healthy = comp if req.wait_healthy else None
+    out.members = readiness.wait_members(req.access, expected, req.wait_timeout, progress, direct, healthy)
     if failed := out.failed:
         done.state, done.reason = record.FAILED, "; ".join(f"{m.member}: {m.error}" for m in failed)
     out.writes += record.save(api, done)
