@@ -44,7 +44,7 @@ from kurator.local import istiod, istiod_run
 from kurator.local.fleet import UpResult
 from tests.integration.helpers import cluster_client, join, karmada_args, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.e2e
 
 PRIMARY, REMOTE = "member1", "member2"
 VirtualService = create_namespaced_resource("networking.istio.io", "v1", "VirtualService", "virtualservices")
