@@ -426,7 +426,7 @@ def _label(api: Client, cluster: str, network: str | None) -> None:
 
 
 def test_plugged_ca_files_become_the_meshs_root_and_istiod_serves_it(installed: Bed, tmp_path: Path) -> None:
-    from kurator.components import istio_ca
+    from kurator.components.istio import ca as istio_ca
 
     ours = istio_ca.generate("plugged")
     folder = tmp_path / "cacerts"

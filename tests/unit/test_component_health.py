@@ -131,7 +131,8 @@ def test_an_unreachable_target_is_an_error_not_a_crash() -> None:
 
 
 def test_istio_is_healthy_on_a_cluster_once_istiod_has_published_its_root_there() -> None:
-    from kurator.components import istio, istio_health
+    from kurator.components import istio
+    from kurator.components.istio import health as istio_health
 
     root = {
         "apiVersion": "v1",

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kurator.components import istio, istio_ca, istio_render, istio_values
+from kurator.components import istio
+from kurator.components.istio import ca as istio_ca
+from kurator.components.istio import render as istio_render
+from kurator.components.istio import values as istio_values
 from kurator.core.errors import InvalidInput
 
 CA = istio_ca.generate("member1")
@@ -204,7 +207,7 @@ def test_the_mesh_is_complete_once_every_remote_has_its_reader_and_istiod_an_add
 
 
 def test_a_remotes_token_secret_waits_for_its_account_and_its_remote_secret_for_the_token() -> None:
-    from kurator.components import istio_mesh
+    from kurator.components.istio import mesh as istio_mesh
 
     fresh = _mesh(given_address=True, pilot_address="10.0.0.5")
     assert istio_mesh._lacking(fresh) == [
@@ -227,7 +230,7 @@ def test_a_remotes_token_secret_waits_for_its_account_and_its_remote_secret_for_
 def test_a_remote_is_expected_synced_only_once_its_remote_secret_is_made() -> None:
     import asyncio
 
-    from kurator.components import istio_health
+    from kurator.components.istio import health as istio_health
     from kurator.fleet.component import Target
 
     class Empty:

@@ -90,7 +90,8 @@ def install_istio(
     against it with its remote secret on the primary, one root of trust, networks from the Karmada Cluster
     label topology.istio.io/network, east-west gateways across networks; Istio's CRDs on Karmada, Istio
     resources created there propagated to the primary."""
-    from kurator.components import istio, istio_mesh
+    from kurator.components import istio
+    from kurator.components.istio import mesh as istio_mesh
 
     karmada = api_access(ctx)
     mesh, found = istio_mesh.discover(
@@ -140,7 +141,8 @@ def uninstall_istio(
 ) -> None:
     """Remove Istio from Karmada and every cluster of the mesh: refused while Istio resources that kurator
     did not make exist on Karmada (removing the CRDs would delete them)."""
-    from kurator.components import istio, istio_mesh
+    from kurator.components import istio
+    from kurator.components.istio import mesh as istio_mesh
 
     karmada = api_access(ctx)
     if others := istio_mesh.user_resources(karmada.client()):

@@ -271,7 +271,7 @@ def istiod(
         raise KuratorError(f"there is no local fleet named {name!r}", "create it with `kurator local up`")
     local_istiod.check_fleet(cfg)
     if primary is None:
-        from kurator.components import istio_mesh
+        from kurator.components.istio import mesh as istio_mesh
         from kurator.kube.client import Access
 
         karmada = Access(layout.kubeconfig(fleet_config.KARMADA)).client()

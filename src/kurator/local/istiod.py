@@ -27,15 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lightkube.models.authentication_v1 import TokenRequestSpec
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap, Secret, ServiceAccount
-
 from kurator.core.errors import KuratorError
-from kurator.kube import http, kubeconfig, ops, wait
+from kurator.kube import http, kubeconfig, ops, tokens, wait
 from kurator.kube.client import client
 from kurator.kube.errors import KubeError
+from kurator.kube.resources import ConfigMap, Deployment, Secret, ServiceAccount
 from kurator.local.config import FleetConfig
 from kurator.local.control_plane import process_name
 from kurator.local.kubeconfigs import context_name
@@ -107,10 +103,7 @@ def _write(path: Path, text: str) -> None:
 
 def token(api: Any, audience: str | None, seconds: int) -> str:
     """A token of istiod's ServiceAccount, from the primary's TokenRequest API."""
-    spec = TokenRequestSpec(audiences=[audience] if audience else [], expirationSeconds=seconds)
-    request = ServiceAccount.Token(metadata=ObjectMeta(name=SERVICE_ACCOUNT, namespace=NAMESPACE), spec=spec)
-    got = api.create(request, name=SERVICE_ACCOUNT, namespace=NAMESPACE)
-    return str(got.status.token)
+    return tokens.request(api, SERVICE_ACCOUNT, NAMESPACE, audience, seconds)
 
 
 def _installed(api: Any) -> dict[str, Any] | None:

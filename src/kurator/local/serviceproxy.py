@@ -19,11 +19,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from lightkube.resources.core_v1 import Service
-
 from kurator.kube import ops
 from kurator.kube.client import client
 from kurator.kube.errors import KubeError
+from kurator.kube.resources import Service
 from kurator.local import config as fleet_config
 from kurator.local.kubeconfigs import context_name
 from kurator.local.layout import FleetLayout

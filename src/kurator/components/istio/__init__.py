@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kurator.binaries.catalog import ISTIO_MODULE_VERSION, ISTIO_VERSION
-from kurator.components import istio_health
+from kurator.components.istio import health as istio_health
 from kurator.fleet.component import Artifact, Component
 
 if TYPE_CHECKING:
-    from kurator.components.istio_ca import CaFiles
-    from kurator.components.istio_values import Settings
+    from kurator.components.istio.ca import CaFiles
+    from kurator.components.istio.values import Settings
 
 # Module-level imports stay light: this module is loaded for every `kurator` command (the registry).
 
@@ -109,7 +109,7 @@ def component(mesh: Mesh) -> Component:
     """The component for this mesh: its objects rendered per cluster from the pinned Istio module."""
     from functools import partial
 
-    from kurator.components import istio_render
+    from kurator.components.istio import render as istio_render
 
     return dataclasses.replace(
         COMPONENT,

@@ -24,7 +24,7 @@ import yaml
 
 from kurator.components import istio
 from kurator.components.istio import Mesh
-from kurator.components.istio_values import merge as _merge
+from kurator.components.istio.values import merge as _merge
 from kurator.core.errors import KuratorError
 from kurator.fleet.component import Variants
 

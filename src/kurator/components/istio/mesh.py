@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kurator.components import istio
 from kurator.components.istio import Mesh, Reader
-from kurator.components.istio_ca import FILES, CaFiles
+from kurator.components.istio.ca import FILES, CaFiles
 from kurator.core.errors import InvalidInput, KuratorError
 from kurator.fleet import plan, record, targets
 from kurator.fleet.desired import COMPONENT_LABEL, Ref
@@ -234,7 +234,8 @@ def discover(
     pilot_address: str | None,
 ) -> tuple[Mesh, dict[str, dict[str, Any]]]:
     """The mesh to install, from the flags and what the fleet holds; refuses bad input before any write."""
-    from kurator.components import istio_ca, istio_values
+    from kurator.components.istio import ca as istio_ca
+    from kurator.components.istio import values as istio_values
 
     settings = istio_values.settings(files, sets)
     api = karmada.client()
