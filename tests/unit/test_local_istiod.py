@@ -69,7 +69,6 @@ def test_the_charts_environment_as_a_kubelet_would_give_it() -> None:
         "SERVICE_ACCOUNT": "istiod",
         "KUBECONFIG": "/f/istiod.kubeconfig",
         "CLUSTER_ID": "member1",
-        "DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES": "kube-system",  # kurator reads the debug endpoints
     }
 
 

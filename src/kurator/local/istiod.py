@@ -12,14 +12,11 @@ as ``/`` is in its image.
 
 Ports (none serves data to anyone without credentials, which is why this needs the namespace, i.e. root):
 the debug endpoints (``/debug/registryz``, ``/debug/clusterz``, ...) and ``/ready`` on the fleet's address,
-port 8080, the debug ones only with the bearer token of a ServiceAccount of ``istio-system`` or of
-``kube-system`` (istiod checks it with the primary's API server). kube-system is added to istiod's allowed
-namespaces for this process only: kurator reads the debug endpoints as ``kube-system/default``, an account no
-uninstall deletes, so istiod can still be asked once ``kurator uninstall istio`` has removed istio-system
-(a token of a deleted account is refused); authenticated xDS on the fleet's address, port 15012 (where
-remotes reach istiod: the address to give ``kurator install istio --remote-pilot-address``). Plain-text
-xDS, metrics and the webhooks listen on the namespace's own loopback, which no user of the machine can reach
-(istiod serves its loopback without credentials).
+port 8080, the debug ones only with the bearer token of a ServiceAccount of ``istio-system`` (istiod checks it
+with the primary's API server); authenticated xDS on the fleet's address, port 15012 (where remotes reach
+istiod: the address to give ``kurator install istio --remote-pilot-address``). Plain-text xDS, metrics and
+the webhooks listen on the namespace's own loopback, which no user of the machine can reach (istiod serves
+its loopback without credentials).
 """
 
 from __future__ import annotations
@@ -54,7 +51,6 @@ LOOPBACK = "127.0.0.1"
 INNER_PORTS = {"grpcAddr": 15010, "monitoringAddr": 15014, "httpsAddr": 15017}
 TOKEN_SECONDS = 30 * 86400  # the process is restarted (with a new token) by `kurator local istiod`
 DEBUG_AUDIENCE = "istio-ca"  # the audience istiod accepts bearer tokens for
-DEBUG_NAMESPACE, DEBUG_ACCOUNT = "kube-system", "default"  # who reads istiod's debug endpoints (see above)
 
 
 @dataclass(frozen=True)
@@ -136,8 +132,6 @@ def _env(container: dict[str, Any], primary: str, kubeconfig_path: Path) -> dict
             out[entry["name"]] = pod[source["fieldRef"]["fieldPath"]]
         # resourceFieldRef (GOMAXPROCS from a CPU limit) and others: left to the Go runtime's defaults
     out["KUBECONFIG"] = str(kubeconfig_path)
-    allowed = [n for n in out.get("DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES", "").split(",") if n]
-    out["DEBUG_ENDPOINT_AUTH_ALLOWED_NAMESPACES"] = ",".join([*allowed, DEBUG_NAMESPACE])
     return out
 
 
@@ -247,10 +241,9 @@ def wait_ready(cfg: FleetConfig, layout: FleetLayout, primary: str, timeout: flo
 
 
 def debug(cfg: FleetConfig, layout: FleetLayout, primary: str, endpoint: str) -> Any:
-    """One of istiod's debug endpoints (``registryz``, ``clusterz``, ...), asked with a token of
-    ``kube-system/default`` (istiod requires one from anyone not on its loopback; see the module)."""
-    admin = _admin(cfg, layout, primary)
-    bearer = tokens.request(admin, DEBUG_ACCOUNT, DEBUG_NAMESPACE, DEBUG_AUDIENCE, 600)
+    """One of istiod's debug endpoints (``registryz``, ``clusterz``, ...), asked with a token of istiod's
+    own ServiceAccount as istiod requires from anyone not on its loopback."""
+    bearer = token(_admin(cfg, layout, primary), DEBUG_AUDIENCE, 600)
     answer = http.get(
         f"{url(cfg)}/debug/{endpoint}",
         what=f"reading istiod's /debug/{endpoint}",
