@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,10 +76,12 @@ class Bed:
             "install", "istio", "--primary", PRIMARY, "--remote-pilot-address", self.address, *args
         )
 
-    def install_with_istiod(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def install_with_istiod(
+        self, *args: str, first: Callable[[], bool] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """The install, with istiod's process (re)started as soon as the install has put istiod's objects on
-        the primary: ready means istiod serves (its webhooks, the remotes synced), as in a real cluster
-        where istiod's Pod starts while the install waits."""
+        the primary (and ``first`` holds): ready means istiod serves (its webhooks, the remotes synced), as
+        in a real cluster where istiod's Pod starts while the install waits."""
         env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "KURATOR_HOME": str(self.home)}
         argv = [sys.executable, "-m", "kurator", *karmada_args(self.fleet), "install", "istio"]
         argv += ["--primary", PRIMARY, "--remote-pilot-address", self.address, *args]
@@ -87,6 +89,8 @@ class Bed:
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         ) as proc:
             try:
+                if first is not None:
+                    wait_for(first, 240, "the install's objects on the primary before istiod restarts")
                 self.istiod(restart=True)
             finally:
                 out, err = proc.communicate(timeout=600)
@@ -436,10 +440,16 @@ def test_plugged_ca_files_become_the_meshs_root_and_istiod_serves_it(installed: 
     try:
         # istiod reads its CA files when it starts, as its Pod would: restarted while the install waits for
         # it to publish the plugged root
-        proc = installed.install_with_istiod("--remote", REMOTE, "--cacert", str(folder))
+        primary = installed.api(PRIMARY)
+        proc = installed.install_with_istiod(
+            "--remote",
+            REMOTE,
+            "--cacert",
+            str(folder),
+            first=lambda: _secret_text(primary, istio.CACERTS, "root-cert.pem") == ours.root,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert ours.files["ca-key.pem"].splitlines()[1] not in proc.stdout + proc.stderr
-        primary = installed.api(PRIMARY)
         assert _secret_text(primary, istio.CACERTS, "root-cert.pem") == ours.root
         for cluster in (PRIMARY, REMOTE):
             api = installed.api(cluster)
@@ -460,6 +470,8 @@ def test_plugged_ca_files_become_the_meshs_root_and_istiod_serves_it(installed: 
 
 
 def test_an_offline_bundle_installs_and_a_damaged_one_is_refused(installed: Bed, tmp_path: Path) -> None:
+    online = installed.install("--remote", REMOTE)  # the mesh as the offline run will find it
+    assert online.returncode == 0, online.stdout + online.stderr
     bundle = tmp_path / "bundle"
     pulled = installed.kurator("artifacts", "pull", "istio", "--to", str(bundle))
     assert pulled.returncode == 0, pulled.stderr

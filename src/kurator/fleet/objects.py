@@ -94,23 +94,35 @@ def readiness(kind: str, obj: Doc) -> tuple[bool, str]:
     return True, ""
 
 
-def clean(obj: Doc) -> Doc:
-    """An object as a person compares it: without server bookkeeping, with secret values hidden. Plain
-    dicts and lists throughout (a generic resource's fields are mappings of lightkube's own, which a YAML
-    dump refuses)."""
+def clean(obj: Doc, reveal: bool = False) -> Doc:
+    """An object as a person compares it: without server bookkeeping, with secret values hidden (kept with
+    ``reveal``, to tell whether a value changed). Plain dicts and lists throughout (a generic resource's
+    fields are mappings of lightkube's own, which a YAML dump refuses)."""
     out: Doc = json.loads(json.dumps(obj, default=str))
     out.pop("status", None)
     meta = out.get("metadata", {})
     for key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
         meta.pop(key, None)
-    if out.get("kind") == "Secret":
+    if out.get("kind") == "Secret" and not reveal:
         for key in ("data", "stringData"):
             if isinstance(out.get(key), dict):
                 out[key] = dict.fromkeys(out[key], REDACTED)
     return out
 
 
+def same(live: Doc, after: Doc) -> bool:
+    """Whether applying gave back the live object: Secret values compared too, though never shown."""
+    return clean(live, reveal=True) == clean(after, reveal=True)
+
+
 def diff(before: Doc, after: Doc, label: str) -> str:
-    a = yaml.safe_dump(clean(before), sort_keys=True).splitlines(keepends=True)
-    b = yaml.safe_dump(clean(after), sort_keys=True).splitlines(keepends=True)
-    return "".join(difflib.unified_diff(a, b, f"{label} (live)", f"{label} (wanted)", n=2))
+    a, b = clean(before), clean(after)
+    if after.get("kind") == "Secret":  # a changed value is named, never shown
+        for key in ("data", "stringData"):
+            old, new = before.get(key) or {}, after.get(key) or {}
+            for name in b.get(key) or {}:
+                if name in old and old[name] != new.get(name):
+                    b[key][name] = f"{REDACTED} (changed)"
+    lines_a = yaml.safe_dump(a, sort_keys=True).splitlines(keepends=True)
+    lines_b = yaml.safe_dump(b, sort_keys=True).splitlines(keepends=True)
+    return "".join(difflib.unified_diff(lines_a, lines_b, f"{label} (live)", f"{label} (wanted)", n=2))

@@ -168,7 +168,7 @@ async def _on_karmada_one(api: AsyncClient, doc: Doc, fresh_namespaces: set[str]
         return Change(action, ref, refused=exc.detail or exc.reason or str(exc.code))
     if live is None:
         return Change("create", ref)
-    if objects.clean(after) == objects.clean(live):
+    if objects.same(live, after):
         return Change("unchanged", ref)
     return Change("change", ref, objects.diff(live, after, str(ref)))
 

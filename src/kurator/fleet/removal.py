@@ -1,15 +1,22 @@
 """Uninstalling a component: exactly what its record lists, templates first (Karmada then removes them from
-the members), policies and the record last, once the members are clean.
+the members), policies and the record last, once the members are clean and Karmada let go of the templates.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from kurator.fleet import applying, plan, readiness, record, targets
 from kurator.fleet.component import HOST
+from kurator.fleet.desired import Ref
 from kurator.fleet.readiness import Outcome, Progress
+from kurator.kube import wait
 from kurator.kube.client import Access, Client
+from kurator.kube.wait import WaitTimeout
+
+BINDING_API = "work.karmada.io/v1alpha2"
+BINDING_KINDS = ("ClusterResourceBinding", "ResourceBinding")
 
 
 def _recorded_members(api: Client, rec: record.Record) -> list[str]:
@@ -67,7 +74,33 @@ def uninstall(
     )
     if out.failed:
         return out  # policies and record stay, so running uninstall again finishes the job
+    _wait_released(api, templates, max(1.0, wait_timeout - (time.monotonic() - began)))
     out.writes += applying.delete(api, policies)
     record.delete(api, component)
     out.seconds = time.monotonic() - began
     return out
+
+
+def held(api: Client, templates: list[Ref]) -> list[str]:
+    """What Karmada still holds of removed templates: a template still being finalized (a CRD, a namespace),
+    or a binding of one, which Karmada's garbage collector removes some time after its template."""
+    removed = {(r.api_version, r.kind, r.namespace, r.name) for r in templates}
+    slow = [r for r in templates if r.kind in ("CustomResourceDefinition", "Namespace")]
+    left = [str(r) for r in slow if plan.get_live(api, r) is not None]
+    for kind in BINDING_KINDS:
+        for binding in plan.list_live(api, BINDING_API, kind):
+            res = (binding.get("spec") or {}).get("resource") or {}
+            key = (res.get("apiVersion"), res.get("kind"), res.get("namespace") or "", res.get("name"))
+            if key in removed:
+                left.append(f"{kind} {binding['metadata']['name']}")
+    return left
+
+
+def _wait_released(api: Client, templates: list[Ref], timeout: float) -> None:
+    """Until Karmada has let go of the removed templates. A template made again while its old binding waits
+    for the garbage collector is not propagated: Karmada refuses to update a binding owned by another object
+    and tries again only with a growing back-off (karmada-io/karmada#2090), so an install right after an
+    uninstall could wait minutes for its cluster-scoped objects. Members are clean already, so a binding the
+    collector is slow to remove does not fail the uninstall."""
+    with contextlib.suppress(WaitTimeout):
+        wait.until(lambda: not held(api, templates), timeout=timeout, what="Karmada to release the templates")
