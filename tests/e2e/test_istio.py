@@ -385,7 +385,9 @@ def test_uninstall_removes_the_mesh_everywhere_but_never_users_configuration(ins
     # a debug request (a real istiod's Pod is deleted with its Deployment). --remote changes show istiod
     # forgetting a remote (test_a_service_of_the_remote_appears_..._leaves_with_the_remote).
 
-    again = installed.install("--remote", REMOTE)  # as the other tests of this module expect it
+    # As the other tests of this module expect it, with istiod started again as its Deployment's new Pod
+    # would be: the token of the process that ran went with its ServiceAccount.
+    again = installed.install_with_istiod("--remote", REMOTE)
     assert again.returncode == 0, again.stdout + again.stderr
 
 
