@@ -49,7 +49,7 @@ def test_tool_list_shows_every_pinned_binary_and_component() -> None:
     assert table.stdout.split("\n")[0].split() == ["NAME", "VERSION", "KIND", "STATUS"]
     assert {line.split()[0] for line in table.stdout.strip().split("\n")[1:]} == {"volcano", "helm"}
     unknown = _kurator("tool", "list", "nosuch")
-    assert unknown.returncode != 0 and "unknown tool nosuch" in unknown.stderr
+    assert unknown.returncode != 0 and "unknown tool 'nosuch'" in unknown.stderr
 
 
 def test_version_components_lists_the_same() -> None:
@@ -59,3 +59,15 @@ def test_version_components_lists_the_same() -> None:
     assert {t["name"] for t in info["components"]} >= {"volcano", "kube-apiserver", "standin"}
     table = _kurator("version", "--components")
     assert table.stdout.startswith("kurator ") and "volcano" in table.stdout
+
+
+def test_unknown_tool_names_are_quoted_and_cut_never_echoed_whole() -> None:
+    """A trailing newline or a pasted 10 KB value is named as typed (quoted) and cut, as options' are."""
+    from kurator.cli.tools import tools
+
+    with pytest.raises(InvalidInput) as refused:
+        tools(["helm", "volcano\n", "x" * 10_000])
+    message = refused.value.message
+    assert "'volcano\\n'" in message and "\n" not in message
+    assert len(message) < 400, message[:100]
+    assert "helm" not in message  # only the unknown ones are named

@@ -83,13 +83,17 @@ def _artifacts() -> list[Tool]:
 
 
 def tools(names: list[str] | None = None) -> list[Tool]:
-    from kurator.core.errors import InvalidInput
+    from kurator.core.errors import InvalidInput, shown
 
     found = sorted(_binaries() + _artifacts(), key=lambda t: (t.kind == "binary", t.name))
     if names:
         known = {t.name for t in found}
         if unknown := sorted(set(names) - known):
-            raise InvalidInput(f"unknown tool {', '.join(unknown)}", f"known: {', '.join(sorted(known))}")
+            # quoted and cut as options' values are: a pasted file or a newline is never echoed whole
+            named = ", ".join(shown(n) for n in unknown[:5]) + (
+                f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            )
+            raise InvalidInput(f"unknown tool {named}", f"known: {', '.join(sorted(known))}")
         found = [t for t in found if t.name in names]
     return found
 
