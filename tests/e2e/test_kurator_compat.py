@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,23 @@ from kurator.fleet import record
 from kurator.kube.karmada import Cluster
 from kurator.local.fleet import UpResult
 from kurator.monitoring import manifests
-from tests.integration.helpers import cluster_client, gone, join, kurator, wait_for
+from tests.integration.helpers import cluster_client, gone, join, karmada_args, kurator, wait_for
 
 pytestmark = pytest.mark.e2e
 
 NS = manifests.NAMESPACE
+MEMBERS = ("member1", "member2")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _members_joined(local_fleet: UpResult) -> Iterator[None]:
+    """Both members joined for this module, and unjoined after it, as the fleet's other modules leave it."""
+    for member in MEMBERS:
+        proc = join(local_fleet, member)
+        assert proc.returncode == 0 or "already joined" in proc.stderr, proc.stderr
+    yield
+    for member in MEMBERS:
+        kurator(*karmada_args(local_fleet), "unjoin", member, "--force")
 
 
 def _dash_c(fleet: UpResult) -> list[str]:
@@ -56,7 +69,7 @@ def test_join_karmada_with_dash_c_and_a_context_of_a_merged_kubeconfig(local_fle
         wait_for(ready, 60, "member2 Ready in `kurator -c … get clusters`")
     finally:
         kurator(*_dash_c(local_fleet), "unjoin", "member2", "--force")
-    # Joined again the usual way, as the other tests expect to find it or make it.
+    # Joined again the usual way, as this module's other tests expect to find it.
     assert join(local_fleet, "member2").returncode == 0
 
 
@@ -83,8 +96,6 @@ def _nothing_installed(fleet: UpResult) -> None:
 def test_a_store_of_another_type_missing_a_field_is_refused_before_anything_is_written(
     local_fleet: UpResult, tmp_path: Path, kind: str, config: dict[str, object], missing: str
 ) -> None:
-    for cluster in ("member1", "member2"):
-        join(local_fleet, cluster)
     kurator(*_dash_c(local_fleet), "uninstall", "prometheus", "--wait-timeout", "120", check=True)
     store = _store(tmp_path / "objstore.yml", kind, config)
     host = f"{local_fleet.config.name}-host"
@@ -110,8 +121,6 @@ def test_a_store_of_another_type_missing_a_field_is_refused_before_anything_is_w
 
 
 def test_a_store_of_another_type_is_passed_through_as_written(local_fleet: UpResult, tmp_path: Path) -> None:
-    for cluster in ("member1", "member2"):
-        join(local_fleet, cluster)
     kurator(*_dash_c(local_fleet), "uninstall", "prometheus", "--wait-timeout", "120", check=True)
     config = {"bucket": "fleet-metrics", "service_account": '{"private_key": "sa-private-token"}'}
     store = _store(tmp_path / "objstore.yml", "GCS", config)

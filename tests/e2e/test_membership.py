@@ -26,6 +26,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def joined(local_fleet: UpResult) -> Iterator[UpResult]:
+    # Joins from scratch, whatever a module run before this one left joined on the shared fleet.
+    for member in ("member1", "member2"):
+        kurator(*_karmada_args(local_fleet), "unjoin", member, "--force")
     for member in ("member1", "member2"):
         proc = _join(local_fleet, member)
         assert proc.returncode == 0, proc.stderr
