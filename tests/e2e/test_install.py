@@ -23,6 +23,7 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap, Namespace, Service, ServiceAccount
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
+from lightkube.types import PatchType
 
 from kurator.kube import ops
 from kurator.kube.errors import NotFound
@@ -381,6 +382,76 @@ def test_uninstall_removes_everything_from_karmada_and_members(installed: UpResu
         assert gone(api, CustomResourceDefinition, "widgets.standin.kurator.dev")
     again = kurator(*karmada_args(fleet), "uninstall", "standin")
     assert again.returncode == 0 and "standin is not installed: nothing to remove" in again.stdout
+
+
+def test_an_install_waits_for_the_policy_an_uninstall_is_still_deleting(installed: UpResult) -> None:
+    """A policy applied again while its deletion is under way is updated, then goes (Karmada's finalizer
+    unbinds what it propagated): the templates made again were never propagated and the install waited for
+    the members until its deadline. It now waits until the old policy is gone, then makes it again."""
+    fleet = installed
+    karmada = cluster_client(fleet, "karmada")
+    policy = karmada.get(ClusterPropagationPolicy, "kurator-standin")
+    hold = "test.kurator.dev/hold"  # this test's own finalizer: the policy's deletion stays under way
+    held = [*(policy.metadata.finalizers or []), hold]  # type: ignore[union-attr]
+    karmada.patch(
+        ClusterPropagationPolicy,
+        "kurator-standin",
+        {"metadata": {"finalizers": held}},
+        patch_type=PatchType.MERGE,
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "kurator",
+        *karmada_args(fleet),
+        "install",
+        "standin",
+        "--wait-timeout",
+        "180",
+    ]
+    try:
+        gone_now = kurator(*karmada_args(fleet), "uninstall", "standin", "--wait-timeout", "60")
+        assert gone_now.returncode == 0, gone_now.stdout + gone_now.stderr  # members are clean
+        deleting = karmada.get(ClusterPropagationPolicy, "kurator-standin")
+        assert deleting.metadata.deletionTimestamp is not None  # type: ignore[union-attr]
+        plan = json.loads(_install(fleet, "--dry-run", "-o", "json").stdout)
+        changes = {(c["kind"], c["name"]): c for c in plan["targets"][0]["changes"]}
+        assert changes[("ClusterPropagationPolicy", "kurator-standin")]["action"] == "create"
+        assert "being deleted" in changes[("ClusterPropagationPolicy", "kurator-standin")]["note"]
+        env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+        with subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        ) as proc:
+            try:
+                # The run recorded itself, then waits: nothing of it is applied while the old policy is there.
+                wait_for(
+                    lambda: ops.get_or_none(karmada, ConfigMap, "kurator-component-standin", "kube-system"),
+                    120,
+                    "the install's record",
+                )
+                assert gone(karmada, Deployment, "standin", "standin")
+                assert karmada.get(ClusterPropagationPolicy, "kurator-standin").metadata.deletionTimestamp  # type: ignore[union-attr]
+            finally:
+                _release(karmada, hold)
+                out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out + err
+    finally:
+        _release(karmada, hold)
+    for member in MEMBERS:
+        assert not gone(cluster_client(fleet, member), Deployment, "standin", "standin"), member
+
+
+def _release(karmada: Client, finalizer: str) -> None:
+    policy = ops.get_or_none(karmada, ClusterPropagationPolicy, "kurator-standin")
+    finalizers = (policy.metadata.finalizers or []) if policy and policy.metadata else []
+    if finalizer in finalizers:
+        kept = [f for f in finalizers if f != finalizer]
+        karmada.patch(
+            ClusterPropagationPolicy,
+            "kurator-standin",
+            {"metadata": {"finalizers": kept}},
+            patch_type=PatchType.MERGE,
+        )
 
 
 def test_a_value_the_api_server_refuses_is_shown_by_the_dry_run_and_nothing_is_written(

@@ -93,6 +93,26 @@ def _lacking(api: Client, members: list[str], apis: list[tuple[str, str]]) -> se
     return {m for m in members if m not in clusters or not want <= _served(clusters[m])}
 
 
+def wait_deleted(api: Client, refs: list[Ref], timeout: float) -> None:
+    """Until objects being deleted (by an uninstall just before) are gone, so they can be made again."""
+    left = list(refs)
+
+    def gone() -> bool:
+        left[:] = [r for r in left if plan.get_live(api, r) is not None]
+        return not left
+
+    if left:
+        wait.until(
+            gone,
+            timeout=timeout,
+            what="Karmada to finish deleting what an earlier uninstall removed",
+            describe=lambda: (
+                "still there: " + ", ".join(str(r) for r in left[:3]) + (" …" if len(left) > 3 else "")
+            ),
+            hint="run the same command again once `kurator uninstall` has finished",
+        )
+
+
 def wait_served(api: Client, apis: list[tuple[str, str]], timeout: float) -> None:
     """Until the cluster's discovery serves every kind of ``apis`` (its own CRDs, just applied); one that
     never does is left to the readiness report."""

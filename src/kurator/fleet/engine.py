@@ -166,6 +166,7 @@ def _write(req: Request, prep: Prepared, out: Outcome) -> None:
     component no longer has."""
     api, want, members, the_plan, comp = prep.api, prep.want, prep.members, prep.plan, req.component
     pending = {c.ref for c in the_plan.karmada.pending() if c.action != "delete"}
+    applying.wait_deleted(api, [c.ref for c in the_plan.karmada.changes if c.deleting], req.wait_timeout)
     out.writes += applying.apply_docs(req.access, [d for d in want.first if Ref.of(d) in pending])
     out.writes += applying.apply_docs(req.access, [d for d in want.second if Ref.of(d) in pending])
     if any(Ref.of(d) in pending for d in want.third):

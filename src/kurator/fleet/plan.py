@@ -38,6 +38,8 @@ class Change:
     """Why the API server would refuse the object, in its own words (from the dry run)."""
     note: str = ""
     """What the dry run could not check, e.g. an object of a kind whose CRD this same install makes."""
+    deleting: bool = False
+    """The live object is being deleted (an uninstall's, its finalizers not done): made again once gone."""
 
 
 @dataclass
@@ -147,6 +149,10 @@ async def _on_karmada_one(api: AsyncClient, doc: Doc, fresh_namespaces: set[str]
     admission) answers for new objects too, and a refusal is kept in its words."""
     ref = Ref.of(doc)
     live = await get_member(api, ref)
+    if live is not None and (live.get("metadata") or {}).get("deletionTimestamp"):
+        # Applied now, it would be updated and then go with the deletion under way (a policy that goes
+        # unbinds what it propagated): it is made again once it is gone.
+        return Change("create", ref, note="being deleted: made again once it is gone", deleting=True)
     action: Action = "create" if live is None else "change"
     if kinds.lookup(ref.api_version, ref.kind) is None:  # neither known here nor in its discovery
         return Change(action, ref, refused=f"the API server does not serve {ref.api_version} {ref.kind}")

@@ -76,16 +76,18 @@ def uninstall(
         return out  # policies and record stay, so running uninstall again finishes the job
     _wait_released(api, templates, max(1.0, wait_timeout - (time.monotonic() - began)))
     out.writes += applying.delete(api, policies)
+    _wait_released(api, policies, max(1.0, wait_timeout - (time.monotonic() - began)))
     record.delete(api, component)
     out.seconds = time.monotonic() - began
     return out
 
 
 def held(api: Client, templates: list[Ref]) -> list[str]:
-    """What Karmada still holds of removed templates: a template still being finalized (a CRD, a namespace),
-    or a binding of one, which Karmada's garbage collector removes some time after its template."""
+    """What Karmada still holds of removed objects: one still being finalized (a CRD, a namespace, a policy
+    whose finalizer unbinds what it propagated), or a binding of one, which Karmada's garbage collector
+    removes some time after its template."""
     removed = {(r.api_version, r.kind, r.namespace, r.name) for r in templates}
-    slow = [r for r in templates if r.kind in ("CustomResourceDefinition", "Namespace")]
+    slow = [r for r in templates if r.is_policy or r.kind in ("CustomResourceDefinition", "Namespace")]
     left = [str(r) for r in slow if plan.get_live(api, r) is not None]
     for kind in BINDING_KINDS:
         for binding in plan.list_live(api, BINDING_API, kind):
@@ -100,7 +102,8 @@ def _wait_released(api: Client, templates: list[Ref], timeout: float) -> None:
     """Until Karmada has let go of the removed templates. A template made again while its old binding waits
     for the garbage collector is not propagated: Karmada refuses to update a binding owned by another object
     and tries again only with a growing back-off (karmada-io/karmada#2090), so an install right after an
-    uninstall could wait minutes for its cluster-scoped objects. Members are clean already, so a binding the
-    collector is slow to remove does not fail the uninstall."""
+    uninstall could wait minutes for its cluster-scoped objects; a policy applied again while its deletion
+    is under way goes with it. Members are clean already, so what Karmada is slow to let go of does not fail
+    the uninstall (an install waits for it)."""
     with contextlib.suppress(WaitTimeout):
         wait.until(lambda: not held(api, templates), timeout=timeout, what="Karmada to release the templates")
