@@ -148,11 +148,10 @@ def _listen(text: str) -> None:
 
 
 def _url(text: str) -> None:
-    from urllib.parse import urlsplit
+    from kurator.core.inputs import url_problem
 
-    ok = len(text) <= 2048 and re.fullmatch(r"https?://[^\x00-\x20\x7f]+", text) is not None
-    if not ok or not urlsplit(text).hostname:
-        raise InvalidInput(f"{shown(text)} is not an http:// or https:// address")
+    if problem := url_problem(text):
+        raise InvalidInput(problem)
 
 
 def _host(text: str) -> None:

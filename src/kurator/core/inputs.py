@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import yaml
 
-from kurator.core.errors import InvalidInput
+from kurator.core.errors import InvalidInput, shown
 
 MiB = 1024 * 1024
 LIMIT = 4 * MiB
@@ -33,6 +33,36 @@ ALIAS_NODES = 10_000
 block of settings, tiny next to the millions a nested-anchor bomb asks for."""
 DEPTH = 100
 """How deeply a document may nest; Kubernetes objects go about 20 levels deep."""
+
+
+URL_LIMIT = 2048
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a server's address (``--url``, a kubeconfig's ``server``), or None: checked
+    before any request, so the HTTP library never meets a host name it cannot encode or a port that is no
+    number (it raised UnicodeError and InvalidURL, which named neither the value nor where it came from)."""
+    from urllib.parse import urlsplit
+
+    if len(url) > URL_LIMIT:
+        return f"it is longer than {URL_LIMIT} characters"
+    if not re.fullmatch(r"https?://[^\x00-\x20\x7f]+", url):
+        return f"{shown(url)} is not an http:// or https:// address"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # 'Invalid IPv6 URL', 'Port out of range 0-65535', 'Port could not be cast…'
+        return f"{shown(url)} is not a URL: {exc}"
+    host = parts.hostname
+    if not host:
+        return f"{shown(url)} is not an http:// or https:// address (it has no host)"
+    if port == 0:
+        return f"{shown(url)} has port 0: the port must be a number from 1 to 65535"
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return f"host name {shown(host)} is not valid (empty or over-long parts between its dots)"
+    return None
 
 
 class NotYaml(InvalidInput):

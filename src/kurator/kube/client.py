@@ -24,7 +24,8 @@ from lightkube.core.exceptions import ConfigError
 from lightkube.core.generic_client import BasicRequest, GenericAsyncClient, GenericSyncClient
 from lightkube.types import OnErrorHandler, on_error_raise
 
-from kurator.core.errors import InvalidInput, KuratorError
+from kurator.core import inputs
+from kurator.core.errors import InvalidInput, KuratorError, shown
 from kurator.kube import deadline, errors, kubeconfig
 from kurator.kube.deadline import DEFAULT_REQUEST_TIMEOUT
 
@@ -194,6 +195,16 @@ def _params(config: SingleConfig, timeout: float | None, transport: Any) -> Conn
     return ConnectionParams(timeout=httpx2.Timeout(timeout), trust_env=False, transport=transport)
 
 
+def _check_server(config: SingleConfig) -> None:
+    """A kubeconfig's server that no request could be sent to is named with its file before any request."""
+    if problem := inputs.url_problem(config.cluster.server):
+        where = f"kubeconfig {config.fname}" if config.fname else "the kubeconfig"
+        raise InvalidInput(
+            f"{where} names server {shown(config.cluster.server)}, which cannot be used: {problem}",
+            f"fix the server of cluster {shown(config.context.cluster)} there",
+        )
+
+
 def _ssl(config: SingleConfig) -> Any:
     """The TLS context for the config's server and user; a file it names that cannot be used is an error
     naming that file."""
@@ -219,6 +230,7 @@ class Client(lightkube.Client):
         dry_run: bool = False,
         transport: httpx2.BaseTransport | None = None,
     ) -> None:
+        _check_server(config)
         self._timeout = httpx2.Timeout(timeout)
         transport = transport or deadline.Transport(_ssl(config))
         self._client = _SyncBoundary(
@@ -238,6 +250,7 @@ class AsyncClient(lightkube.AsyncClient):
         dry_run: bool = False,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
+        _check_server(config)
         self._timeout = httpx2.Timeout(timeout)
         if transport is None and connections is not None:
             transport = httpx2.AsyncHTTPTransport(
