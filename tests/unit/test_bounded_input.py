@@ -105,7 +105,7 @@ def test_files_are_refused_by_size_content_and_kind_with_their_name(tmp_path: Pa
 
 
 def test_a_device_or_pipe_is_read_only_up_to_the_limit() -> None:
-    with pytest.raises(InvalidInput, match="/dev/zero is larger than that: kurator reads at most 1 KiB"):
+    with pytest.raises(InvalidInput, match="/dev/zero holds more than 1 KiB, the most kurator reads from it"):
         inputs.read_text("/dev/zero", "plan file", limit=1024)
     read, write = os.pipe()
     with os.fdopen(write, "wb") as w:

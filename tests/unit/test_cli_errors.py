@@ -100,3 +100,21 @@ def test_a_path_that_cannot_be_used_is_named(tmp_path: Path) -> None:
     proc = kurator("local", "down", "--home", str(afile))
     assert proc.returncode == 1 and f"error: cannot use {afile}: it is a file" in _err(proc), proc.stderr
     assert afile.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "option", "where"),
+    [
+        (["cluster", "plan", "-f"], "-f", "kurator cluster plan"),
+        (["install", "prometheus", "--wait-timeout"], "--wait-timeout", "kurator install prometheus"),
+    ],
+)
+def test_an_option_given_no_value_is_said_as_every_other_error(
+    args: list[str], option: str, where: str
+) -> None:
+    proc = kurator(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: Option '{option}' requires an argument.",
+        f"hint: see `{where} --help`",
+    ]

@@ -121,17 +121,32 @@ def _traceback_if_verbose() -> None:
         traceback.print_exc()
 
 
-def _click_errors() -> tuple[type[Exception], ...]:
-    """Usage errors: Typer >= 0.29 raises those of the click it vendors, earlier versions click's own."""
+def _click_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """Click's errors, and of those its usage errors: Typer >= 0.28 raises those of the click it vendors,
+    earlier versions click's own."""
     for name in ("typer._click.exceptions", "click.exceptions"):  # the first one found (click is slow)
         try:
-            return (importlib.import_module(name).ClickException,)
+            module = importlib.import_module(name)
+            return (module.ClickException,), (module.UsageError,)
         except (ImportError, AttributeError):
             continue
-    return ()
+    return (), ()
 
 
-_CLICK_ERROR = _click_errors()
+_CLICK_ERROR, _USAGE_ERROR = _click_errors()
+
+
+def _command_path() -> str:
+    """The command typed, up to its first option (``kurator cluster plan``), for a usage error click raised
+    without its context (an option given no value)."""
+    words = ["kurator"]
+    for arg in sys.argv[1:]:
+        if arg.startswith("-") or len(words) > 4:
+            break
+        words.append(arg)
+    return " ".join(words)
+
+
 INTERRUPTED = 130
 _VERBOSE_HINT = "run again with --verbose for the traceback"
 
@@ -149,11 +164,12 @@ def run() -> None:
     except _CLICK_ERROR as exc:
         usage: Any = exc
         ctx = getattr(usage, "ctx", None)
-        if ctx is None:  # not about a command line (e.g. an aborted prompt): click's own words
+        if ctx is None and not isinstance(usage, _USAGE_ERROR):  # not about a command line: click's words
             usage.show()
             sys.exit(usage.exit_code)
         # One line, as every other error, and where to read about the command.
-        _fail(usage.format_message(), f"see `{ctx.command_path} --help`", usage.exit_code)
+        path = ctx.command_path if ctx is not None else _command_path()
+        _fail(usage.format_message(), f"see `{path} --help`", usage.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except OSError as exc:

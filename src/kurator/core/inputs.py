@@ -74,11 +74,11 @@ def _size(n: int) -> str:
 
 
 def _too_large(label: str, limit: int, size: int | None = None) -> InvalidInput:
-    what = f"is {_size(size)}" if size is not None else "is larger than that"
-    return InvalidInput(
-        f"{label} {what}: kurator reads at most {_size(limit)} from it",
-        "is it the right file?",
-    )
+    if size is None:  # a pipe or a device: how much more it holds is not known
+        message = f"{label} holds more than {_size(limit)}, the most kurator reads from it"
+    else:
+        message = f"{label} is {_size(size)}: kurator reads at most {_size(limit)} from it"
+    return InvalidInput(message, "is it the right file?")
 
 
 def decode(data: bytes, label: str, limit: int = LIMIT) -> str:
