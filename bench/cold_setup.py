@@ -2,6 +2,9 @@
 
 fetch: `kurator local fetch --source build` (every binary: the fleet's, Karmada's, helm, Prometheus and
        Thanos) with empty GOCACHE, GOMODCACHE and KURATOR_CACHE.
+istiod: istiod's `pilot-discovery` alone, built from Istio's pinned module with empty GOCACHE, GOMODCACHE
+       and KURATOR_CACHE, as the first `kurator local istiod` (or the istio tests) on a fresh machine
+       builds it.
 demo:  `scripts/demo.sh` in a fresh clone, as a new user runs it: its own .venv (pip downloads into an empty
        cache), empty Go caches and binary cache, a fleet of its own in a temporary home (purged afterwards).
 
@@ -11,7 +14,8 @@ prints the ratio. The machine's load is printed beside each figure: the CPU time
 used during the run (all CPU time from /proc/stat minus this run's own), so a figure taken on a busy
 machine says so. The target (README): cold demo.sh <= 15 min on a quiet 2-core machine.
 
-Usage: .venv/bin/python bench/cold_setup.py [--what fetch|demo] [--revs REV[,REV]] [--workdir DIR] [--keep]
+Usage: .venv/bin/python bench/cold_setup.py [--what fetch|istiod|demo] [--revs REV[,REV]] [--workdir DIR]
+       [--keep]
 """
 
 from __future__ import annotations
@@ -87,6 +91,13 @@ def measure(what: str, rev: str, work: Path, ncpu: int) -> dict[str, object]:
     if what == "fetch":
         env["PYTHONPATH"] = str(repo / "src")
         args = [sys.executable, "-m", "kurator", "local", "fetch", "--source", "build"]
+    elif what == "istiod":
+        env["PYTHONPATH"] = str(repo / "src")
+        build = (
+            "from kurator.binaries import ensure_binaries, istio_binaries; from kurator.cli.render import "
+            "ConsoleReporter; print(ensure_binaries(istio_binaries(), 'build', ConsoleReporter()).paths)"
+        )
+        args = [sys.executable, "-c", build]
     else:
         args = ["bash", "scripts/demo.sh", *fleet]
     print(f"\n== cold {what} of {commit} in {work}", flush=True)
@@ -139,7 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--what", choices=("fetch", "demo"), default="demo")
+    parser.add_argument("--what", choices=("fetch", "istiod", "demo"), default="demo")
     parser.add_argument("--revs", default="HEAD", help="revision(s) to measure, comma-separated, in order")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where the caches go (default: a temp dir)"
