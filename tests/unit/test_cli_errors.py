@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.unit.cli import run_kurator
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -17,14 +18,6 @@ clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]
 contexts: [{name: c, context: {cluster: c, user: u}}]
 users: [{name: u, user: {token: t}}]
 """
-
-
-def kurator(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300"}
-    env.pop("KUBECONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "kurator", *args], capture_output=True, text=True, env=env, timeout=60, cwd=cwd
-    )
 
 
 def _err(proc: subprocess.CompletedProcess[str]) -> str:
@@ -40,7 +33,7 @@ def binary(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", [["get", "clusters"], ["get", "components"], ["query", "up"]])
 def test_a_binary_kubeconfig_is_named(binary: Path, command: list[str]) -> None:
-    proc = kurator("--kubeconfig", str(binary), *command)
+    proc = run_kurator("--kubeconfig", str(binary), *command)
     assert proc.returncode == 2, proc.stderr
     assert f"error: kubeconfig {binary} is binary, not a text file" in _err(proc)
     assert "unexpected" not in proc.stderr
@@ -49,18 +42,18 @@ def test_a_binary_kubeconfig_is_named(binary: Path, command: list[str]) -> None:
 def test_a_binary_or_latin1_plan_file_is_named(tmp_path: Path, binary: Path) -> None:
     kubeconfig = tmp_path / "kc"
     kubeconfig.write_text(KUBECONFIG)
-    proc = kurator("--kubeconfig", str(kubeconfig), "cluster", "plan", "-f", str(binary))
+    proc = run_kurator("--kubeconfig", str(kubeconfig), "cluster", "plan", "-f", str(binary))
     assert proc.returncode == 2 and f"error: plan file {binary} is binary, not a text file" in _err(proc)
     latin = tmp_path / "cluster.yaml"
     latin.write_bytes("kind: CustomCluster\nmetadata: {name: caf\xe9}\n".encode("latin-1"))
-    proc = kurator("--kubeconfig", str(kubeconfig), "cluster", "plan", "-f", str(latin))
+    proc = run_kurator("--kubeconfig", str(kubeconfig), "cluster", "plan", "-f", str(latin))
     assert proc.returncode == 2 and f"plan file {latin} is not UTF-8 text (byte 40" in _err(proc)
 
 
 def test_artifacts_pull_to_a_file_says_so_and_touches_it_not(tmp_path: Path) -> None:
     target = tmp_path / "bundle"
     target.write_text("mine\n")
-    proc = kurator("artifacts", "pull", "standin", "--to", str(target))
+    proc = run_kurator("artifacts", "pull", "standin", "--to", str(target))
     assert proc.returncode == 2, proc.stderr
     assert f"error: --to {target} is a file, not a folder" in _err(proc)
     assert target.read_text() == "mine\n"
@@ -68,7 +61,7 @@ def test_artifacts_pull_to_a_file_says_so_and_touches_it_not(tmp_path: Path) -> 
 
 def test_a_damaged_bundle_index_is_named(tmp_path: Path) -> None:
     (tmp_path / "index.json").write_text("{damaged")
-    proc = kurator("artifacts", "pull", "standin", "--to", str(tmp_path))
+    proc = run_kurator("artifacts", "pull", "standin", "--to", str(tmp_path))
     assert proc.returncode == 2, proc.stderr
     assert f"the bundle's index {tmp_path / 'index.json'} is not valid JSON" in _err(proc)
 
@@ -97,7 +90,7 @@ def test_the_hint_to_run_with_verbose_is_not_given_to_who_did(
 def test_a_path_that_cannot_be_used_is_named(tmp_path: Path) -> None:
     afile = tmp_path / "afile"
     afile.write_text("mine\n")
-    proc = kurator("local", "down", "--home", str(afile))
+    proc = run_kurator("local", "down", "--home", str(afile))
     assert proc.returncode == 1 and f"error: cannot use {afile}: it is a file" in _err(proc), proc.stderr
     assert afile.read_text() == "mine\n"
 
@@ -112,7 +105,7 @@ def test_a_path_that_cannot_be_used_is_named(tmp_path: Path) -> None:
 def test_an_option_given_no_value_is_said_as_every_other_error(
     args: list[str], option: str, where: str
 ) -> None:
-    proc = kurator(*args)
+    proc = run_kurator(*args)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [
         f"error: Option '{option}' requires an argument.",

@@ -5,9 +5,6 @@ a trailing newline and 10 KB values; and every option is classified, so a new on
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ import typer
 from kurator.cli.main import command
 from kurator.cli.options import GlobalOptions
 from kurator.core.errors import InvalidInput
+from tests.unit.cli import run_kurator
 
 ROOT = command()
 UsageError: type[Exception] = typer.BadParameter.__mro__[1]  # click's, whichever click Typer uses
@@ -159,20 +157,13 @@ def test_global_options_work_before_and_after_the_command(tmp_path: Path) -> Non
         assert ctx.find_root().obj == GlobalOptions(kubeconfig="/k", context="c2", verbose=True), path
 
 
-def _run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300", "KURATOR_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "kurator", *args], capture_output=True, text=True, env=env, timeout=60
-    )
-
-
 @pytest.mark.parametrize("value", ["nan", "inf", "-5"])
 def test_the_issues_wait_timeout_and_newline_name_start_nothing(tmp_path: Path, value: str) -> None:
     home = tmp_path / "fleet"
-    proc = _run("local", "up", "--home", str(home), "--wait-timeout", value, home=tmp_path)
+    proc = run_kurator("local", "up", "--home", str(home), "--wait-timeout", value, home=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Invalid value for '--wait-timeout'" in proc.stderr
-    proc = _run("local", "up", "--name", "dev\n", "--home", str(home), home=tmp_path)
+    proc = run_kurator("local", "up", "--name", "dev\n", "--home", str(home), home=tmp_path)
     assert proc.returncode == 2 and "fleet name 'dev\\n' is not valid" in proc.stderr
     assert not home.exists() and not (tmp_path / "local").exists()
 
@@ -199,13 +190,13 @@ def test_the_issues_global_options_after_the_subcommand(tmp_path: Path) -> None:
         ["--kubeconfig", str(kubeconfig), "install", "cluster-operator", "--context", "nope", "--dry-run"],
         ["--context", "c", "get", "clusters", "--kubeconfig", str(kubeconfig), "--context", "nope"],
     ):
-        proc = _run(*args, home=tmp_path)
+        proc = run_kurator(*args, home=tmp_path)
         assert proc.returncode == 2, proc.stderr
         assert f"context 'nope' is not in kubeconfig {kubeconfig}" in proc.stderr, proc.stderr
-    proc = _run("-o", "json", "version", home=tmp_path)
+    proc = run_kurator("-o", "json", "version", home=tmp_path)
     assert proc.returncode == 0 and '"version":' in proc.stdout, proc.stderr
-    proc = _run("-o", "json", "local", "down", "--home", str(tmp_path / "x"), home=tmp_path)
+    proc = run_kurator("-o", "json", "local", "down", "--home", str(tmp_path / "x"), home=tmp_path)
     assert proc.returncode == 2 and "`kurator local down` has no output to format" in proc.stderr
-    proc = _run("--kubeconfig", str(tmp_path / "none"), "get", "clusters", "--verbose", home=tmp_path)
+    proc = run_kurator("--kubeconfig", str(tmp_path / "none"), "get", "clusters", "--verbose", home=tmp_path)
     assert proc.returncode == 2 and f"kubeconfig {tmp_path / 'none'} does not exist" in proc.stderr
     assert "Traceback" in proc.stderr  # --verbose after the command shows the traceback

@@ -4,21 +4,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from kurator.cli.members import _member_name
 from kurator.core.errors import InvalidInput
-
-
-def _kurator(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "kurator", *args], capture_output=True, text=True, env=env, check=False
-    )
+from tests.unit.cli import run_kurator
 
 
 def test_join_takes_kurators_karmada_word_or_just_the_name() -> None:
@@ -30,13 +21,13 @@ def test_join_takes_kurators_karmada_word_or_just_the_name() -> None:
 
 
 def test_dash_c_is_the_kubeconfig() -> None:
-    proc = _kurator("-c", "/nonexistent/kubeconfig", "get", "clusters")
+    proc = run_kurator("-c", "/nonexistent/kubeconfig", "get", "clusters")
     assert proc.returncode != 0
     assert "kubeconfig /nonexistent/kubeconfig does not exist" in proc.stderr
 
 
 def test_tool_list_shows_every_pinned_binary_and_component() -> None:
-    proc = _kurator("tool", "list", "-o", "json")
+    proc = run_kurator("tool", "list", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     listed = {(t["name"], t["kind"]): t for t in json.loads(proc.stdout)}
     assert listed[("volcano", "manifests")]["version"] == "1.15.1"
@@ -44,20 +35,20 @@ def test_tool_list_shows_every_pinned_binary_and_component() -> None:
     assert listed[("kube-apiserver", "binary")]["version"] == "1.35.4"
     assert listed[("karmadactl", "binary")]["sha256"] == "Go checksum database"
     assert {"helm", "etcd", "kwok", "thanos", "prometheus"} <= {n for n, _ in listed}
-    table = _kurator("tool", "ls", "volcano", "helm")
+    table = run_kurator("tool", "ls", "volcano", "helm")
     assert table.returncode == 0, table.stderr
     assert table.stdout.split("\n")[0].split() == ["NAME", "VERSION", "KIND", "STATUS"]
     assert {line.split()[0] for line in table.stdout.strip().split("\n")[1:]} == {"volcano", "helm"}
-    unknown = _kurator("tool", "list", "nosuch")
+    unknown = run_kurator("tool", "list", "nosuch")
     assert unknown.returncode != 0 and "unknown tool 'nosuch'" in unknown.stderr
 
 
 def test_version_components_lists_the_same() -> None:
-    proc = _kurator("version", "--components", "-o", "json")
+    proc = run_kurator("version", "--components", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert {t["name"] for t in info["components"]} >= {"volcano", "kube-apiserver", "standin"}
-    table = _kurator("version", "--components")
+    table = run_kurator("version", "--components")
     assert table.stdout.startswith("kurator ") and "volcano" in table.stdout
 
 

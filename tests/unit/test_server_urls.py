@@ -4,14 +4,12 @@ reaches the HTTP library as an "unexpected UnicodeError" or "unexpected InvalidU
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kurator.core import inputs
+from tests.unit.cli import run_kurator
 
 BAD = {
     "http://a..b": "host name 'a..b' is not valid",
@@ -38,13 +36,6 @@ def test_unusable_urls_are_named_with_the_reason(url: str, why: str) -> None:
     assert len(problem) < 300
 
 
-def _run(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300", "KURATOR_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "kurator", *args], capture_output=True, text=True, env=env, timeout=60
-    )
-
-
 @pytest.mark.parametrize("url", ["http://a..b", "http://127.0.0.1:abc", "http://[::1"])
 def test_the_cli_names_a_bad_server_of_a_kubeconfig_and_of_url(tmp_path: Path, url: str) -> None:
     kubeconfig = tmp_path / "kc"
@@ -53,10 +44,10 @@ def test_the_cli_names_a_bad_server_of_a_kubeconfig_and_of_url(tmp_path: Path, u
         f"clusters: [{{name: c, cluster: {{server: '{url}'}}}}]\n"
         "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\n"
     )
-    proc = _run("--kubeconfig", str(kubeconfig), "get", "clusters", home=tmp_path)
+    proc = run_kurator("--kubeconfig", str(kubeconfig), "get", "clusters", home=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert f"kubeconfig {kubeconfig} names server {url!r}" in proc.stderr, proc.stderr
     assert "unexpected" not in proc.stderr
-    proc = _run("query", "up", "--url", url, home=tmp_path)
+    proc = run_kurator("query", "up", "--url", url, home=tmp_path)
     assert proc.returncode == 2 and "Invalid value for '--url'" in proc.stderr, proc.stderr
     assert "unexpected" not in proc.stderr
