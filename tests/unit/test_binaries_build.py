@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from kurator.binaries import gobuild, scheduling
-from kurator.binaries.catalog import fleet_binaries, monitoring_build
+from kurator.binaries import ensure_binaries, gobuild, scheduling
+from kurator.binaries.catalog import (
+    GoBuildSpec,
+    fleet_binaries,
+    helm_binary,
+    karmada_binaries,
+    monitoring_build,
+)
+from kurator.binaries.fetch import asset_path
 
 GIB = 2**30
 
@@ -116,3 +124,61 @@ def test_builds_collect_garbage_less_often_unless_told(monkeypatch: pytest.Monke
     assert env["GOGC"] == "400" and env["GOTOOLCHAIN"] == "local" and env["CGO_ENABLED"] == "0"
     monkeypatch.setenv("GOGC", "150")
     assert gobuild._env(spec)["GOGC"] == "150"
+
+
+def _fake_go(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
+    """gobuild's prepare/compile/module_dir replaced: a compile makes an executable per name asked for,
+    Karmada's module source holds its two release folders. Returns the names each compile was asked for."""
+    monkeypatch.setenv("KURATOR_CACHE", str(tmp_path / "cache"))
+    karmada_src = tmp_path / "karmada-src"
+    for folder in ("charts/karmada/_crds/bases", "artifacts/deploy"):
+        (karmada_src / folder).mkdir(parents=True)
+        (karmada_src / folder / "x.yaml").write_text("kind: X\n")
+    compiled: list[list[str]] = []
+
+    def prepare(spec: GoBuildSpec, progress: object = None) -> gobuild.Prepared:
+        return gobuild.Prepared(tmp_path, tmp_path / "kubernetes-src", 10)
+
+    def compile(spec: GoBuildSpec, prepared: object, progress: object, names: list[str]) -> dict[str, Path]:
+        compiled.append(sorted(names))
+        out = tmp_path / "out"
+        out.mkdir(exist_ok=True)
+        for name in names:
+            (out / name).write_text("#!/bin/sh\n")
+            (out / name).chmod(0o755)
+        return {name: out / name for name in names}
+
+    monkeypatch.setattr(gobuild, "prepare", prepare)
+    monkeypatch.setattr(gobuild, "compile", compile)
+    monkeypatch.setattr(gobuild, "module_dir", lambda spec, prepared, module, version: karmada_src)
+    monkeypatch.setattr(gobuild, "go_available", lambda: True)
+    return compiled
+
+
+def test_one_build_for_the_control_plane_karmada_and_helm_with_karmadas_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    compiled = _fake_go(monkeypatch, tmp_path)
+    kube = [s for s in fleet_binaries("1.35.4") if s.name.startswith("kube")]
+    specs = [*kube, *karmada_binaries(), helm_binary()]
+    report = ensure_binaries(specs, "build")
+    assert len(compiled) == 1 and len(compiled[0]) == 10  # one go build for all ten binaries
+    assert set(report.how.values()) == {"built"}
+    assert (asset_path("karmada-crds", "1.18.2") / "bases" / "x.yaml").is_file()
+    assert (asset_path("karmada-deploy", "1.18.2") / "x.yaml").is_file()
+    assert ensure_binaries(specs, "build").how == {s.name: "cached" for s in specs}  # a re-run builds nothing
+
+
+def test_missing_release_data_alone_is_put_back_without_compiling(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    compiled = _fake_go(monkeypatch, tmp_path)
+    specs = karmada_binaries()
+    ensure_binaries(specs, "build")
+    shutil.rmtree(asset_path("karmada-crds", "1.18.2"))
+    kube = [s for s in fleet_binaries("1.35.4") if s.name == "kube-apiserver"]
+    assert ensure_binaries(kube, "build").how == {"kube-apiserver": "built"}
+    assert not asset_path("karmada-crds", "1.18.2").exists()  # kube-apiserver needs no Karmada CRDs
+    assert ensure_binaries(specs, "build")
+    assert asset_path("karmada-crds", "1.18.2").is_dir()
+    assert compiled == [sorted(s.name for s in specs), ["kube-apiserver"]]  # the data came back, no compile

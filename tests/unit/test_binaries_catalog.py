@@ -9,6 +9,8 @@ from kurator.binaries.catalog import (
     arch,
     cluster_api_binaries,
     fleet_binaries,
+    helm_binary,
+    karmada_binaries,
     monitoring_binaries,
     prometheus_module_version,
 )
@@ -38,11 +40,54 @@ def test_fleet_binaries_share_one_kubernetes_build_and_pin_versions() -> None:
     assert kubectl.sha256_url == kubectl.url + ".sha256"
     build = specs["kube-apiserver"].build
     assert build is not None and build.kubernetes_staging
-    assert "-X k8s.io/component-base/version.gitVersion=v1.35.4" in build.ldflags
+    stamps = dict(build.package_ldflags)
+    assert "-X k8s.io/component-base/version.gitVersion=v1.35.4" in stamps["k8s.io/kubernetes/cmd/kubectl"]
     download = specs["etcd"].download
     assert download is not None and download.url.startswith("http://127.0.0.1:1/")
     assert download.archive_member is not None and download.archive_member.endswith("/etcd")
     assert specs["kwok"].download is None  # no published checksum: built, never downloaded unverified
+
+
+def test_karmada_and_helm_are_built_with_the_control_plane() -> None:
+    """One module for the three families on the Kubernetes 0.35 libraries: their shared packages compile
+    once; each binary keeps its own version stamp and its release's version."""
+    fleet = {s.name: s for s in fleet_binaries("1.35.4")}
+    karmada = {s.name: s for s in karmada_binaries()}
+    helm = helm_binary()
+    build = fleet["kube-apiserver"].build
+    assert build is not None and karmada["karmadactl"].build == build == helm.build
+    assert {n: s.version for n, s in karmada.items()} == {
+        **{
+            f"karmada-{c}": "1.18.2"
+            for c in ("controller-manager", "scheduler", "aggregated-apiserver", "webhook")
+        },
+        "karmadactl": "1.18.2",
+    }
+    assert helm.version == "3.20.2" and helm.download is not None
+    assert get_args(build)[2:6] == [
+        f"k8s.io/kubernetes/cmd/{n}@v1.35.4"
+        for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+    ]
+    assert "github.com/karmada-io/karmada/cmd/karmadactl@v1.18.2" in get_args(build)
+    assert get_args(build)[-1] == "helm.sh/helm/v3/cmd/helm@v3.20.2"
+    assert build.version_of("helm.sh/helm/v3/cmd/helm") == "v3.20.2"
+    assert build.version_of("k8s.io/kubernetes/cmd/kubectl") == "v1.35.4"
+    assert "kubernetes_protomessage_one_more_release" in build.tags and "selinux" in build.tags
+    commands = build_commands(build, Path("/out"))
+    assert len(commands) == 1  # one go build for all ten
+    ldflags = [a for a in commands[0] if a.startswith("-ldflags=")]
+    assert ldflags[0] == "-ldflags=-s -w"
+    stamped = {a.split("=", 2)[1]: a for a in ldflags[1:]}
+    assert "karmada/pkg/version.gitVersion=v1.18.2" in stamped["github.com/karmada-io/karmada/cmd/webhook"]
+    assert "component-base" not in stamped["github.com/karmada-io/karmada/cmd/webhook"]
+    assert "internal/version.version=v3.20.2" in stamped["helm.sh/helm/v3/cmd/helm"]
+    # Karmada's CRDs and manifests come from Karmada's module at its own version
+    assert {(a.name, a.module, a.version) for a in build.assets} == {
+        ("karmada-crds", "github.com/karmada-io/karmada", "v1.18.2"),
+        ("karmada-deploy", "github.com/karmada-io/karmada", "v1.18.2"),
+    }
+    assert all(a.owns("github.com/karmada-io/karmada/cmd/karmadactl") for a in build.assets)
+    assert not any(a.owns("k8s.io/kubernetes/cmd/kubectl") for a in build.assets)
 
 
 def test_monitoring_binaries_share_one_thanos_build() -> None:
@@ -111,7 +156,9 @@ def test_cluster_api_binaries_pin_capi_with_the_capa_that_pairs_with_it() -> Non
     assert aws.module == "sigs.k8s.io/cluster-api-provider-aws/v2" and aws.version == "v2.13.0"
     assert "-X sigs.k8s.io/cluster-api/version.gitVersion=v1.13.4" in core.ldflags
     # the CRDs, webhook configurations and RBAC of the same release are kept as data, not the sources
-    assert "controlplane/kubeadm/config" in core.asset_include and "config" in aws.asset_include
+    (core_config,), (aws_config,) = core.assets, aws.assets
+    assert "controlplane/kubeadm/config" in core_config.include and "config" in aws_config.include
+    assert (core_config.module, core_config.version) == (core.module, core.version)
 
 
 def test_packages_in_folders_of_one_name_get_a_go_build_each() -> None:
@@ -144,6 +191,7 @@ def test_a_build_asks_only_for_the_missing_binaries_of_its_group() -> None:
         f"k8s.io/kubernetes/cmd/{n}"
         for n in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
     ]
+    assert every[-1] == "helm.sh/helm/v3/cmd/helm"
     assert build_args(build, Path("/out"), ["kubectl"])[-3:] == [
         "-o",
         "/out/kubectl",

@@ -61,6 +61,22 @@ class DownloadSpec:
 
 
 @dataclass(frozen=True)
+class Asset:
+    """A folder of ``module``'s source at ``version`` kept as data: ``<cache>/<name>/<version without v>/``,
+    only the ``include`` paths of it when given (a module root holds sources too)."""
+
+    name: str
+    module: str
+    version: str
+    folder: str = ""
+    include: tuple[str, ...] = ()
+
+    def owns(self, package: str) -> bool:
+        """Whether ``package`` belongs to the module whose data this is."""
+        return package == self.module or package.startswith(f"{self.module}/")
+
+
+@dataclass(frozen=True)
 class GoBuildSpec:
     """One Go helper module that builds one or more binaries in a single ``go build`` (shared packages
     compile once). ``packages`` maps a main package to the binary name it becomes."""
@@ -78,11 +94,20 @@ class GoBuildSpec:
     # (main package, flags added to ``ldflags`` for that binary only): version stamps that differ
     package_ldflags: tuple[tuple[str, tuple[str, ...]], ...] = ()
     env: tuple[tuple[str, str], ...] = field(default=())
-    # Folders of the module's source kept as data beside the binaries (CRDs, manifests of the release):
-    # (folder in the module, asset name) -> <cache>/<asset name>/<version>/
-    assets: tuple[tuple[str, str], ...] = ()
-    # Only these paths of an asset folder are kept (all of it when empty): a module root holds sources.
-    asset_include: tuple[str, ...] = ()
+    # Folders of a module's source kept as data beside the binaries (CRDs, manifests of the release).
+    assets: tuple[Asset, ...] = ()
+    title: str = ""  # how progress names what is built; default "<module>@<version>"
+
+    def version_of(self, package: str) -> str:
+        """The version ``package`` is built at: its entry in ``requires``, else the module's."""
+        for required in self.requires:
+            path, _, version = required.rpartition("@")
+            if path == package:
+                return version
+        return self.version
+
+    def described(self) -> str:
+        return self.title or f"{self.module}@{self.version}"
 
 
 @dataclass(frozen=True)
@@ -102,25 +127,61 @@ def _mirror(override: str | None, default: str) -> str:
     return (override or os.environ.get("KURATOR_RELEASE_MIRROR") or default).rstrip("/")
 
 
-def kubernetes_build(version: str) -> GoBuildSpec:
+def _kubernetes_stamp(version: str) -> tuple[str, ...]:
     minor = version.split(".")[1]
-    stamp = [
+    return (
         f"-X k8s.io/component-base/version.gitVersion=v{version}",
         "-X k8s.io/component-base/version.gitMajor=1",
         f"-X k8s.io/component-base/version.gitMinor={minor}",
         "-X k8s.io/component-base/version.gitTreeState=clean",
         f"-X k8s.io/client-go/pkg/version.gitVersion=v{version}",
-    ]
+    )
+
+
+KARMADA_MODULE = "github.com/karmada-io/karmada"
+HELM_MODULE = "helm.sh/helm/v3"
+
+
+def control_plane_build(version: str) -> GoBuildSpec:
+    """Kubernetes' control plane and kubectl, Karmada's components and karmadactl, and helm in one
+    ``go build``: all three are built on the Kubernetes 0.35 libraries, so in one module (Go's minimal
+    version selection takes each shared dependency at the highest version any of them asks for; the
+    k8s.io libraries at the control plane's own v0.{minor}.{patch}) the packages they share, k8s.io/api and
+    client-go above all, compile once instead of three times (a cold set-up's largest saving, README)."""
+    karmada_version = f"v{KARMADA_VERSION}"
+    kube = tuple((f"k8s.io/kubernetes/cmd/{name}", name) for name in KUBERNETES_BINARIES)
+    karmada = (
+        *((f"{KARMADA_MODULE}/cmd/{c}", f"karmada-{c}") for c in KARMADA_COMPONENTS),
+        # karmadactl installs Karmada into a real host cluster (`kurator install karmada`).
+        (f"{KARMADA_MODULE}/cmd/karmadactl", "karmadactl"),
+    )
+    helm = ((f"{HELM_MODULE}/cmd/helm", "helm"),)
+    karmada_stamp = (f"-X {KARMADA_MODULE}/pkg/version.gitVersion={karmada_version}",)
+    helm_stamp = (f"-X {HELM_MODULE}/internal/version.version=v{HELM_VERSION}",)
     return GoBuildSpec(
-        key=f"kubernetes-{version}",
+        key=f"kubernetes+karmada+helm-{version}",
         module="k8s.io/kubernetes",
         version=f"v{version}",
         # kubectl shares most of its packages with the control plane: built beside it, it costs little and
         # gives people the kubectl of the fleet's own version.
-        packages=tuple((f"k8s.io/kubernetes/cmd/{name}", name) for name in KUBERNETES_BINARIES),
+        packages=(*kube, *karmada, *helm),
+        requires=(
+            *(f"{pkg}@{karmada_version}" for pkg, _ in karmada),
+            *(f"{pkg}@v{HELM_VERSION}" for pkg, _ in helm),
+        ),
         kubernetes_staging=True,
-        tags=("selinux", "notest"),
-        ldflags=("-s", "-w", *stamp),
+        # Karmada 1.18 is built against Kubernetes 0.35 types with this tag, as upstream's build script sets.
+        tags=("selinux", "notest", "kubernetes_protomessage_one_more_release"),
+        package_ldflags=(
+            *((pkg, _kubernetes_stamp(version)) for pkg, _ in kube),
+            *((pkg, karmada_stamp) for pkg, _ in karmada),
+            *((pkg, helm_stamp) for pkg, _ in helm),
+        ),
+        assets=(
+            Asset(KARMADA_CRDS, KARMADA_MODULE, karmada_version, "charts/karmada/_crds"),
+            Asset(KARMADA_DEPLOY, KARMADA_MODULE, karmada_version, "artifacts/deploy"),
+        ),
+        title=f"Kubernetes v{version}, Karmada {karmada_version}, helm v{HELM_VERSION}",
     )
 
 
@@ -139,7 +200,7 @@ def fleet_binaries(kubernetes_version: str, mirror: str | None = None) -> list[B
     a = arch()
     k8s = _mirror(mirror, "https://dl.k8s.io")
     gh = _mirror(mirror, "https://github.com")
-    kube_build = kubernetes_build(kubernetes_version)
+    kube_build = control_plane_build(kubernetes_version)
     specs = [
         BinarySpec(
             name,
@@ -150,7 +211,7 @@ def fleet_binaries(kubernetes_version: str, mirror: str | None = None) -> list[B
             ),
             kube_build,
         )
-        for _, name in kube_build.packages
+        for name in KUBERNETES_BINARIES
     ]
     etcd_dir = f"etcd-v{ETCD_VERSION}-linux-{a}"
     specs.append(
@@ -190,22 +251,14 @@ def fleet_binaries(kubernetes_version: str, mirror: str | None = None) -> list[B
 
 def karmada_binaries() -> list[BinarySpec]:
     """Karmada's control-plane components. Its releases ship them as container images only, so they are
-    built from the Go module proxy, with the CRDs and deploy manifests of the same release kept as data."""
-    build = GoBuildSpec(
-        key=f"karmada-{KARMADA_VERSION}",
-        module="github.com/karmada-io/karmada",
-        version=f"v{KARMADA_VERSION}",
-        # karmadactl installs Karmada into a real host cluster (`kurator install karmada`).
-        packages=(
-            *((f"github.com/karmada-io/karmada/cmd/{c}", f"karmada-{c}") for c in KARMADA_COMPONENTS),
-            ("github.com/karmada-io/karmada/cmd/karmadactl", "karmadactl"),
-        ),
-        # Karmada 1.18 is built against Kubernetes 0.35 types; upstream's build script sets this tag.
-        tags=("kubernetes_protomessage_one_more_release",),
-        ldflags=("-s", "-w", f"-X github.com/karmada-io/karmada/pkg/version.gitVersion=v{KARMADA_VERSION}"),
-        assets=(("charts/karmada/_crds", KARMADA_CRDS), ("artifacts/deploy", KARMADA_DEPLOY)),
-    )
-    return [BinarySpec(name, KARMADA_VERSION, None, build) for _, name in build.packages]
+    built from the Go module proxy (with the control plane, :func:`control_plane_build`), with the CRDs and
+    deploy manifests of the same release kept as data."""
+    build = control_plane_build(SUPPORTED_KUBERNETES_VERSIONS[0])
+    return [
+        BinarySpec(name, KARMADA_VERSION, None, build)
+        for pkg, name in build.packages
+        if pkg.startswith(f"{KARMADA_MODULE}/")
+    ]
 
 
 def helm_binary(mirror: str | None = None) -> BinarySpec:
@@ -221,13 +274,7 @@ def helm_binary(mirror: str | None = None) -> BinarySpec:
             sha256_url=f"{base}/{tarball}.sha256sum",
             archive_member=f"linux-{a}/helm",
         ),
-        GoBuildSpec(
-            key=f"helm-{HELM_VERSION}",
-            module="helm.sh/helm/v3",
-            version=f"v{HELM_VERSION}",
-            packages=(("helm.sh/helm/v3/cmd/helm", "helm"),),
-            ldflags=("-s", "-w", f"-X helm.sh/helm/v3/internal/version.version=v{HELM_VERSION}"),
-        ),
+        control_plane_build(SUPPORTED_KUBERNETES_VERSIONS[0]),
     )
 
 
@@ -318,8 +365,19 @@ def cluster_api_binaries() -> list[BinarySpec]:
             (f"{capi}/controlplane/kubeadm", "capi-kubeadm-control-plane-manager"),
         ),
         ldflags=_capi_stamp(capi, CLUSTER_API_VERSION),
-        assets=(("", CLUSTER_API_CONFIG),),
-        asset_include=("config", "bootstrap/kubeadm/config", "controlplane/kubeadm/config", "metadata.yaml"),
+        assets=(
+            Asset(
+                CLUSTER_API_CONFIG,
+                capi,
+                f"v{CLUSTER_API_VERSION}",
+                include=(
+                    "config",
+                    "bootstrap/kubeadm/config",
+                    "controlplane/kubeadm/config",
+                    "metadata.yaml",
+                ),
+            ),
+        ),
     )
     aws = GoBuildSpec(
         key=f"cluster-api-provider-aws-{CAPA_VERSION}",
@@ -327,8 +385,7 @@ def cluster_api_binaries() -> list[BinarySpec]:
         version=f"v{CAPA_VERSION}",
         packages=((capa, "capa-manager"),),
         ldflags=_capi_stamp(capa, CAPA_VERSION),
-        assets=(("", CAPA_CONFIG),),
-        asset_include=("config", "metadata.yaml"),
+        assets=(Asset(CAPA_CONFIG, capa, f"v{CAPA_VERSION}", include=("config", "metadata.yaml")),),
     )
     return [
         *(BinarySpec(name, CLUSTER_API_VERSION, None, core) for _, name in core.packages),

@@ -19,6 +19,7 @@ from kurator.binaries.catalog import (
     KARMADA_CRDS,
     KARMADA_DEPLOY,
     KARMADA_VERSION,
+    Asset,
     BinarySpec,
     GoBuildSpec,
     cluster_api_binaries,
@@ -50,16 +51,18 @@ def asset_path(name: str, version: str) -> Path:
     return bin_cache() / name / version
 
 
-def _install_asset(source: Path, name: str, version: str, include: tuple[str, ...] = ()) -> None:
-    """Copy ``source`` (only its ``include`` paths, when given) to the asset's folder, whole or not at all."""
-    target = asset_path(name, version)
+def _install_asset(source: Path, asset: Asset) -> None:
+    """Copy ``source`` (only the asset's ``include`` paths, when given) to the asset's folder, whole or not
+    at all."""
+    version = asset.version.removeprefix("v")
+    target = asset_path(asset.name, version)
     if target.exists():
         return
     tmp = target.with_name(f".{version}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    if not include:
+    if not asset.include:
         shutil.copytree(source, tmp)
-    for part in include:
+    for part in asset.include:
         src, dst = source / part, tmp / part
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
@@ -71,13 +74,23 @@ def _install_asset(source: Path, name: str, version: str, include: tuple[str, ..
     os.replace(tmp, target)
 
 
-def is_cached(spec: BinarySpec) -> bool:
+def _assets_of(spec: BinarySpec) -> list[Asset]:
+    """The release data of the module ``spec``'s binary comes from (Karmada's CRDs for Karmada's binaries,
+    not for the kube-apiserver built beside them)."""
+    if spec.build is None:
+        return []
+    package = next(pkg for pkg, name in spec.build.packages if name == spec.name)
+    return [a for a in spec.build.assets if a.owns(package)]
+
+
+def _present(spec: BinarySpec) -> bool:
     path = binary_path(spec.name, spec.version)
-    assets = spec.build.assets if spec.build else ()
-    return (
-        path.is_file()
-        and os.access(path, os.X_OK)
-        and all(asset_path(name, spec.version).is_dir() for _, name in assets)
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def is_cached(spec: BinarySpec) -> bool:
+    return _present(spec) and all(
+        asset_path(a.name, a.version.removeprefix("v")).is_dir() for a in _assets_of(spec)
     )
 
 
@@ -112,14 +125,15 @@ def _try_download(spec: BinarySpec, report: FetchReport, reporter: Reporter) -> 
 
 
 def _install_built(
-    build: GoBuildSpec, specs: list[BinarySpec], built: dict[str, Path], module_dir: Path
+    build: GoBuildSpec, specs: list[BinarySpec], built: dict[str, Path], prepared: gobuild.Prepared
 ) -> None:
-    for spec in specs:
+    for name, path in built.items():
+        spec = next(s for s in specs if s.name == name)
         target = binary_path(spec.name, spec.version)
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(built[spec.name], target)
-    for folder, asset in build.assets:
-        _install_asset(module_dir / folder, asset, build.version.removeprefix("v"), build.asset_include)
+        os.replace(path, target)
+    for asset in {a for spec in specs for a in _assets_of(spec)}:
+        _install_asset(gobuild.module_dir(build, prepared, asset.module, asset.version) / asset.folder, asset)
     for path in {p.parent for p in built.values()}:
         shutil.rmtree(path, ignore_errors=True)
 
@@ -141,9 +155,11 @@ def _build_all(groups: dict[GoBuildSpec, list[BinarySpec]], report: FetchReport,
             # Another kurator may have built them while this one waited for the lock.
             if wanted := [s for s in groups[build] if not is_cached(s)]:
                 prepared = gobuild.prepare(build, prog)
-                with slots.taken(prepared.packages):
-                    built = gobuild.compile(build, prepared, prog, [s.name for s in wanted])
-                _install_built(build, wanted, built, prepared.module_dir)
+                built: dict[str, Path] = {}
+                if names := [s.name for s in wanted if not _present(s)]:  # else only data is missing
+                    with slots.taken(prepared.packages):
+                        built = gobuild.compile(build, prepared, prog, names)
+                _install_built(build, wanted, built, prepared)
         prog.phase = "done"
         return time.monotonic() - began
 
@@ -171,7 +187,7 @@ def _build_all(groups: dict[GoBuildSpec, list[BinarySpec]], report: FetchReport,
                     reporter.done(f"building {names} failed", time.monotonic() - began)
                 else:
                     report.how.update({spec.name: "built" for spec in groups[build]})
-                    reporter.done(f"built {names} ({build.module}@{build.version})", seconds)
+                    reporter.done(f"built {names} ({build.described()})", seconds)
                 if pending:
                     step([which[f] for f in pending])
             reporter.progress(scheduling.describe(progress, time.monotonic() - began))

@@ -106,11 +106,18 @@ def _run_lines(
         raise _failed(log, step)
 
 
-def _module_info(workdir: Path, env: dict[str, str], log: Path, spec: GoBuildSpec) -> dict[str, str]:
-    """Where Go's module cache holds the upstream module: ``Dir`` (source) and ``GoMod``."""
-    args = ["go", "mod", "download", "-json", f"{spec.module}@{spec.version}"]
+def _module_info(workdir: Path, env: dict[str, str], log: Path, module: str, version: str) -> dict[str, str]:
+    """Where Go's module cache holds ``module@version``: ``Dir`` (source) and ``GoMod``."""
+    args = ["go", "mod", "download", "-json", f"{module}@{version}"]
     info: dict[str, str] = json.loads(_run(args, workdir, env, log, "go mod download"))
     return info
+
+
+def module_dir(spec: GoBuildSpec, prepared: Prepared, module: str, version: str) -> Path:
+    """The source of ``module@version`` (the build's own module, or one it requires) in Go's module cache."""
+    if (module, version) == (spec.module, spec.version):
+        return prepared.module_dir
+    return Path(_module_info(prepared.workdir, _env(spec), _log(spec), module, version)["Dir"])
 
 
 def staging_replaces(spec: GoBuildSpec, go_mod: str) -> tuple[list[str], list[str]]:
@@ -214,7 +221,7 @@ def prepare(spec: GoBuildSpec, progress: Progress | None = None) -> Prepared:
     prog.phase = "downloading"
     if not (workdir / "go.mod").exists():
         _run(["go", "mod", "init", f"kurator.local/build/{spec.key}"], workdir, env, log, "go mod init")
-    info = _module_info(workdir, env, log, spec)
+    info = _module_info(workdir, env, log, spec.module, spec.version)
     replaces = list(spec.replaces)
     godebug: list[str] = []
     if spec.kubernetes_staging:
