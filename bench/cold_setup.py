@@ -5,6 +5,8 @@ fetch: `kurator local fetch --source build` (every binary: the fleet's, Karmada'
 istiod: istiod's `pilot-discovery` alone, built from Istio's pinned module with empty GOCACHE, GOMODCACHE
        and KURATOR_CACHE, as the first `kurator local istiod` (or the istio tests) on a fresh machine
        builds it.
+cluster-api: Cluster API's three managers and CAPA's, as the first `kurator local up --cluster-api` (or the
+       AWS tests) on a fresh machine builds them, with empty GOCACHE, GOMODCACHE and KURATOR_CACHE.
 demo:  `scripts/demo.sh` in a fresh clone, as a new user runs it: its own .venv (pip downloads into an empty
        cache), empty Go caches and binary cache, a fleet of its own in a temporary home (purged afterwards).
 
@@ -14,7 +16,7 @@ prints the ratio. The machine's load is printed beside each figure: the CPU time
 used during the run (all CPU time from /proc/stat minus this run's own), so a figure taken on a busy
 machine says so. The target (README): cold demo.sh <= 15 min on a quiet 2-core machine.
 
-Usage: .venv/bin/python bench/cold_setup.py [--what fetch|istiod|demo] [--revs REV[,REV]] [--workdir DIR]
+Usage: .venv/bin/python bench/cold_setup.py [--what fetch|istiod|cluster-api|demo] [--revs REV[,REV]] [--workdir DIR]
        [--keep]
 """
 
@@ -91,11 +93,13 @@ def measure(what: str, rev: str, work: Path, ncpu: int) -> dict[str, object]:
     if what == "fetch":
         env["PYTHONPATH"] = str(repo / "src")
         args = [sys.executable, "-m", "kurator", "local", "fetch", "--source", "build"]
-    elif what == "istiod":
+    elif what in ("istiod", "cluster-api"):
         env["PYTHONPATH"] = str(repo / "src")
+        specs = "istio_binaries" if what == "istiod" else "cluster_api_binaries"
         build = (
-            "from kurator.binaries import ensure_binaries, istio_binaries; from kurator.cli.render import "
-            "ConsoleReporter; print(ensure_binaries(istio_binaries(), 'build', ConsoleReporter()).paths)"
+            f"from kurator.binaries.catalog import {specs} as specs; from kurator.binaries import "
+            "ensure_binaries; from kurator.cli.render import ConsoleReporter; "
+            "print(ensure_binaries(specs(), 'build', ConsoleReporter()).paths)"
         )
         args = [sys.executable, "-c", build]
     else:
@@ -150,7 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--what", choices=("fetch", "istiod", "demo"), default="demo")
+    parser.add_argument("--what", choices=("fetch", "istiod", "cluster-api", "demo"), default="demo")
     parser.add_argument("--revs", default="HEAD", help="revision(s) to measure, comma-separated, in order")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where the caches go (default: a temp dir)"

@@ -148,17 +148,24 @@ def test_cluster_api_binaries_pin_capi_with_the_capa_that_pairs_with_it() -> Non
         "capi-kubeadm-control-plane-manager": "1.13.4",
         "capa-manager": "2.13.0",
     }
-    core, aws = specs["capi-manager"].build, specs["capa-manager"].build
-    assert core is not None and aws is not None
-    assert specs["capi-kubeadm-bootstrap-manager"].build is core  # one module, shared compiled packages
+    build = specs["capi-manager"].build
+    assert build is not None
+    # one module: CAPA imports much of Cluster API, so their shared packages compile once
+    assert all(s.build is build for s in specs.values())
     assert all(s.download is None for s in specs.values())  # releases ship container images only
-    assert core.module == "sigs.k8s.io/cluster-api" and core.version == "v1.13.4"
-    assert aws.module == "sigs.k8s.io/cluster-api-provider-aws/v2" and aws.version == "v2.13.0"
-    assert "-X sigs.k8s.io/cluster-api/version.gitVersion=v1.13.4" in core.ldflags
-    # the CRDs, webhook configurations and RBAC of the same release are kept as data, not the sources
-    (core_config,), (aws_config,) = core.assets, aws.assets
+    assert build.module == "sigs.k8s.io/cluster-api-provider-aws/v2" and build.version == "v2.13.0"
+    assert build.version_of("sigs.k8s.io/cluster-api/bootstrap/kubeadm") == "v1.13.4"
+    stamps = dict(build.package_ldflags)
+    assert "-X sigs.k8s.io/cluster-api/version.gitVersion=v1.13.4" in stamps["sigs.k8s.io/cluster-api"]
+    capa_stamp = stamps["sigs.k8s.io/cluster-api-provider-aws/v2"]
+    assert "-X sigs.k8s.io/cluster-api-provider-aws/v2/version.gitVersion=v2.13.0" in capa_stamp
+    # the CRDs, webhook configurations and RBAC of the same releases are kept as data, not the sources
+    core_config, aws_config = build.assets
     assert "controlplane/kubeadm/config" in core_config.include and "config" in aws_config.include
-    assert (core_config.module, core_config.version) == (core.module, core.version)
+    assert (core_config.module, core_config.version) == ("sigs.k8s.io/cluster-api", "v1.13.4")
+    assert (aws_config.module, aws_config.version) == (build.module, build.version)
+    assert core_config.owns("sigs.k8s.io/cluster-api/bootstrap/kubeadm")
+    assert not core_config.owns("sigs.k8s.io/cluster-api-provider-aws/v2")
 
 
 def test_packages_in_folders_of_one_name_get_a_go_build_each() -> None:
@@ -167,6 +174,7 @@ def test_packages_in_folders_of_one_name_get_a_go_build_each() -> None:
     assert get_args(build) == [
         "go",
         "get",
+        "sigs.k8s.io/cluster-api-provider-aws/v2@v2.13.0",
         "sigs.k8s.io/cluster-api@v1.13.4",
         "sigs.k8s.io/cluster-api/bootstrap/kubeadm@v1.13.4",
         "sigs.k8s.io/cluster-api/controlplane/kubeadm@v1.13.4",
@@ -177,6 +185,7 @@ def test_packages_in_folders_of_one_name_get_a_go_build_each() -> None:
         ["-o", "/out/capi-manager", "sigs.k8s.io/cluster-api"],
         ["-o", "/out/capi-kubeadm-bootstrap-manager", "sigs.k8s.io/cluster-api/bootstrap/kubeadm"],
         ["-o", "/out/capi-kubeadm-control-plane-manager", "sigs.k8s.io/cluster-api/controlplane/kubeadm"],
+        ["-o", "/out/capa-manager", "sigs.k8s.io/cluster-api-provider-aws/v2"],
     ]
     # folders of distinct names still share one build
     thanos = monitoring_binaries()[0].build

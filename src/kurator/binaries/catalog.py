@@ -340,8 +340,6 @@ def _capi_stamp(module: str, version: str) -> tuple[str, ...]:
     major, minor, _ = version.split(".")
     pkg = f"{module}/version"
     return (
-        "-s",
-        "-w",
         f"-X {pkg}.gitVersion=v{version}",
         f"-X {pkg}.gitMajor={major}",
         f"-X {pkg}.gitMinor={minor}",
@@ -349,22 +347,29 @@ def _capi_stamp(module: str, version: str) -> tuple[str, ...]:
     )
 
 
-def cluster_api_binaries() -> list[BinarySpec]:
-    """Cluster API's three managers (core, kubeadm bootstrap, kubeadm control plane) and CAPA's, built from
-    the Go module proxy (their releases ship container images only). Each module's ``config`` folder (CRD
-    bases, kustomizations, webhook configurations, RBAC) is kept beside the binaries as data."""
+def cluster_api_build() -> GoBuildSpec:
+    """Cluster API's three managers (core, kubeadm bootstrap, kubeadm control plane) and CAPA's in one
+    helper module: CAPA imports much of Cluster API (its types, utilities, remote-cluster clients) and
+    requires this very release, so in one module the packages they share compile once (each Cluster API
+    dependency then at the version CAPA's go.mod asks for where it asks for a newer one)."""
     capi = "sigs.k8s.io/cluster-api"
     capa = "sigs.k8s.io/cluster-api-provider-aws/v2"
-    core = GoBuildSpec(
-        key=f"cluster-api-{CLUSTER_API_VERSION}",
-        module=capi,
-        version=f"v{CLUSTER_API_VERSION}",
-        packages=(
-            (capi, "capi-manager"),
-            (f"{capi}/bootstrap/kubeadm", "capi-kubeadm-bootstrap-manager"),
-            (f"{capi}/controlplane/kubeadm", "capi-kubeadm-control-plane-manager"),
+    capi_packages = (
+        (capi, "capi-manager"),
+        (f"{capi}/bootstrap/kubeadm", "capi-kubeadm-bootstrap-manager"),
+        (f"{capi}/controlplane/kubeadm", "capi-kubeadm-control-plane-manager"),
+    )
+    return GoBuildSpec(
+        key=f"cluster-api+capa-{CAPA_VERSION}",
+        module=capa,
+        version=f"v{CAPA_VERSION}",
+        packages=(*capi_packages, (capa, "capa-manager")),
+        requires=tuple(f"{pkg}@v{CLUSTER_API_VERSION}" for pkg, _ in capi_packages),
+        package_ldflags=(
+            *((pkg, _capi_stamp(capi, CLUSTER_API_VERSION)) for pkg, _ in capi_packages),
+            (capa, _capi_stamp(capa, CAPA_VERSION)),
         ),
-        ldflags=_capi_stamp(capi, CLUSTER_API_VERSION),
+        # Each module's ``config`` folder (CRD bases, kustomizations, webhook configurations, RBAC).
         assets=(
             Asset(
                 CLUSTER_API_CONFIG,
@@ -377,19 +382,19 @@ def cluster_api_binaries() -> list[BinarySpec]:
                     "metadata.yaml",
                 ),
             ),
+            Asset(CAPA_CONFIG, capa, f"v{CAPA_VERSION}", include=("config", "metadata.yaml")),
         ),
+        title=f"Cluster API v{CLUSTER_API_VERSION}, CAPA v{CAPA_VERSION}",
     )
-    aws = GoBuildSpec(
-        key=f"cluster-api-provider-aws-{CAPA_VERSION}",
-        module=capa,
-        version=f"v{CAPA_VERSION}",
-        packages=((capa, "capa-manager"),),
-        ldflags=_capi_stamp(capa, CAPA_VERSION),
-        assets=(Asset(CAPA_CONFIG, capa, f"v{CAPA_VERSION}", include=("config", "metadata.yaml")),),
-    )
+
+
+def cluster_api_binaries() -> list[BinarySpec]:
+    """Cluster API's and CAPA's managers, built from the Go module proxy (their releases ship container
+    images only), with each release's ``config`` folder kept beside the binaries as data."""
+    build = cluster_api_build()
     return [
-        *(BinarySpec(name, CLUSTER_API_VERSION, None, core) for _, name in core.packages),
-        BinarySpec("capa-manager", CAPA_VERSION, None, aws),
+        BinarySpec(name, CAPA_VERSION if name == "capa-manager" else CLUSTER_API_VERSION, None, build)
+        for _, name in build.packages
     ]
 
 

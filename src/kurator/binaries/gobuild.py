@@ -3,8 +3,9 @@
 ``go install pkg@version`` refuses modules whose go.mod has ``replace`` directives (Kubernetes, etcd,
 Thanos), so each build gets a tiny helper module outside the repository that requires the upstream module
 and carries the replaces the upstream go.mod needs. All packages of one module, and those of other modules
-it pins (``requires``), are built by one ``go build`` so shared packages compile once; each module keeps
-exactly the dependency versions its own go.mod asks for.
+it pins (``requires``), are built by one ``go build`` so shared packages compile once: Go's minimal version
+selection then takes each dependency they share at the highest version any of them asks for (the catalog
+groups only releases built on the same libraries, e.g. Kubernetes, Karmada and helm on k8s.io 0.35).
 
 A build has two parts: :func:`prepare` (the helper module and the module downloads: mostly network) and
 :func:`compile` (CPU). A prepared helper module is stamped, so a re-run neither edits nor resolves it again.
