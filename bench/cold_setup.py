@@ -16,7 +16,8 @@ prints the ratio. The machine's load is printed beside each figure: the CPU time
 used during the run (all CPU time from /proc/stat minus this run's own), so a figure taken on a busy
 machine says so. The target (README): cold demo.sh <= 15 min on a quiet 2-core machine.
 
-Usage: .venv/bin/python bench/cold_setup.py [--what fetch|istiod|cluster-api|demo] [--revs REV[,REV]] [--workdir DIR]
+Usage: .venv/bin/python bench/cold_setup.py [--what fetch|istiod|cluster-api|demo] [--revs REV[,REV]]
+       [--workdir DIR]
        [--keep]
 """
 
