@@ -56,7 +56,7 @@ def fetch_binaries(
 
 
 def fetch_cluster_api() -> dict[str, Path]:
-    """Cluster API's and CAPA's managers (built from the Go module proxy the first time, ~15 minutes on two
+    """Cluster API's and CAPA's managers (built from the Go module proxy the first time, ~10 minutes on two
     cores), with the summary when something was built."""
     from kurator.binaries.fetch import resolve_cluster_api
 
