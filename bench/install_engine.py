@@ -19,18 +19,53 @@ Also: `kurator get clusters` with 10 members (target <= 1 s) and `kurator --help
 from the offline bundle in tests/fixtures; on kwok members its admission webhooks are left out, by both
 paths), with the component's health checks in both paths' readiness wait.
 
-Usage: .venv/bin/python bench/install_engine.py [--sizes 2,5,10] [--rounds 3] [--component standin|volcano]
+`--component istio` measures `kurator install istio --primary member1 --remote member2,...` (istiod on
+member1, every other member a remote reaching it at the fleet's address, one network; the pinned Istio
+module zip taken from Go's module cache as an offline bundle). Both paths end in the same state: every
+cluster ready, and istiod synced with each (it has published its root there). istiod is the fleet's real
+process (`kurator local istiod`, pilot-discovery built from the module; the fleet needs its network
+namespace, i.e. root), started during each timed path as soon as istiod's objects are on the primary, as
+istiod's Pod would start: it cannot start earlier, since the reset removes its account, CA and config (a
+restarted istiod is also the only way it forgets the remotes of the round before). Its start-up is timed in
+both paths alike. Differences from the other components, and why:
+  - The direct path applies objects rendered once, not in each round: a remote secret carries the token a
+    remote's own token controller made for Istio's reader account, which no render can know beforehand. So
+    an untimed warm-up install (the CLI's passes: accounts, then their tokens, then the remote secrets) makes
+    them, and the objects the engine would apply are then captured in this process by the CLI's own
+    functions (discover, render, engine.prepare): remote secrets and the CA Secret included, kept in a file
+    only this user reads, never printed. Kurator's path renders (Helm, per cluster) in every round; the
+    direct one, as `kubectl apply -f` of rendered files, does not: the render time is printed beside.
+  - Kept between rounds, besides the CRDs: Istio's namespace and, in it, the reader account and its token
+    Secret on every cluster, with their policies (a new token would void the captured remote secrets). So
+    kurator's path finds the readers and installs in one pass, as a re-install does. It generates a new root
+    CA each round (the reset removes the Secret cacerts); the direct path applies the captured one.
+  - The reset stops istiod, removes the rest as `kurator uninstall` does (members clean, then Karmada's
+    bindings of the removed objects released: a template made again before that is not propagated for
+    minutes), then what istiod itself wrote in the kept namespace (its root ConfigMap, its leader-election
+    locks), so that a round's health is the new istiod's.
+
+Usage: .venv/bin/python bench/install_engine.py [--sizes 2,5,10] [--rounds 3]
+       [--component standin|volcano|istio]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Only what the direct path needs is imported here: its process must not load more than it uses.
 from kurator.components import get
@@ -42,6 +77,9 @@ from kurator.kube.client import Access
 KURATOR = [sys.executable, "-m", "kurator"]
 BUNDLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "artifacts"
 COMPONENT = "standin"  # set from --component
+OBJECTS: Path | None = None  # istio: the captured objects the direct path applies (see the module docstring)
+PRIMARY = "member1"  # istio: where istiod runs; every other member is a remote
+ISTIOD_TIMEOUT = 300.0
 
 
 def _component() -> Component:
@@ -71,13 +109,24 @@ def _component_docs(members: list[str]) -> desired.Desired:
     return desired.build(comp, rendered, members)
 
 
+def _captured() -> tuple[list[desired.Doc], dict[str, list[desired.Doc]]]:
+    """istio: the objects captured after the warm-up, and what each member should then hold."""
+    assert OBJECTS is not None
+    data = json.loads(OBJECTS.read_text())
+    return data["docs"], data["expected"]
+
+
 def baseline(access: Access, members: list[str]) -> float:
     comp = _component()
     t = time.monotonic()
-    want = _component_docs(members)
-    api = access.client()
-    apply.apply_all(api, want.all)
-    expected = {m: desired.for_member(comp, want, m) for m in members}
+    if OBJECTS is not None:
+        docs, expected = _captured()
+        apply.apply_all(access.client(), docs)
+    else:
+        want = _component_docs(members)
+        api = access.client()
+        apply.apply_all(api, want.all)
+        expected = {m: desired.for_member(comp, want, m) for m in members}
     states = readiness.wait_members(access, expected, 300, None, component=comp)
     assert all(s.done for s in states), states
     return time.monotonic() - t
@@ -85,7 +134,8 @@ def baseline(access: Access, members: list[str]) -> float:
 
 def direct(kubeconfig: Path, members: list[str]) -> float:
     t = time.monotonic()
-    subprocess.run(
+    objects = ["--objects", str(OBJECTS)] if OBJECTS is not None else []
+    proc = subprocess.run(
         [
             sys.executable,
             __file__,
@@ -95,12 +145,17 @@ def direct(kubeconfig: Path, members: list[str]) -> float:
             ",".join(members),
             "--component",
             COMPONENT,
+            *objects,
         ],
-        check=True,
         capture_output=True,
         text=True,
+        check=False,
     )
-    return time.monotonic() - t
+    seconds = time.monotonic() - t
+    if proc.returncode != 0:
+        # Its last lines say why (an exception naming objects or members; no object's content).
+        raise SystemExit(f"the direct path failed: {proc.stderr.strip().splitlines()[-5:]}")
+    return seconds
 
 
 def reset(access: Access, members: list[str]) -> None:
@@ -114,6 +169,212 @@ def reset(access: Access, members: list[str]) -> None:
     templates = [desired.Ref.of(d) for d in want.templates if d not in keep]
     states = readiness.wait_gone(access, members, templates, 300, None)
     assert all(s.done for s in states), states
+
+
+def _write_private(path: Path, text: str) -> None:
+    """A file only this user reads: it holds the mesh's CA key and the remotes' reader tokens."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def _istio_bundle(into: Path) -> Path:
+    """An offline bundle of the pinned Istio module zip, from Go's module cache (building pilot-discovery put
+    it there), so that no path fetches it."""
+    from kurator.components import istio
+
+    entry = into / istio.COMPONENT.artifact.key
+    target = entry / artifacts.payload_name(istio.COMPONENT.artifact)
+    if not target.exists():
+        env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+        got = subprocess.run(
+            ["go", "mod", "download", "-json", f"istio.io/istio@{istio.MODULE_VERSION}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd="/",
+            check=True,
+        )
+        entry.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(json.loads(got.stdout)["Zip"], target)
+    return into
+
+
+def _kept(doc: desired.Doc) -> bool:
+    """istio: what stays between rounds (see the module docstring)."""
+    from kurator.components import istio
+
+    kept = {
+        ("Namespace", istio.NAMESPACE),
+        ("ServiceAccount", istio.READER),
+        ("Secret", istio.READER_TOKEN),
+    }
+    return doc["kind"] == "CustomResourceDefinition" or (doc["kind"], doc["metadata"]["name"]) in kept
+
+
+def _selects(doc: desired.Doc, refs: set[desired.Ref]) -> bool:
+    """Whether ``doc`` is a Karmada policy selecting one of ``refs`` by name."""
+    if not desired.Ref.of(doc).is_policy:
+        return False
+    selectors = (doc.get("spec") or {}).get("resourceSelectors") or []
+    return any(
+        desired.Ref(s["apiVersion"], s["kind"], s.get("namespace", ""), s["name"]) in refs
+        for s in selectors
+        if s.get("name")
+    )
+
+
+@dataclass
+class IstioBed:
+    """What the istio rounds need besides the fleet (see the module docstring)."""
+
+    fleet: str  # the local fleet's name
+    root: Path  # its folder
+    members: list[str]
+    kubeconfigs: dict[str, Path]  # each member's admin kubeconfig
+    address: str  # where remotes reach istiod: the fleet's address, where istiod's process serves
+    bundle: Path
+    binary: Path  # pilot-discovery
+    want: desired.Desired | None = None  # captured after the warm-up
+
+    def install_args(self) -> list[str]:
+        remotes = [m for m in self.members if m != PRIMARY]
+        return [
+            "install",
+            "istio",
+            "--primary",
+            PRIMARY,
+            *(["--remote", ",".join(remotes)] if remotes else []),
+            "--remote-pilot-address",
+            self.address,
+            "--artifacts-dir",
+            str(self.bundle),
+        ]
+
+    @contextlib.contextmanager
+    def istiod_follows(self) -> Iterator[None]:
+        """istiod started while the body runs, once the install has put istiod's objects on the primary, as
+        its Pod would start: the body's time includes istiod's start-up."""
+        failed: list[Exception] = []
+        thread = threading.Thread(target=self._start_istiod, args=(failed,), daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            thread.join(2 * ISTIOD_TIMEOUT)
+        if failed:
+            raise failed[0]
+
+    def _start_istiod(self, failed: list[Exception]) -> None:
+        from kurator.kube import wait
+        from kurator.local import istiod, istiod_run
+
+        try:
+            api = Access(self.kubeconfigs[PRIMARY]).client()
+            # The condition `istiod_run.up` waits for, polled at a steady 0.2 s rather than its growing pause
+            # (up to 2 s): istiod then starts without a random delay of up to 2 s in either path.
+            wait.until(
+                lambda: istiod._installed(api),
+                timeout=ISTIOD_TIMEOUT,
+                what=f"istiod's objects on {PRIMARY}",
+                backoff=wait.Backoff(first=0.2, factor=1.0, most=0.2),
+            )
+            istiod_run.up(self.fleet, self.root, PRIMARY, self.binary, timeout=ISTIOD_TIMEOUT, restart=True)
+        except Exception as exc:
+            failed.append(exc)
+
+    def capture(self, access: Access) -> float:
+        """The objects the engine would apply to the fleet as the warm-up left it, by the CLI's own
+        functions, written where the direct path reads them; returns the seconds this took."""
+        from kurator.components import istio
+        from kurator.components.istio import mesh as istio_mesh
+        from kurator.core.progress import Silent
+        from kurator.fleet import engine
+
+        began = time.monotonic()
+        remotes = [m for m in self.members if m != PRIMARY]
+        mesh, _found = istio_mesh.discover(access, PRIMARY, remotes, [], [], None, self.address)
+        assert mesh.complete, "the warm-up left a remote without its reader token"
+        req = engine.Request(
+            access=access, component=istio.component(mesh), clusters=mesh.clusters, artifacts_dir=self.bundle
+        )
+        self.want = engine.prepare(req, Silent(), on_members=False).want
+        seconds = time.monotonic() - began
+        assert OBJECTS is not None
+        _write_private(OBJECTS, json.dumps({"docs": self.want.all, "expected": self.want.per_member}))
+        return seconds
+
+    def reset(self, access: Access, members: list[str]) -> None:
+        """istiod stopped, then everything but what is kept removed as `kurator uninstall` removes it
+        (templates, members clean, Karmada's bindings released, then policies), then what istiod wrote in
+        the kept namespace, so that the next round's health is its own istiod's."""
+        from kurator.fleet import removal
+        from kurator.kube import wait
+        from kurator.local import istiod_run
+
+        assert self.want is not None
+        istiod_run.down(self.fleet, self.root, PRIMARY)
+        kept = {desired.Ref.of(d) for d in self.want.all if _kept(d)}
+        gone = [desired.Ref.of(d) for d in self.want.all if not _kept(d) and not _selects(d, kept)]
+        api = access.client()
+
+        def released(refs: list[desired.Ref]) -> None:
+            # A template made again while Karmada still holds its old binding is not propagated for
+            # minutes (the uninstall waits for this too, fleet/removal.py): the next round must not meet it.
+            wait.until(
+                lambda: not removal.held(api, refs),
+                timeout=300,
+                what="Karmada to release the removed objects",
+                backoff=readiness.STEADY,
+            )
+
+        objects = [r for r in gone if not r.is_policy]
+        applying.delete(api, objects)
+        templates = [desired.Ref.of(d) for d in self.want.templates if not _kept(d)]
+        states = readiness.wait_gone(access, members, templates, 300, None)
+        assert all(s.done for s in states), states
+        released(objects)
+        policies = [r for r in gone if r.is_policy]
+        applying.delete(api, policies)
+        released(policies)
+        record.delete(api, "istio")
+        for member in members:
+            self._clear(member)
+
+    def _clear(self, member: str) -> None:
+        """What istiod wrote in the kept namespace of ``member``: its root ConfigMap (the health signal) and
+        its leader-election locks. Kurator's own ConfigMaps there are gone already."""
+        from kurator.components import istio
+        from kurator.kube import kinds
+        from kurator.kube.resources import ConfigMap
+
+        api = Access(self.kubeconfigs[member]).client()
+        lease = kinds.resource(api, "coordination.k8s.io/v1", "Lease")
+        for res in (ConfigMap, lease):
+            for obj in api.list(res, namespace=istio.NAMESPACE):
+                name = obj.metadata.name
+                if name != "kube-root-ca.crt":  # the cluster's own, in every namespace
+                    api.delete(res, name, namespace=istio.NAMESPACE)
+            left = [o.metadata.name for o in api.list(res, namespace=istio.NAMESPACE)]
+            assert left in ([], ["kube-root-ca.crt"]), (member, left)
+
+
+def _istio_bed(up: Any, members: list[str], home: Path) -> IstioBed:
+    from kurator.binaries import ensure_binaries, istio_binaries
+
+    global OBJECTS
+    private = home / f"{up.config.name}-istio"
+    private.mkdir(mode=0o700)
+    OBJECTS = private / "objects.json"
+    return IstioBed(
+        fleet=up.config.name,
+        root=up.layout.root,
+        members=members,
+        kubeconfigs={m: up.layout.kubeconfig(m) for m in members},
+        address=up.config.address,
+        bundle=_istio_bundle(home / "istio-bundle"),
+        binary=ensure_binaries(istio_binaries(), "build").paths["pilot-discovery"],
+    )
 
 
 def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
@@ -137,25 +398,37 @@ def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
         for m in members:
             membership.wait_ready(api, m, 60)
         kc = ["--kubeconfig", str(up.layout.kubeconfig("karmada"))]
-        run(*kc, *_install_args(), "--wait-timeout", "300")  # warm-up, see the module docstring
-        reset(access, members)
+        bed = _istio_bed(up, members, home) if COMPONENT == "istio" else None
+        install = bed.install_args() if bed else _install_args()
+        around: Callable[[], AbstractContextManager[None]] = (
+            bed.istiod_follows if bed else contextlib.nullcontext
+        )
+        clean = bed.reset if bed else reset
+        with around():
+            run(*kc, *install, "--wait-timeout", "300")  # warm-up, see the module docstring
+        render_s = bed.capture(access) if bed else None
+        clean(access, members)
         times: dict[str, list[float]] = {"ours": [], "direct": [], "inproc": []}
         paths = list(times)
         for i in range(rounds):
             # Rotate which path goes first, so drift in the machine's load falls on all alike.
             for path in paths[i % 3 :] + paths[: i % 3]:
-                if path == "inproc":
-                    times[path].append(baseline(access, members))
-                elif path == "direct":
-                    times[path].append(direct(up.layout.kubeconfig("karmada"), members))
-                else:
-                    times[path].append(run(*kc, *_install_args(), "--wait-timeout", "300"))
-                reset(access, members)
+                with around():  # istio: istiod starts during the timed path, and is waited for after it
+                    if path == "inproc":
+                        took = baseline(access, members)
+                    elif path == "direct":
+                        took = direct(up.layout.kubeconfig("karmada"), members)
+                    else:
+                        took = run(*kc, *install, "--wait-timeout", "300")
+                times[path].append(took)
+                clean(access, members)
         result = {
             "kurator_s": statistics.median(times["ours"]),
             "direct_s": statistics.median(times["direct"]),
             "inproc_s": statistics.median(times["inproc"]),
         }
+        if render_s is not None:
+            result["render_s"] = render_s
         if size >= 10:
             run(*kc, "get", "clusters")  # warm the page cache once
             result["get_clusters_s"] = statistics.median(run(*kc, "get", "clusters") for _ in range(5))
@@ -170,11 +443,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--direct", type=Path, help=argparse.SUPPRESS)  # the direct path's own process
     parser.add_argument("--members", help=argparse.SUPPRESS)
-    parser.add_argument("--component", choices=("standin", "volcano"), default="standin")
+    parser.add_argument("--objects", type=Path, help=argparse.SUPPRESS)  # istio: what the direct path applies
+    parser.add_argument("--component", choices=("standin", "volcano", "istio"), default="standin")
     args = parser.parse_args()
-    global COMPONENT
+    global COMPONENT, OBJECTS
     COMPONENT = args.component
     if args.direct:
+        OBJECTS = args.objects
         baseline(Access(args.direct), args.members.split(","))
         return
     help_s = statistics.median(run("--help") for _ in range(5))
@@ -189,6 +464,12 @@ def main() -> None:
                 f"in-process direct apply {r['inproc_s']:.2f} s, ratio {r['kurator_s'] / r['inproc_s']:.2f}",
                 flush=True,
             )
+            if "render_s" in r:
+                print(
+                    f"{size:>2} members: the objects the direct path applies were rendered once, untimed, in "
+                    f"{r['render_s']:.2f} s (discover, render, plan: what kurator's path does in each round)",
+                    flush=True,
+                )
             if "get_clusters_s" in r:
                 print(
                     f"kurator get clusters, {size} members: "
