@@ -109,6 +109,10 @@ class GoBuildSpec:
     def described(self) -> str:
         return self.title or f"{self.module}@{self.version}"
 
+    def package_of(self, name: str) -> str:
+        """The main package that becomes binary ``name``."""
+        return next(pkg for pkg, binary in self.packages if binary == name)
+
 
 @dataclass(frozen=True)
 class BinarySpec:

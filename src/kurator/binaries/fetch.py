@@ -51,14 +51,17 @@ def asset_path(name: str, version: str) -> Path:
     return bin_cache() / name / version
 
 
+def _asset_dir(asset: Asset) -> Path:
+    return asset_path(asset.name, asset.version.removeprefix("v"))
+
+
 def _install_asset(source: Path, asset: Asset) -> None:
     """Copy ``source`` (only the asset's ``include`` paths, when given) to the asset's folder, whole or not
     at all."""
-    version = asset.version.removeprefix("v")
-    target = asset_path(asset.name, version)
+    target = _asset_dir(asset)
     if target.exists():
         return
-    tmp = target.with_name(f".{version}.tmp")
+    tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     if not asset.include:
         shutil.copytree(source, tmp)
@@ -79,7 +82,7 @@ def _assets_of(spec: BinarySpec) -> list[Asset]:
     not for the kube-apiserver built beside them)."""
     if spec.build is None:
         return []
-    package = next(pkg for pkg, name in spec.build.packages if name == spec.name)
+    package = spec.build.package_of(spec.name)
     return [a for a in spec.build.assets if a.owns(package)]
 
 
@@ -89,9 +92,7 @@ def _present(spec: BinarySpec) -> bool:
 
 
 def is_cached(spec: BinarySpec) -> bool:
-    return _present(spec) and all(
-        asset_path(a.name, a.version.removeprefix("v")).is_dir() for a in _assets_of(spec)
-    )
+    return _present(spec) and all(_asset_dir(a).is_dir() for a in _assets_of(spec))
 
 
 def missing(specs: list[BinarySpec]) -> list[BinarySpec]:
@@ -132,8 +133,13 @@ def _install_built(
         target = binary_path(spec.name, spec.version)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
-    for asset in {a for spec in specs for a in _assets_of(spec)}:
-        _install_asset(gobuild.module_dir(build, prepared, asset.module, asset.version) / asset.folder, asset)
+    assets = {a for spec in specs for a in _assets_of(spec)}
+    # One lookup per module: Karmada's CRDs and its manifests come from the same source folder.
+    sources = {
+        (a.module, a.version): gobuild.module_dir(build, prepared, a.module, a.version) for a in assets
+    }
+    for asset in assets:
+        _install_asset(sources[asset.module, asset.version] / asset.folder, asset)
     for path in {p.parent for p in built.values()}:
         shutil.rmtree(path, ignore_errors=True)
 

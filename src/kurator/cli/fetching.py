@@ -56,8 +56,8 @@ def fetch_binaries(
 
 
 def fetch_cluster_api() -> dict[str, Path]:
-    """Cluster API's and CAPA's managers (built from the Go module proxy the first time, ~10 minutes on two
-    cores), with the summary when something was built."""
+    """Cluster API's and CAPA's managers (built from the Go module proxy the first time, ~5 minutes on
+    two idle cores), with the summary when something was built."""
     from kurator.binaries.fetch import resolve_cluster_api
 
     reporter = ConsoleReporter()

@@ -56,7 +56,7 @@ def _binaries() -> list[Tool]:
             source = spec.download.url
             digest = spec.download.sha256 or f"published: {spec.download.sha256_url}"
         elif spec.build is not None:
-            package = next(pkg for pkg, name in spec.build.packages if name == spec.name)
+            package = spec.build.package_of(spec.name)
             source = f"go build {package}@{spec.build.version_of(package)}"
             digest = "Go checksum database"
         else:  # pragma: no cover - every spec has one of the two
