@@ -42,7 +42,7 @@ from kurator.kube.errors import Forbidden, NotFound
 from kurator.kube.karmada import Cluster, ClusterPropagationPolicy
 from kurator.local import istiod, istiod_run
 from kurator.local.fleet import UpResult
-from tests.integration.helpers import cluster_client, join, karmada_args, wait_for
+from tests.integration.helpers import cluster_client, istio_module_zip, join, karmada_args, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -114,28 +114,12 @@ class Bed:
         return istiod.debug(self.fleet.config, self.fleet.layout, PRIMARY, endpoint)
 
 
-def _module_zip() -> Path:
-    """The pinned Istio module zip in Go's module cache (downloaded there first if it is missing)."""
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    proc = subprocess.run(
-        ["go", "mod", "download", "-json", f"istio.io/istio@{istio.MODULE_VERSION}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd="/",
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, f"go mod download failed: {proc.stdout}{proc.stderr}"
-    return Path(json.loads(proc.stdout)["Zip"])
-
-
 @pytest.fixture(scope="module")
 def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
     home = tmp_path_factory.mktemp("istio") / "home"
     entry = home / "artifacts" / istio.COMPONENT.artifact.key
     entry.mkdir(parents=True)
-    shutil.copyfile(_module_zip(), entry / f"{istio.MODULE_VERSION}.zip")
+    shutil.copyfile(istio_module_zip(), entry / f"{istio.MODULE_VERSION}.zip")
     for member in (PRIMARY, REMOTE):
         proc = join(local_fleet, member)
         assert proc.returncode == 0 or "already joined" in proc.stderr, proc.stderr

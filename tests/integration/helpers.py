@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -94,3 +95,25 @@ def gone(api: Client, kind: Any, name: str, namespace: str | None = None) -> boo
     except NotFound:
         return True
     return False
+
+
+def istio_module_zip() -> Path:
+    """The pinned Istio module zip (the istio component's artifact) in Go's module cache, downloaded there
+    first if it is missing: what a test's or a bench's offline bundle holds, so that no path fetches it."""
+    from kurator.components import istio
+
+    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", f"istio.io/istio@{istio.MODULE_VERSION}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=600,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"go mod download istio.io/istio@{istio.MODULE_VERSION}: {proc.stdout}{proc.stderr}"
+        )
+    return Path(json.loads(proc.stdout)["Zip"])
