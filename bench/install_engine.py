@@ -28,17 +28,17 @@ namespace, i.e. root), started during each timed path as soon as istiod's object
 istiod's Pod would start: it cannot start earlier, since the reset removes its account, CA and config (a
 restarted istiod is also the only way it forgets the remotes of the round before). Its start-up is timed in
 both paths alike. Differences from the other components, and why:
-  - The direct path applies objects rendered once, not in each round: a remote secret carries the token a
-    remote's own token controller made for Istio's reader account, which no render can know beforehand. So
-    an untimed warm-up install (the CLI's passes: accounts, then their tokens, then the remote secrets) makes
-    them, and the objects the engine would apply are then captured in this process by the CLI's own
-    functions (discover, render, engine.prepare): remote secrets and the CA Secret included, kept in a file
-    only this user reads, never printed. Kurator's path renders (Helm, per cluster) in every round; the
-    direct one, as `kubectl apply -f` of rendered files, does not: the render time is printed beside.
+  - A remote secret carries the token a remote's own token controller made for Istio's reader account, so an
+    untimed warm-up install (the CLI's passes: accounts, then their tokens, then the remote secrets) makes
+    the readers, and they are kept between rounds (below).
+  - The direct path does in its own process what a user's script of `istioctl create-remote-secret`,
+    `helm template` and `kubectl apply` would, by the CLI's own functions: read the mesh (the remotes'
+    reader tokens; a new root CA, as the reset removed the old one), render each cluster's charts with Helm,
+    apply every object in one pass, then wait as kurator does. What kurator's path adds is its own: the
+    plan, the record, the install's three steps (CRDs before what needs them).
   - Kept between rounds, besides the CRDs: Istio's namespace and, in it, the reader account and its token
-    Secret on every cluster, with their policies (a new token would void the captured remote secrets). So
-    kurator's path finds the readers and installs in one pass, as a re-install does. It generates a new root
-    CA each round (the reset removes the Secret cacerts); the direct path applies the captured one.
+    Secret on every cluster, with their policies. So both paths find the readers and install in one pass, as
+    a re-install does.
   - The reset stops istiod, removes the rest as `kurator uninstall` does (members clean, then Karmada's
     bindings of the removed objects released: a template made again before that is not propagated for
     minutes), then what istiod itself wrote in the kept namespace (its root ConfigMap, its leader-election
@@ -52,8 +52,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -77,7 +75,8 @@ from kurator.kube.client import Access
 KURATOR = [sys.executable, "-m", "kurator"]
 BUNDLE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "artifacts"
 COMPONENT = "standin"  # set from --component
-OBJECTS: Path | None = None  # istio: the captured objects the direct path applies (see the module docstring)
+# istio: where remotes reach istiod, and the offline bundle of Istio's charts (the direct path renders them)
+ISTIO: tuple[str, Path] | None = None
 PRIMARY = "member1"  # istio: where istiod runs; every other member is a remote
 ISTIOD_TIMEOUT = 300.0
 
@@ -109,19 +108,31 @@ def _component_docs(members: list[str]) -> desired.Desired:
     return desired.build(comp, rendered, members)
 
 
-def _captured() -> tuple[list[desired.Doc], dict[str, list[desired.Doc]]]:
-    """istio: the objects captured after the warm-up, and what each member should then hold."""
-    assert OBJECTS is not None
-    data = json.loads(OBJECTS.read_text())
-    return data["docs"], data["expected"]
+def _istio_docs(access: Access, members: list[str]) -> desired.Desired:
+    """istio: the mesh as the fleet holds it (readers, tokens) rendered by the component's own functions,
+    as `kurator install istio` renders it, without its plan or record."""
+    from kurator.components import istio
+    from kurator.components.istio import mesh as istio_mesh
+    from kurator.fleet import variants
+
+    assert ISTIO is not None
+    address, bundle = ISTIO
+    remotes = [m for m in members if m != PRIMARY]
+    mesh, _found = istio_mesh.discover(access, PRIMARY, remotes, [], [], None, address)
+    assert mesh.complete, "the warm-up left a remote without its reader token"
+    comp = istio.component(mesh)
+    assert comp.variants is not None
+    payload = artifacts.obtain(comp.artifact, bundle)
+    return variants.build(comp, comp.variants(payload, comp.values, mesh.clusters), mesh.clusters)
 
 
 def baseline(access: Access, members: list[str]) -> float:
     comp = _component()
     t = time.monotonic()
-    if OBJECTS is not None:
-        docs, expected = _captured()
-        apply.apply_all(access.client(), docs)
+    if ISTIO is not None:
+        want = _istio_docs(access, members)
+        apply.apply_all(access.client(), want.all)
+        expected = want.per_member or {}
     else:
         want = _component_docs(members)
         api = access.client()
@@ -134,7 +145,7 @@ def baseline(access: Access, members: list[str]) -> float:
 
 def direct(kubeconfig: Path, members: list[str]) -> float:
     t = time.monotonic()
-    objects = ["--objects", str(OBJECTS)] if OBJECTS is not None else []
+    istio = ["--pilot-address", ISTIO[0], "--bundle", str(ISTIO[1])] if ISTIO is not None else []
     proc = subprocess.run(
         [
             sys.executable,
@@ -145,7 +156,7 @@ def direct(kubeconfig: Path, members: list[str]) -> float:
             ",".join(members),
             "--component",
             COMPONENT,
-            *objects,
+            *istio,
         ],
         capture_output=True,
         text=True,
@@ -169,13 +180,6 @@ def reset(access: Access, members: list[str]) -> None:
     templates = [desired.Ref.of(d) for d in want.templates if d not in keep]
     states = readiness.wait_gone(access, members, templates, 300, None)
     assert all(s.done for s in states), states
-
-
-def _write_private(path: Path, text: str) -> None:
-    """A file only this user reads: it holds the mesh's CA key and the remotes' reader tokens."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
 
 
 def _istio_bundle(into: Path) -> Path:
@@ -229,7 +233,7 @@ class IstioBed:
     address: str  # where remotes reach istiod: the fleet's address, where istiod's process serves
     bundle: Path
     binary: Path  # pilot-discovery
-    want: desired.Desired | None = None  # captured after the warm-up
+    want: desired.Desired | None = None  # what a round installs, learnt after the warm-up
 
     def install_args(self) -> list[str]:
         remotes = [m for m in self.members if m != PRIMARY]
@@ -277,26 +281,9 @@ class IstioBed:
         except Exception as exc:
             failed.append(exc)
 
-    def capture(self, access: Access) -> float:
-        """The objects the engine would apply to the fleet as the warm-up left it, by the CLI's own
-        functions, written where the direct path reads them; returns the seconds this took."""
-        from kurator.components import istio
-        from kurator.components.istio import mesh as istio_mesh
-        from kurator.core.progress import Silent
-        from kurator.fleet import engine
-
-        began = time.monotonic()
-        remotes = [m for m in self.members if m != PRIMARY]
-        mesh, _found = istio_mesh.discover(access, PRIMARY, remotes, [], [], None, self.address)
-        assert mesh.complete, "the warm-up left a remote without its reader token"
-        req = engine.Request(
-            access=access, component=istio.component(mesh), clusters=mesh.clusters, artifacts_dir=self.bundle
-        )
-        self.want = engine.prepare(req, Silent(), on_members=False).want
-        seconds = time.monotonic() - began
-        assert OBJECTS is not None
-        _write_private(OBJECTS, json.dumps({"docs": self.want.all, "expected": self.want.per_member}))
-        return seconds
+    def learn(self, access: Access) -> None:
+        """What the rounds install, for the reset to remove: the fleet as the warm-up left it, rendered."""
+        self.want = _istio_docs(access, self.members)
 
     def reset(self, access: Access, members: list[str]) -> None:
         """istiod stopped, then everything but what is kept removed as `kurator uninstall` removes it
@@ -356,11 +343,8 @@ class IstioBed:
 def _istio_bed(up: Any, members: list[str], home: Path) -> IstioBed:
     from kurator.binaries import ensure_binaries, istio_binaries
 
-    global OBJECTS
-    private = home / f"{up.config.name}-istio"
-    private.mkdir(mode=0o700)
-    OBJECTS = private / "objects.json"
-    return IstioBed(
+    global ISTIO
+    bed = IstioBed(
         fleet=up.config.name,
         root=up.layout.root,
         members=members,
@@ -369,6 +353,8 @@ def _istio_bed(up: Any, members: list[str], home: Path) -> IstioBed:
         bundle=_istio_bundle(home / "istio-bundle"),
         binary=ensure_binaries(istio_binaries(), "build").paths["pilot-discovery"],
     )
+    ISTIO = (bed.address, bed.bundle)
+    return bed
 
 
 def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
@@ -400,7 +386,8 @@ def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
         clean = bed.reset if bed else reset
         with around():
             run(*kc, *install, "--wait-timeout", "300")  # warm-up, see the module docstring
-        render_s = bed.capture(access) if bed else None
+        if bed:
+            bed.learn(access)
         clean(access, members)
         times: dict[str, list[float]] = {"ours": [], "direct": [], "inproc": []}
         paths = list(times)
@@ -421,8 +408,6 @@ def one_size(size: int, rounds: int, home: Path) -> dict[str, float]:
             "direct_s": statistics.median(times["direct"]),
             "inproc_s": statistics.median(times["inproc"]),
         }
-        if render_s is not None:
-            result["render_s"] = render_s
         if size >= 10:
             run(*kc, "get", "clusters")  # warm the page cache once
             result["get_clusters_s"] = statistics.median(run(*kc, "get", "clusters") for _ in range(5))
@@ -437,13 +422,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--direct", type=Path, help=argparse.SUPPRESS)  # the direct path's own process
     parser.add_argument("--members", help=argparse.SUPPRESS)
-    parser.add_argument("--objects", type=Path, help=argparse.SUPPRESS)  # istio: what the direct path applies
+    # istio, for the direct path's process: where remotes reach istiod, and the offline bundle
+    parser.add_argument("--pilot-address", help=argparse.SUPPRESS)
+    parser.add_argument("--bundle", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--component", choices=("standin", "volcano", "istio"), default="standin")
     args = parser.parse_args()
-    global COMPONENT, OBJECTS
+    global COMPONENT, ISTIO
     COMPONENT = args.component
     if args.direct:
-        OBJECTS = args.objects
+        if args.pilot_address:
+            ISTIO = (args.pilot_address, args.bundle)
         baseline(Access(args.direct), args.members.split(","))
         return
     help_s = statistics.median(run("--help") for _ in range(5))
@@ -458,12 +446,6 @@ def main() -> None:
                 f"in-process direct apply {r['inproc_s']:.2f} s, ratio {r['kurator_s'] / r['inproc_s']:.2f}",
                 flush=True,
             )
-            if "render_s" in r:
-                print(
-                    f"{size:>2} members: the objects the direct path applies were rendered once, untimed, in "
-                    f"{r['render_s']:.2f} s (discover, render, plan: what kurator's path does in each round)",
-                    flush=True,
-                )
             if "get_clusters_s" in r:
                 print(
                     f"kurator get clusters, {size} members: "
