@@ -177,6 +177,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the caches and clones afterwards")
     opts = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="kurator-cold-", dir=opts.workdir))
+    # mkdtemp makes it 0700: the suite's security tests probe the fleet as user nobody with the clone's
+    # venv, which must be readable as in any checkout.
+    base.chmod(0o755)
     ncpu = os.cpu_count() or 1
     results = []
     try:

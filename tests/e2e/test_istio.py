@@ -55,6 +55,7 @@ APP_NS = "shop"
 class Bed:
     fleet: UpResult
     home: Path  # KURATOR_HOME of this module: holds the artifact, so installs never fetch it
+    pilot: Path  # pilot-discovery, built before any install (see the fixture)
 
     @property
     def address(self) -> str:
@@ -100,12 +101,11 @@ class Bed:
         return cluster_client(self.fleet, cluster)
 
     def istiod(self, restart: bool = False) -> None:
-        binary = ensure_binaries(istio_binaries(), os.environ.get("KURATOR_BINARY_SOURCE", "build")).paths
         istiod_run.up(
             self.fleet.config.name,
             self.fleet.layout.root,
             PRIMARY,
-            binary["pilot-discovery"],
+            self.pilot,
             timeout=240,
             restart=restart,
         )
@@ -123,7 +123,11 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
     for member in (PRIMARY, REMOTE):
         proc = join(local_fleet, member)
         assert proc.returncode == 0 or "already joined" in proc.stderr, proc.stderr
-    b = Bed(local_fleet, home)
+    # On a fresh machine this builds pilot-discovery (minutes): here, not inside an install's wait for
+    # istiod, which would time out before the build ends.
+    source = os.environ.get("KURATOR_BINARY_SOURCE", "build")
+    pilot = ensure_binaries(istio_binaries(), source).paths["pilot-discovery"]
+    b = Bed(local_fleet, home, pilot)
     try:
         yield b
     finally:
