@@ -1,7 +1,8 @@
 """The README's guides, run as written: every shell command of the guides to the local fleet, the fleet,
 monitoring and the cluster operator runs here, in order, on a fleet of this test's own (its name and home
 are the only things that differ: set through ``KURATOR_FLEET`` and ``KURATOR_HOME``, and the ``kurator-``
-prefix of the README's context names becomes this fleet's name). A documented command that stops working
+prefix of the README's context names becomes this fleet's name); the AWS guide's run in test_readme_aws.py,
+on a fleet with Cluster API and CAPA, from steps held here. A documented command that stops working
 fails this test; so does a command added to or changed in those guides without being added here.
 
 A few lines cannot run as written and are named below with the reason (a placeholder the reader fills in,
@@ -106,6 +107,7 @@ VOLCANO = "## Volcano (batch scheduling)"
 PIXIE = "## Pixie (eBPF application monitoring)"
 CLUSTERS = "## Clusters on your own machines"
 OPERATOR = "## Installing the cluster operator"
+AWS = "## Clusters on AWS"  # run by tests/e2e/test_readme_aws.py, on a fleet with Cluster API and CAPA
 
 PROMETHEUS = (
     "kurator install prometheus --object-store-config objstore.yml --replicas 2 "
@@ -270,6 +272,48 @@ GUIDES: dict[str, list[Step]] = {
         ),
         Step("kurator --kubeconfig karmada.kubeconfig get clusters"),
     ],
+    AWS: [
+        # The local fleet's Cluster API and CAPA are `kurator local up --cluster-api`'s processes (README
+        # `## Cluster API and the AWS stand-in`), not kurator's install: the install is refused, as the
+        # guide's "Cluster API installed by another tool is refused" says; the releases' managers run.
+        Step(
+            "kurator --kubeconfig host.kubeconfig install cluster-api --infrastructure aws [--dry-run]",
+            run="kurator --kubeconfig host.kubeconfig install cluster-api --infrastructure aws --dry-run",
+            why=OPTIONAL + "; the local fleet's managers are `local up --cluster-api`'s, so it is refused",
+            code=2,
+            expect="Cluster API is already installed on this cluster by another tool: nothing was changed",
+        ),
+        Step(
+            "kurator --kubeconfig host.kubeconfig install cluster-operator --fleet prod=karmada.kubeconfig",
+            expect="left as they are",
+        ),
+        Step(
+            "clusterawsadm bootstrap iam create-cloudformation-stack",
+            run="",
+            why="the AWS stand-in's account already holds the roles and instance profiles it makes "
+            "(README `## Cluster API and the AWS stand-in`), and moto has no CloudFormation here",
+        ),
+        Step(
+            "kubectl create secret generic aws-prod --from-literal=AccessKeyID=AKIA... "
+            "--from-literal=SecretAccessKey=...",
+            run="kubectl create secret generic aws-prod --from-literal=AccessKeyID=$AWS_KEY_ID "
+            "--from-literal=SecretAccessKey=$AWS_SECRET",
+            why="AKIA... and ... are placeholders: the key of an IAM user of the AWS stand-in (the test's)",
+            expect="secret/aws-prod created",
+        ),
+        Step("kurator cluster plan -f cluster.yaml", expect="KubeadmControlPlane"),
+        Step("kubectl apply -f cluster.yaml", expect="cluster.cluster.kurator.dev/prod created"),
+        Step(
+            "kubectl get kcl -w",
+            run="kubectl get kcl prod -o jsonpath='{.status.conditions[?(@.type==\"FleetJoined\")].status}'",
+            why="-w watches until interrupted; this waits, as the reader watching does, until it joined",
+            expect="True",
+            until=True,
+        ),
+        Step("kubectl describe kcl prod", expect="FleetJoined"),
+        Step("kubectl get secret prod-kubeconfig -o jsonpath='{.data.value}' | base64 -d > prod.kubeconfig"),
+        Step("kubectl --kubeconfig karmada.kubeconfig get clusters", expect="prod"),
+    ],
     "uninstall": [
         Step(
             "kurator --kubeconfig host.kubeconfig uninstall cluster-operator",
@@ -282,7 +326,7 @@ GUIDES: dict[str, list[Step]] = {
 
 def readme_commands(text: str) -> dict[str, list[str]]:
     found = {
-        h: commands(section(text, h)) for h in (LOCAL, FLEET_GUIDE, VOLCANO, PIXIE, MONITORING, CLUSTERS)
+        h: commands(section(text, h)) for h in (LOCAL, FLEET_GUIDE, VOLCANO, PIXIE, MONITORING, CLUSTERS, AWS)
     }
     # The monitoring guide's subsection is a guide of its own; its parent stops where it starts.
     found[MONITORING] = commands(section(text, MONITORING).split(MONITORING_INSTALL)[0])
