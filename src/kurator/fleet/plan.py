@@ -1,6 +1,7 @@
 """The plan of an install or uninstall, per target (Karmada's API server, then each member): what will be
 created, changed (with a diff) or deleted. Computing it writes nothing: changes on Karmada are found with
-server-side dry-run apply, on members by comparing what propagation will deliver with what they hold."""
+server-side dry-run apply (an object that already holds all of itself is seen unchanged without one), on
+members by comparing what propagation will deliver with what they hold."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kurator.core.errors import InvalidInput
-from kurator.fleet import objects
+from kurator.fleet import objects, unchanged
 from kurator.fleet.desired import Ref
 from kurator.fleet.targets import unreachable_reason
 from kurator.kube import kinds, ops
@@ -160,6 +161,8 @@ async def _on_karmada_one(api: AsyncClient, doc: Doc, fresh_namespaces: set[str]
         obj = kinds.from_dict(doc)
     except ValueError as exc:  # a value of the wrong type, refused by the kind's schema before it is sent
         return Change(action, ref, refused=f"it does not fit the {ref.kind} schema: {exc}")
+    if live is not None and unchanged.apply_keeps(live, doc, FIELD_MANAGER):
+        return Change("unchanged", ref)  # nothing to ask the API server: it would give back the live object
     if live is None and (doc.get("metadata") or {}).get("namespace") in fresh_namespaces:
         # Its namespace comes with this install: the API server can judge it only once that exists (checked
         # in another namespace, Karmada's webhooks refuse policies that select objects of their own one).
