@@ -190,6 +190,32 @@ def test_rerun_with_nothing_changed_writes_nothing(installed: UpResult) -> None:
     assert _snapshot(fleet) == before  # every resourceVersion, on Karmada and on both members
 
 
+def test_objects_edited_on_karmada_by_another_hand_are_found_and_put_back(installed: UpResult) -> None:
+    """A re-run's plan sees an unchanged object without a dry run; an edit by anyone else is a change it
+    finds (a value of ours overwritten, a label of ours removed) and the run puts back."""
+    fleet = installed
+    karmada = cluster_client(fleet, "karmada")
+    edit = {"field_manager": "someone-else", "patch_type": PatchType.MERGE}
+    greeting = {"data": {"greeting": "edited"}}
+    karmada.patch(ConfigMap, "standin-settings", greeting, namespace="standin", **edit)
+    karmada.patch(
+        CustomResourceDefinition,
+        "widgets.standin.kurator.dev",
+        {"metadata": {"labels": {"kurator.dev/component": None}}},
+        **edit,
+    )
+    plan = _install(fleet, "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "~ change ConfigMap standin/standin-settings" in plan.stdout
+    assert "~ change CustomResourceDefinition widgets.standin.kurator.dev" in plan.stdout
+    assert "karmada: 0 to create, 2 to change, 0 to delete" in plan.stdout
+    proc = _install(fleet, "--wait-timeout", "60")
+    assert proc.returncode == 0, proc.stderr
+    assert _greeting(fleet) == "hello from the fleet"
+    crd = karmada.get(CustomResourceDefinition, "widgets.standin.kurator.dev")
+    assert (crd.metadata.labels or {}).get("kurator.dev/component") == "standin"
+
+
 def test_dry_run_of_a_change_shows_the_diff_and_writes_nothing(installed: UpResult) -> None:
     fleet = installed
     before = _snapshot(fleet)

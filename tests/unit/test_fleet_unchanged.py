@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kurator.fleet import plan, unchanged
+from tests.unit.fakeapi import FakeAPI
 
 WANTED: dict[str, Any] = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -102,34 +103,32 @@ def test_an_object_nobody_applied_is_kept_when_it_holds_everything() -> None:
     assert unchanged.apply_keeps(live, WANTED, "kurator")
 
 
-class _Api:
-    """The async client's two calls the plan makes; a dry run is counted (unit tier: no API server)."""
-
-    def __init__(self, live: dict[str, Any]) -> None:
-        self.live, self.dry_runs = live, 0
-
-    async def apply(self, obj: Any, **_: Any) -> Any:
-        self.dry_runs += 1
-        return self.live
+CRDS = ("apis/apiextensions.k8s.io/v1", "customresourcedefinitions")
 
 
-def _plan_one(api: _Api, monkeypatch: pytest.MonkeyPatch, wanted: dict[str, Any]) -> plan.Change:
-    async def get_member(_api: Any, _ref: Any) -> dict[str, Any]:
-        return copy.deepcopy(api.live)
+def _dry_runs(live: dict[str, Any], wanted: dict[str, Any]) -> tuple[plan.Change, list[str]]:
+    """The plan of ``wanted`` against the in-process API stand-in holding ``live``, and its dry runs."""
+    fake = FakeAPI()
+    fake.put(*CRDS, live)
 
-    monkeypatch.setattr(plan, "get_member", get_member)
-    return asyncio.run(plan._on_karmada_one(api, wanted, set()))  # type: ignore[arg-type]
+    async def one() -> plan.Change:
+        client = fake.client()
+        try:
+            return await plan._on_karmada_one(client, wanted, set())
+        finally:
+            await client.close()
+
+    change = asyncio.run(one())
+    return change, [path for method, path, _ in fake.requests if method == "PATCH" and "dryRun=All" in path]
 
 
-def test_the_plan_asks_no_dry_run_of_an_object_that_holds_itself(monkeypatch: pytest.MonkeyPatch) -> None:
-    api = _Api(_live())
-    change = _plan_one(api, monkeypatch, WANTED)
-    assert (change.action, api.dry_runs) == ("unchanged", 0)
+def test_the_plan_asks_no_dry_run_of_an_object_that_holds_itself() -> None:
+    change, dry_runs = _dry_runs(_live(), WANTED)
+    assert (change.action, dry_runs) == ("unchanged", [])
 
 
-def test_the_plan_dry_runs_an_object_that_differs(monkeypatch: pytest.MonkeyPatch) -> None:
-    api = _Api(_live())
+def test_the_plan_dry_runs_an_object_that_differs() -> None:
     wanted = copy.deepcopy(WANTED)
     wanted["spec"]["scope"] = "Cluster"
-    change = _plan_one(api, monkeypatch, wanted)
-    assert api.dry_runs == 1 and change.action == "unchanged"  # the fake server gave back the live object
+    change, dry_runs = _dry_runs(_live(), wanted)
+    assert len(dry_runs) == 1 and change.action == "change"
