@@ -29,7 +29,7 @@ from kurator.fleet import record
 from kurator.kube.apply import apply_all
 from kurator.local.fleet import UpResult
 from tests.integration.capi_helpers import CapiCluster
-from tests.integration.helpers import cluster_client, gone, interruptible, wait_for
+from tests.integration.helpers import cluster_client, gone, interruptible, module_zip, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -41,22 +41,6 @@ MANAGERS = {
     "capi-kubeadm-control-plane-system": "capi-kubeadm-control-plane-controller-manager",
     "capa-system": "capa-controller-manager",
 }
-
-
-def _module_zip(module: str) -> Path:
-    """A module zip in Go's module cache (the bytes proxy.golang.org serves), downloaded there if missing."""
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    proc = subprocess.run(
-        ["go", "mod", "download", "-json", module],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd="/",
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return Path(json.loads(proc.stdout)["Zip"])
 
 
 class Bed:
@@ -86,7 +70,7 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
     ):
         entry = home / "artifacts" / comp.artifact.key
         entry.mkdir(parents=True)
-        (entry / comp.artifact.source.rsplit("/", 1)[-1]).write_bytes(_module_zip(module).read_bytes())
+        (entry / comp.artifact.source.rsplit("/", 1)[-1]).write_bytes(module_zip(module).read_bytes())
     b = Bed(local_fleet, home)
     try:
         yield b

@@ -57,7 +57,7 @@ from kurator.lifecycle.actions import FORCE_DELETE_ANNOTATION
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
 from kurator.operator.settings import LEASE
-from tests.integration.helpers import cluster_client, gone, interruptible, wait_for
+from tests.integration.helpers import cluster_client, gone, interruptible, module_zip, wait_for
 from tests.integration.operatorbed import (
     CustomClusterResource,
     CustomMachineResource,
@@ -122,22 +122,6 @@ class Bed:
         return [user["client-key-data"][:64], user["client-certificate-data"][:64]]
 
 
-def _module_zip() -> Path:
-    """The pinned Cluster API module zip in Go's module cache (downloaded there first if it is missing)."""
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
-    proc = subprocess.run(
-        ["go", "mod", "download", "-json", f"sigs.k8s.io/cluster-api@{cluster_api.VERSION}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd="/",
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, f"go mod download failed: {proc.stdout}{proc.stderr}"
-    return Path(json.loads(proc.stdout)["Zip"])
-
-
 def _remove_finalizers(api: Client, namespace: str) -> None:
     try:  # a CRD made moments ago answers 429 for a while: kurator's client waits that out
         found = list(api.list(CustomClusterResource, namespace=namespace))
@@ -158,7 +142,8 @@ def bed(local_fleet: UpResult, tmp_path_factory: pytest.TempPathFactory) -> Iter
     home = tmp_path_factory.mktemp("operator-install") / "home"
     entry = home / "artifacts" / cluster_api.COMPONENT.artifact.key
     entry.mkdir(parents=True)
-    shutil.copyfile(_module_zip(), entry / f"{cluster_api.VERSION}.zip")
+    source = module_zip(f"sigs.k8s.io/cluster-api@{cluster_api.VERSION}")
+    shutil.copyfile(source, entry / f"{cluster_api.VERSION}.zip")
     api = cluster_client(local_fleet, TARGET)
     theirs = [n for n in cluster_api.CRD_NAMES if not gone(api, CustomResourceDefinition, n)]
     if theirs and record.load(api, cluster_api.COMPONENT.name) is None:

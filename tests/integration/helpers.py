@@ -97,14 +97,13 @@ def gone(api: Client, kind: Any, name: str, namespace: str | None = None) -> boo
     return False
 
 
-def istio_module_zip() -> Path:
-    """The pinned Istio module zip (the istio component's artifact) in Go's module cache, downloaded there
-    first if it is missing: what a test's or a bench's offline bundle holds, so that no path fetches it."""
-    from kurator.components import istio
-
+def module_zip(module: str) -> Path:
+    """A Go module's zip (``path@version``) in Go's module cache, downloaded there first if it is missing:
+    the bytes proxy.golang.org serves, which a test's or a bench's offline bundle holds, so that no path
+    fetches them."""
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-mod=mod"}
     proc = subprocess.run(
-        ["go", "mod", "download", "-json", f"istio.io/istio@{istio.MODULE_VERSION}"],
+        ["go", "mod", "download", "-json", module],
         capture_output=True,
         text=True,
         env=env,
@@ -113,7 +112,12 @@ def istio_module_zip() -> Path:
         check=False,
     )
     if proc.returncode != 0:
-        raise RuntimeError(
-            f"go mod download istio.io/istio@{istio.MODULE_VERSION}: {proc.stdout}{proc.stderr}"
-        )
+        raise RuntimeError(f"go mod download {module}: {proc.stdout}{proc.stderr}")
     return Path(json.loads(proc.stdout)["Zip"])
+
+
+def istio_module_zip() -> Path:
+    """The pinned Istio module zip (the istio component's artifact)."""
+    from kurator.components import istio
+
+    return module_zip(f"istio.io/istio@{istio.MODULE_VERSION}")
