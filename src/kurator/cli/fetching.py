@@ -21,9 +21,11 @@ def fetch_binaries(
     karmada: bool = True,
     tools: bool = False,
     monitoring: bool = False,
+    built: list[BinarySpec] | None = None,
 ) -> dict[str, Path]:
     """Fill the cache; the summary is printed always (``kurator local fetch``) or only when something was
-    downloaded or built (``kurator local up``)."""
+    downloaded or built (``kurator local up``). ``built`` are binaries no release ships (Cluster API's
+    managers, istiod), built whatever ``source`` says."""
     from kurator.binaries import (
         KARMADA_CRDS,
         KARMADA_DEPLOY,
@@ -44,6 +46,11 @@ def fetch_binaries(
         specs += [helm_binary(mirror)] if tools else []
         specs += monitoring_binaries(mirror) if monitoring else []
         report = ensure_binaries(specs, source, reporter)
+        if built:  # released as container images only: always built from the Go module proxy
+            more = ensure_binaries(built, "build", reporter)
+            report.how |= more.how
+            report.paths |= more.paths
+            specs += built
     finally:
         reporter.close()
     if always_show or any(how != "cached" for how in report.how.values()):

@@ -58,13 +58,34 @@ def fetch(
         "--monitoring/--no-monitoring",
         help="Also Prometheus and Thanos, which the fleet monitors with.",
     ),
+    cluster_api: bool = typer.Option(
+        False,
+        "--cluster-api",
+        help="Also Cluster API's and CAPA's managers (`local up --cluster-api`), built from the Go module "
+        "proxy (~5 min the first time).",
+    ),
+    istiod: bool = typer.Option(
+        False,
+        "--istiod",
+        help="Also istiod's pilot-discovery (`local istiod`), built from the Go module proxy (~4 min the "
+        "first time).",
+    ),
 ) -> None:
     """Fill the binary cache for the local fleet (and helm, which renders component charts) and say which
     way each binary came."""
+    from kurator.binaries import istio_binaries
+    from kurator.binaries.catalog import cluster_api_binaries
     from kurator.cli.fetching import fetch_binaries
 
+    built = (cluster_api_binaries() if cluster_api else []) + (istio_binaries() if istiod else [])
     fetch_binaries(
-        kubernetes_version, source.value, mirror, always_show=True, tools=True, monitoring=monitoring
+        kubernetes_version,
+        source.value,
+        mirror,
+        always_show=True,
+        tools=True,
+        monitoring=monitoring,
+        built=built,
     )
 
 
