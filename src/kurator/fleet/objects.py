@@ -94,6 +94,20 @@ def readiness(kind: str, obj: Doc) -> tuple[bool, str]:
     return True, ""
 
 
+def why_not_gone(live: Doc) -> str:
+    """Why an object asked to go is still there, in the API server's words where it gives them: a CRD's
+    Terminating condition says whether its instances are being deleted or could not be (a conversion
+    webhook nobody serves, for one)."""
+    meta = live.get("metadata") or {}
+    if not meta.get("deletionTimestamp"):
+        return "still there, not being deleted"
+    for cond in (live.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Terminating" and cond.get("status") == "True" and cond.get("message"):
+            return f"being deleted: {cond.get('reason') or 'Terminating'}: {str(cond['message'])[:300]}"
+    finalizers = [str(f) for f in meta.get("finalizers") or []]
+    return f"being deleted, waiting for {', '.join(finalizers)}" if finalizers else "being deleted"
+
+
 def clean(obj: Doc, reveal: bool = False) -> Doc:
     """An object as a person compares it: without server bookkeeping, with secret values hidden (kept with
     ``reveal``, to tell whether a value changed). Plain dicts and lists throughout (a generic resource's

@@ -176,7 +176,7 @@ async def gone_state(member: str, client: AsyncClient, refs: list[Ref], gone: se
             state.ready += 1
             gone.add(ref)
         else:
-            state.waiting.append(f"{ref} (still there)")
+            state.waiting.append(f"{ref} ({objects.why_not_gone(live)})")
     return state
 
 
