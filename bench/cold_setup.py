@@ -17,7 +17,10 @@ Each run uses a clone of the given revision (default HEAD; uncommitted changes a
 code before and after a change is measured by the same script: `--revs OLD,HEAD` runs both in turn and
 prints the ratio. The machine's load is printed beside each figure: the CPU time that other processes
 used during the run (all CPU time from /proc/stat minus this run's own), so a figure taken on a busy
-machine says so. The targets: cold demo.sh <= 15 min (README), cold CI <= 60 min, on a quiet 2-core machine.
+machine says so. A run's own is what its process tree waited for: the daemons of the local fleets that
+`demo` and `ci` start detach from it, so there the figure counts them too (~20% of 2 CPUs for `ci` on an
+otherwise idle machine). The targets: cold demo.sh <= 15 min (README), cold CI <= 60 min, on a quiet
+2-core machine.
 
 Usage: .venv/bin/python bench/cold_setup.py [--what fetch|istiod|cluster-api|demo|ci] [--revs REV[,REV]]
        [--workdir DIR]
@@ -153,7 +156,8 @@ def report(r: dict[str, object]) -> None:
     print(f"\ncold {r['what']} of {r['rev']}: {'ok' if r['ok'] else 'FAILED'}")
     print(f"  wall {float(r['wallSeconds']) / 60:.1f} min, CPU {float(r['cpuSeconds']) / 60:.1f} min")  # type: ignore[arg-type]
     print(
-        f"  load: other processes used {r['othersCpuSeconds']} CPU-s meanwhile "
+        f"  load: processes outside this run's tree (other work, and fleet daemons it started) used "
+        f"{r['othersCpuSeconds']} CPU-s meanwhile "
         f"({100 * float(r['machineBusyByOthers']):.0f}% of {r['cpus']} CPUs)"  # type: ignore[arg-type]
     )
     print(
