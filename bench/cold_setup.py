@@ -10,8 +10,9 @@ cluster-api: Cluster API's three managers and CAPA's, as the first `kurator loca
 demo:  `scripts/demo.sh` in a fresh clone, as a new user runs it: its own .venv (pip downloads into an empty
        cache), empty Go caches and binary cache, a fleet of its own in a temporary home (purged afterwards).
 ci:    `bash .ci/run` in a fresh clone with every cache empty, as CI on a fresh machine runs it: set-up, the
-       quality gates and the whole suite, which builds Cluster API + CAPA and istiod when its first test
-       needs them. The figure the issue's "cold CI inside 60 minutes" is about.
+       quality gates and the whole suite, while scripts/test.sh builds Cluster API + CAPA and istiod in the
+       background (a test that needs them first waits for that build). The figure the issue's "cold CI
+       inside 60 minutes" is about.
 
 Each run uses a clone of the given revision (default HEAD; uncommitted changes are not measured), so the
 code before and after a change is measured by the same script: `--revs OLD,HEAD` runs both in turn and
