@@ -15,7 +15,8 @@ if [ $# -eq 0 ]; then
   setsid nice -n 19 .venv/bin/kurator local fetch --source "${KURATOR_BINARY_SOURCE:-build}" --cluster-api --istiod \
     >"$prebuild_log" 2>&1 &
   prebuild=$!
-  trap 'kill -- "-$prebuild" 2>/dev/null || true' EXIT  # its own process group: go's compilers too
+  # its own process group: go's compilers too
+  trap 'kill -- "-$prebuild" 2>/dev/null || true; rm -f "$prebuild_log"' EXIT
 fi
 printf '\n==> quality gates\n'
 .venv/bin/ruff check src tests bench
