@@ -85,7 +85,15 @@ def _nothing_installed(b: Bed) -> None:
     assert gone(b.api, Namespace, "capa-system")
 
 
+def _installed(b: Bed) -> None:
+    """Cluster API and CAPA installed (a re-run writes nothing), whichever test ran before."""
+    proc = b.kurator("install", "cluster-api", "--infrastructure", "aws", "--wait-timeout", "300")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_dry_run_plans_every_manager_and_writes_nothing(bed: Bed) -> None:
+    removed = bed.kurator("uninstall", "cluster-api", "--wait-timeout", "180")  # whichever test ran before
+    assert removed.returncode == 0, removed.stdout + removed.stderr
     proc = bed.kurator("install", "cluster-api", "--infrastructure", "aws", "--dry-run", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     plans = json.loads(proc.stdout)
@@ -137,6 +145,7 @@ def test_install_rerun_and_an_interrupted_run(bed: Bed) -> None:
 def test_uninstall_waits_for_clusters_then_removes_what_was_installed(bed: Bed) -> None:
     # The managers' pods are kwok's and serve no webhook: without their configurations a Cluster can be made
     # here (the uninstall below removes what is left of them).
+    _installed(bed)
     bed.api.delete(MutatingWebhookConfiguration, "capi-mutating-webhook-configuration")
     bed.api.delete(ValidatingWebhookConfiguration, "capi-validating-webhook-configuration")
     cluster = {

@@ -108,6 +108,20 @@ def why_not_gone(live: Doc) -> str:
     return f"being deleted, waiting for {', '.join(finalizers)}" if finalizers else "being deleted"
 
 
+def deletion_stalled(live: Doc) -> bool:
+    """A CRD whose instances could not be listed or deleted (the API server's cache of them not ready yet,
+    a conversion webhook not answering): the API server retries only with a back-off that grows past any
+    uninstall's wait, while an update of the CRD retries at once."""
+    if not (live.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    return any(
+        c.get("type") == "Terminating"
+        and c.get("status") == "True"
+        and c.get("reason") == "InstanceDeletionFailed"
+        for c in (live.get("status") or {}).get("conditions") or []
+    )
+
+
 def clean(obj: Doc, reveal: bool = False) -> Doc:
     """An object as a person compares it: without server bookkeeping, with secret values hidden (kept with
     ``reveal``, to tell whether a value changed). Plain dicts and lists throughout (a generic resource's

@@ -6,6 +6,8 @@ deadline; each member's progress is a :class:`MemberState`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -13,12 +15,14 @@ from kurator.core.errors import KuratorError
 from kurator.fleet import desired, health, objects, plan, targets
 from kurator.fleet.component import Component, Target
 from kurator.fleet.desired import Ref
-from kurator.kube import wait
+from kurator.kube import kinds, ops, wait
 from kurator.kube.client import Access, AsyncClient
-from kurator.kube.errors import Disconnected, Unreachable
+from kurator.kube.errors import Disconnected, KubeError, Unreachable
 from kurator.kube.reader import LiveReader
 
 POLL = 0.25  # seconds between readiness rounds
+NUDGE_EVERY = 5.0  # seconds between updates of a CRD whose deletion stalled
+NUDGED = "kurator.dev/deletion-retried"  # the annotation that update sets
 STEADY = wait.Backoff(first=POLL, factor=1.0, most=POLL)
 
 
@@ -164,7 +168,26 @@ def _failed_for_good(state: MemberState) -> bool:
     return state.error is not None and not state.error.startswith("unreachable")
 
 
-async def gone_state(member: str, client: AsyncClient, refs: list[Ref], gone: set[Ref]) -> MemberState:
+async def _retry_deletion(client: AsyncClient, ref: Ref, nudged: dict[Ref, float]) -> None:
+    """Make the API server try again now to delete a CRD's instances (an update of a CRD being deleted
+    requeues it), at most every ``NUDGE_EVERY`` seconds. A CRD's instances are listed from the API
+    server's cache, which a busy server can take a while to fill: the first tries fail and the retries
+    back off to minutes, far past an uninstall's wait, though the next try would work."""
+    now = time.monotonic()
+    if now - nudged.get(ref, -NUDGE_EVERY) < NUDGE_EVERY:
+        return
+    nudged[ref] = now
+    res = kinds.lookup(ref.api_version, ref.kind)
+    if res is None:
+        return
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    with contextlib.suppress(KubeError):  # the wait reports what is left; this only speeds it up
+        await ops.aannotate_if_present(client, res, ref.name, {NUDGED: stamp})
+
+
+async def gone_state(
+    member: str, client: AsyncClient, refs: list[Ref], gone: set[Ref], nudged: dict[Ref, float] | None = None
+) -> MemberState:
     state = MemberState(member, total=len(refs), ready=len(gone))
     todo = [r for r in refs if r not in gone]
     lives = await plan.read_all(client, todo)
@@ -177,6 +200,8 @@ async def gone_state(member: str, client: AsyncClient, refs: list[Ref], gone: se
             gone.add(ref)
         else:
             state.waiting.append(f"{ref} ({objects.why_not_gone(live)})")
+            if nudged is not None and objects.deletion_stalled(live):
+                await _retry_deletion(client, ref, nudged)
     return state
 
 
@@ -189,10 +214,11 @@ def wait_gone(
     direct: bool = False,
 ) -> list[MemberState]:
     gone: dict[str, set[Ref]] = {m: set() for m in members}
+    nudged: dict[str, dict[Ref, float]] = {m: {} for m in members}
     return poll(
         karmada,
         members,
-        lambda m, client: gone_state(m, client, refs, gone[m]),
+        lambda m, client: gone_state(m, client, refs, gone[m], nudged[m]),
         timeout,
         progress,
         "objects left after {timeout:.0f}s: {waiting}",

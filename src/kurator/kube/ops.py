@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from lightkube import AsyncClient, Client
+from lightkube.types import PatchType
 
 from kurator.kube.errors import Conflict, NotFound
 
@@ -55,6 +56,23 @@ async def acreate_if_absent(api: AsyncClient, obj: Any) -> bool:
 async def adelete_if_present(api: AsyncClient, res: Any, name: str, namespace: str | None = None) -> bool:
     try:
         await api.delete(res, name, namespace=namespace)
+    except NotFound:
+        return False
+    return True
+
+
+async def aannotate_if_present(
+    api: AsyncClient, res: Any, name: str, annotations: dict[str, str], namespace: str | None = None
+) -> bool:
+    """Merge ``annotations`` into the object's; False when it is gone already."""
+    try:
+        await api.patch(
+            res,
+            name,
+            {"metadata": {"annotations": annotations}},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
     except NotFound:
         return False
     return True
