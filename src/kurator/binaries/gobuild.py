@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kurator.binaries import giveway
 from kurator.binaries.catalog import GoBuildSpec
 from kurator.core.errors import KuratorError
 from kurator.core.paths import build_cache
@@ -184,11 +185,16 @@ def build_args(spec: GoBuildSpec, out: Path, names: Collection[str] | None = Non
 @contextlib.contextmanager
 def locked(spec: GoBuildSpec) -> Iterator[None]:
     """Exclusive use of the helper module of ``spec``: two kurator processes building the same group (two
-    `kurator local up` at once) take turns instead of writing one folder together."""
+    `kurator local up` at once) take turns instead of writing one folder together; a starved background
+    build gives way (:mod:`kurator.binaries.giveway`)."""
     workdir = build_cache() / spec.key
     workdir.mkdir(parents=True, exist_ok=True)
-    with (workdir / ".lock").open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    path = workdir / ".lock"
+    with path.open("a+") as fh:
+        giveway.acquire(fh, path, spec.described())
+        giveway.note_holder(fh)
+        for stale in workdir.glob(".out-*"):  # of a build stopped mid-way; nobody else builds here now
+            shutil.rmtree(stale, ignore_errors=True)
         try:
             yield
         finally:
