@@ -22,7 +22,7 @@ from lightkube.types import PatchType
 from kurator.kube import wait
 from kurator.local.fleet import UpResult
 from kurator.local.kubeconfigs import context_name
-from tests.integration.helpers import cluster_client, kurator
+from tests.integration.helpers import cluster_client, kurator, wait_for
 from tests.integration.operatorbed import (
     CustomClusterResource,
     CustomMachineResource,
@@ -112,6 +112,15 @@ def test_an_added_node_plans_a_scale_up_and_an_upgrade_plans_one_minor(
     api, namespace, access = host
     for doc in _docs(namespace):
         api.create(codecs.from_dict(doc))
+    try:
+        _plans_of_a_provisioned_cluster(api, namespace, access, tmp_path)
+    finally:  # the other tests plan c1 as a new cluster
+        api.delete(CustomClusterResource, "c1", namespace=namespace)
+        api.delete(CustomMachineResource, "m1", namespace=namespace)
+        wait_for(lambda: _written(api, namespace) == [], 60, "c1 and m1 deleted")
+
+
+def _plans_of_a_provisioned_cluster(api: Client, namespace: str, access: list[str], tmp_path: Path) -> None:
     # Stand-in for the operator's create run: the status it leaves when cluster.yml succeeded.
     provisioned = [
         {**_host("192.0.2.10", "master1"), "role": "master"},

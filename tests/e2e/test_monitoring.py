@@ -86,8 +86,12 @@ def test_query_deduplicates_the_ha_pair(fleet: UpResult) -> None:
 
 
 def test_get_clusters_shows_metrics_arrive(fleet: UpResult) -> None:
-    data = json.loads(kurator(*karmada_args(fleet), "get", "clusters", "-o", "json", check=True).stdout)
-    assert {c["name"]: c["metrics"] for c in data} == dict.fromkeys(MEMBERS, True)
+    def metrics() -> dict[str, bool]:
+        data = json.loads(kurator(*karmada_args(fleet), "get", "clusters", "-o", "json", check=True).stdout)
+        return {c["name"]: c["metrics"] for c in data}
+
+    # a fleet just made has no series yet: its first scrapes come within a minute
+    wait_for(lambda: metrics() == dict.fromkeys(MEMBERS, True), timeout=120, what="both members' metrics")
 
 
 def test_bad_queries_get_clear_errors(fleet: UpResult) -> None:

@@ -92,6 +92,24 @@ def _karmada(fleet: UpResult) -> Client:
     return cluster_client(fleet, "karmada")
 
 
+def _absent(fleet: UpResult) -> None:
+    """Neither Thanos nor Prometheus installed, whichever test ran before (each test stands alone)."""
+    for args in (("thanos", *_host(fleet)), ("prometheus",)):
+        proc = kurator(*karmada_args(fleet), "uninstall", *args, "--wait-timeout", "120")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+PROMETHEUS = ("--replicas", "2", "--sidecar-service-type", "NodePort", "--block-duration", "2h")
+THANOS = ("--store-sync-interval", "1m")
+
+
+def _installed(fleet: UpResult) -> None:
+    """Prometheus on every member and Thanos on the host, as the install tests leave them (a re-run after
+    them writes nothing)."""
+    for proc in (_prometheus(fleet, *PROMETHEUS), _thanos(fleet, *THANOS)):
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def _nothing_installed(fleet: UpResult) -> None:
     """No record and no namespace of monitoring on Karmada, any member or the host."""
     assert record.load(_karmada(fleet), "prometheus") is None
@@ -182,6 +200,7 @@ def test_the_credential_checking_store_accepts_its_own_key(
 def test_bad_object_store_configs_are_refused_before_anything_is_installed(
     fleet: UpResult, checking_s3: dict[str, str], tmp_path: Path, problem: str
 ) -> None:
+    _absent(fleet)
     local = yaml.safe_load(_store_file(fleet).read_text())["config"]
     if problem == "missing bucket":
         config = {**local, "bucket": "no-such-bucket"}
@@ -213,6 +232,7 @@ def test_bad_object_store_configs_are_refused_before_anything_is_installed(
 
 
 def test_duplicate_cluster_labels_are_refused_before_anything_is_installed(fleet: UpResult) -> None:
+    _absent(fleet)
     proc = _prometheus(fleet, "--cluster-label", "member1=prod", "--cluster-label", "member2=prod")
     assert proc.returncode == 2, proc.stderr
     assert "unique" in proc.stderr and "member1, member2 would all be cluster=prod" in proc.stderr
@@ -222,6 +242,7 @@ def test_duplicate_cluster_labels_are_refused_before_anything_is_installed(fleet
 
 
 def test_thanos_needs_the_host_cluster_and_prometheus_first(fleet: UpResult) -> None:
+    _absent(fleet)
     no_host = kurator(
         *karmada_args(fleet), "install", "thanos", "--object-store-config", str(_store_file(fleet))
     )
@@ -233,6 +254,7 @@ def test_thanos_needs_the_host_cluster_and_prometheus_first(fleet: UpResult) -> 
 
 
 def test_dry_run_plans_every_member_and_shows_no_credential(fleet: UpResult) -> None:
+    _absent(fleet)
     proc = _prometheus(
         fleet, "--replicas", "2", "--sidecar-service-type", "NodePort", "--dry-run", "-o", "json"
     )
@@ -256,9 +278,8 @@ def _member_config(api: Client) -> dict[str, Any]:
 
 
 def test_prometheus_reaches_every_member_with_its_own_cluster_label(fleet: UpResult) -> None:
-    proc = _prometheus(
-        fleet, "--replicas", "2", "--sidecar-service-type", "NodePort", "--block-duration", "2h"
-    )
+    _absent(fleet)
+    proc = _prometheus(fleet, *PROMETHEUS)
     assert proc.returncode == 0, proc.stderr
     assert "prometheus 0.1.0 installed on member1, member2" in proc.stdout
     assert access.s3_credentials(fleet.layout).secret_key not in proc.stdout + proc.stderr
@@ -283,9 +304,7 @@ def test_prometheus_reaches_every_member_with_its_own_cluster_label(fleet: UpRes
         )
         svc = api.get(Service, "thanos-sidecar", namespace=NS)
         assert svc.spec and svc.spec.type == "NodePort"
-    again = _prometheus(
-        fleet, "--replicas", "2", "--sidecar-service-type", "NodePort", "--block-duration", "2h"
-    )
+    again = _prometheus(fleet, *PROMETHEUS)
     assert again.returncode == 0, again.stderr
     assert "unchanged" in again.stdout and "nothing was written" in again.stdout
 
@@ -299,7 +318,12 @@ def _node_port(api: Client) -> str:
 
 
 def test_thanos_on_the_host_reads_every_member_sidecar_and_the_bucket(fleet: UpResult) -> None:
-    proc = _thanos(fleet, "--store-sync-interval", "1m")
+    # the members' Prometheus with NodePort sidecars (a re-run writes nothing), and no Thanos yet
+    remove = kurator(*karmada_args(fleet), "uninstall", "thanos", *_host(fleet), "--wait-timeout", "120")
+    assert remove.returncode == 0, remove.stdout + remove.stderr
+    members = _prometheus(fleet, *PROMETHEUS)
+    assert members.returncode == 0, members.stdout + members.stderr
+    proc = _thanos(fleet, *THANOS)
     assert proc.returncode == 0, proc.stderr
     assert "thanos 0.1.0 installed on host" in proc.stdout
     host = cluster_client(fleet, HOST_CLUSTER)
@@ -315,13 +339,12 @@ def test_thanos_on_the_host_reads_every_member_sidecar_and_the_bucket(fleet: UpR
     # Nothing of Thanos went through Karmada: it serves the whole fleet from the host.
     assert record.load(_karmada(fleet), "thanos") is None
     assert gone(_karmada(fleet), Deployment, "thanos-query", NS)
-    again = _thanos(fleet, "--store-sync-interval", "1m")
+    again = _thanos(fleet, *THANOS)
     assert again.returncode == 0 and "nothing was written" in again.stdout, again.stderr
 
 
 def test_uninstall_removes_thanos_from_the_host_and_prometheus_from_every_member(fleet: UpResult) -> None:
-    if record.load(cluster_client(fleet, HOST_CLUSTER), "thanos") is None:
-        pytest.fail("thanos is not installed: the install test before this one failed")
+    _installed(fleet)
     began = time.monotonic()
     proc = kurator(*karmada_args(fleet), "uninstall", "thanos", *_host(fleet), "--wait-timeout", "120")
     assert proc.returncode == 0, proc.stderr
@@ -335,8 +358,7 @@ def test_uninstall_removes_thanos_from_the_host_and_prometheus_from_every_member
 
 def test_thanos_in_one_command_installs_both_sides(fleet: UpResult) -> None:
     """As Kurator's `install thanos`: the members' Prometheus with sidecars, then the host's Thanos."""
-    assert record.load(_karmada(fleet), "prometheus") is None
-    assert record.load(cluster_client(fleet, HOST_CLUSTER), "thanos") is None
+    _absent(fleet)
     try:
         proc = _thanos(fleet, "--sidecar-service-type", "NodePort", "--wait-timeout", "180")
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -64,7 +64,14 @@ def _no_key(*texts: str) -> None:
         assert KEY not in text and encoded not in text and KEY[7:] not in text
 
 
+def _absent(fleet: UpResult) -> None:
+    """Pixie not installed, whichever test ran before."""
+    proc = kurator(*karmada_args(fleet), "uninstall", "pixie", "vizier", "--wait-timeout", "180")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_a_missing_or_malformed_key_is_refused_before_anything_is_written(fleet: UpResult) -> None:
+    _absent(fleet)
     missing = _pixie(fleet)
     assert missing.returncode == 2 and "needs a deploy key" in missing.stderr, missing.stderr
     bad_key = KEY[:-1] + "z"
@@ -75,6 +82,7 @@ def test_a_missing_or_malformed_key_is_refused_before_anything_is_written(fleet:
 
 
 def test_dry_run_shows_the_secret_but_not_the_key(fleet: UpResult, tmp_path: Path) -> None:
+    _absent(fleet)
     key_file = tmp_path / "deploy-key"
     key_file.write_text(KEY + "\n")
     for output in ("table", "json"):
