@@ -112,9 +112,9 @@ class Watch:
         return own < STARVED_SHARE and idle < BUSY_IDLE
 
 
-def acquire(fh: IO[str], path: Path, what: str, window: float = WINDOW) -> None:
+def acquire(fh: IO[str], path: Path, what: str) -> None:
     """Lock ``fh`` (the lock file at ``path``) for a build of ``what``, waiting for whoever holds it, and
-    stopping a holder that may be stopped (:func:`may_stop`) once it was starved for ``window`` seconds."""
+    stopping a holder that may be stopped (:func:`may_stop`) once it was starved for ``WINDOW`` seconds."""
     watch: Watch | None = None
     while True:
         try:
@@ -127,9 +127,9 @@ def acquire(fh: IO[str], path: Path, what: str, window: float = WINDOW) -> None:
             watch = None
         elif watch is None or watch.holder != holder:
             watch = Watch.start(holder)
-        elif time.monotonic() - watch.began >= window:
+        elif time.monotonic() - watch.began >= WINDOW:
             if watch.starved():
-                log.warning("a background build of %s got no CPU for %.0fs: it gives way", what, window)
+                log.warning("a background build of %s got no CPU for %.0fs: it gives way", what, WINDOW)
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(holder.pid, signal.SIGTERM)
             watch = None
