@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,15 +21,20 @@ from kurator.binaries.catalog import GoBuildSpec
 
 SPEC = GoBuildSpec(key="giveway-test", module="example.com/m", version="v1.0.0", packages=(("./cmd/x", "x"),))
 # A holder as `kurator local fetch` holds the lock, blocked on its stdin (so using no CPU) until told to go.
-HOLD = """
+HOLD = f"""
 import sys
 from kurator.binaries import gobuild
 from kurator.binaries.catalog import GoBuildSpec
-spec = GoBuildSpec(key="giveway-test", module="example.com/m", version="v1.0.0", packages=(("./cmd/x", "x"),))
-with gobuild.locked(spec):
+with gobuild.locked({SPEC!r}):
     print("held", flush=True)
     sys.stdin.readline()
 """
+
+
+def _busy_loop(seconds: float, **popen: Any) -> subprocess.Popen[bytes]:
+    """A process keeping one core busy for at most ``seconds``."""
+    loop = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+    return subprocess.Popen([sys.executable, "-c", loop], **popen)
 
 
 @pytest.fixture
@@ -41,8 +47,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def busy() -> Iterator[None]:
     """Every core kept busy at normal priority, for at most a minute."""
-    loop = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end:\n    pass\n"
-    burners = [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(os.cpu_count() or 2)]
+    burners = [_busy_loop(60) for _ in range(os.cpu_count() or 2)]
     try:
         yield
     finally:
@@ -116,23 +121,21 @@ def test_a_holder_that_did_not_ask_keeps_its_lock(
         holder.kill()
 
 
-def test_a_build_that_gets_its_cpu_is_not_starved(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = iter([100.0, 120.0])
-    cpu = iter([10.0, 25.0])  # 15 s of CPU in 20 s
-    idle = iter([500.0, 500.0])  # and the machine had no idle core
+@pytest.mark.parametrize(
+    ("cpu", "idle"),
+    [
+        ((10.0, 25.0), (500.0, 500.0)),  # 15 s of CPU in 20 s, though the machine had no idle core
+        ((10.0, 10.0), (500.0, 520.0)),  # no CPU for it (downloading, say) while a core was idle
+    ],
+    ids=["gets its cpu", "machine has idle cores"],
+)
+def test_a_build_is_starved_only_without_cpu_on_a_busy_machine(
+    monkeypatch: pytest.MonkeyPatch, cpu: tuple[float, float], idle: tuple[float, float]
+) -> None:
+    clock, cpus, idles = iter([100.0, 120.0]), iter(cpu), iter(idle)
     monkeypatch.setattr(giveway.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(giveway, "group_cpu_seconds", lambda pgid: next(cpu))
-    monkeypatch.setattr(giveway, "idle_cpu_seconds", lambda: next(idle))
-    assert not giveway.Watch.start(giveway.Holder(1, True)).starved()
-
-
-def test_a_build_on_a_machine_with_idle_cores_is_not_starved(monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = iter([100.0, 120.0])
-    cpu = iter([10.0, 10.0])  # no CPU for it (downloading, say) while a core was idle
-    idle = iter([500.0, 520.0])
-    monkeypatch.setattr(giveway.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(giveway, "group_cpu_seconds", lambda pgid: next(cpu))
-    monkeypatch.setattr(giveway, "idle_cpu_seconds", lambda: next(idle))
+    monkeypatch.setattr(giveway, "group_cpu_seconds", lambda pgid: next(cpus))
+    monkeypatch.setattr(giveway, "idle_cpu_seconds", lambda: next(idles))
     assert not giveway.Watch.start(giveway.Holder(1, True)).starved()
 
 
@@ -149,8 +152,7 @@ def test_only_a_kurator_process_group_of_lower_priority_may_be_stopped() -> None
 
 
 def test_group_cpu_counts_a_busy_group() -> None:
-    loop = "import time\nend = time.monotonic() + 30\nwhile time.monotonic() < end:\n    pass\n"
-    child = subprocess.Popen([sys.executable, "-c", loop], start_new_session=True)
+    child = _busy_loop(30, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while giveway.group_cpu_seconds(child.pid) < 0.2 and time.monotonic() < deadline:

@@ -186,7 +186,7 @@ async def _retry_deletion(client: AsyncClient, ref: Ref, nudged: dict[Ref, float
 
 
 async def gone_state(
-    member: str, client: AsyncClient, refs: list[Ref], gone: set[Ref], nudged: dict[Ref, float] | None = None
+    member: str, client: AsyncClient, refs: list[Ref], gone: set[Ref], nudged: dict[Ref, float]
 ) -> MemberState:
     state = MemberState(member, total=len(refs), ready=len(gone))
     todo = [r for r in refs if r not in gone]
@@ -200,7 +200,7 @@ async def gone_state(
             gone.add(ref)
         else:
             state.waiting.append(f"{ref} ({objects.why_not_gone(live)})")
-            if nudged is not None and objects.deletion_stalled(live):
+            if objects.deletion_stalled(live):
                 await _retry_deletion(client, ref, nudged)
     return state
 
