@@ -40,6 +40,7 @@ def _busy_loop(seconds: float, **popen: Any) -> subprocess.Popen[bytes]:
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KURATOR_CACHE", str(tmp_path))
+    monkeypatch.delenv(giveway.GIVES_WAY_ENV, raising=False)  # this process waits; it never gives way
     monkeypatch.setattr(giveway, "POLL", 0.05)
     return tmp_path
 
@@ -161,3 +162,13 @@ def test_group_cpu_counts_a_busy_group() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe not text", b"{" * 100_000, b'{"pid": "x"}'])
+def test_a_damaged_lock_file_names_no_holder_and_is_taken_over(cache: Path, content: bytes) -> None:
+    lock = cache / "build" / SPEC.key / ".lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_bytes(content)
+    assert giveway.read_holder(lock) is None
+    with gobuild.locked(SPEC):
+        assert giveway.read_holder(lock) == giveway.Holder(os.getpid(), False)

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from kurator.core import inputs
+from kurator.core.errors import InvalidInput
+
 log = logging.getLogger(__name__)
 
 GIVES_WAY_ENV = "KURATOR_BUILD_GIVES_WAY"
@@ -45,8 +48,9 @@ def note_holder(fh: IO[str]) -> None:
 
 
 def read_holder(path: Path) -> Holder | None:
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        doc = json.loads(path.read_text())
+    """Who holds the lock, as it wrote; None for a file it did not write (damaged, or too large)."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, InvalidInput):
+        doc = json.loads(inputs.read_text(path, "the build lock", limit=4096))
         return Holder(int(doc["pid"]), doc["givesWay"] is True)
     return None
 
