@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from kurator.core import inputs
-from kurator.core.errors import InvalidInput
-
 log = logging.getLogger(__name__)
 
 GIVES_WAY_ENV = "KURATOR_BUILD_GIVES_WAY"
@@ -31,6 +28,7 @@ WINDOW = 20.0  # seconds a holder is watched before it is judged
 POLL = 1.0  # seconds between tries of the lock
 STARVED_SHARE = 0.1  # of one core: less than this for the holder's whole group, over the window
 BUSY_IDLE = 0.25  # cores: the machine had less idle than this over the window
+RECORD_LIMIT = 4096  # bytes of the holder's record read at most
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,12 @@ def note_holder(fh: IO[str]) -> None:
 
 def read_holder(path: Path) -> Holder | None:
     """Who holds the lock, as it wrote; None for a file it did not write (damaged, or too large)."""
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, InvalidInput):
-        doc = json.loads(inputs.read_text(path, "the build lock", limit=4096))
+    # Read here, not with kurator.core.inputs: that loads YAML, and this module loads with the CLI.
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError), path.open("rb") as fh:
+        data = fh.read(RECORD_LIMIT + 1)
+        if len(data) > RECORD_LIMIT:
+            return None
+        doc = json.loads(data.decode())
         return Holder(int(doc["pid"]), doc["givesWay"] is True)
     return None
 
