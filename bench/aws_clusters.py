@@ -4,7 +4,8 @@ real operator process, moto as the AWS stand-in, the machines played (tests/inte
 Prints, for 1 and for N clusters made at once (each 1 master and --workers workers): the time from the
 Clusters' creation to infrastructure-ready in the stand-in and to every Machine running (median and max
 over the clusters); the resident memory of Cluster API's three managers and CAPA's, idle and with the N
-clusters; the time to delete them all and what is left on AWS (tagging API and EC2), which must be nothing.
+clusters; the time to delete them all, what CAPA left that the operator deleted after it, and what is left
+on AWS (tagging API and EC2), which must be nothing; any cluster that had more than one VPC while it ran.
 
     sudo .venv/bin/python bench/aws_clusters.py --clusters 10 --workers 2   # root: the fleet's namespace
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,13 +24,13 @@ from typing import Any
 
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import Namespace, Secret
+from lightkube.resources.core_v1 import Event, Namespace, Secret
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import aws_cluster_cases as cases
 from tests.integration.aws_machines import playing
-from tests.integration.capi_helpers import aws, left_on_aws
+from tests.integration.capi_helpers import OWNED, aws, left_on_aws
 from tests.integration.helpers import cluster_client
 from tests.integration.operatorbed import install_crds
 from tests.integration.test_aws_clusters import NetnsOperator
@@ -85,6 +87,17 @@ def _round(up: UpResult, count: int, workers: int, tag: str) -> dict[str, Any]:
                     running[name] = time.monotonic() - began
             time.sleep(0.5)
         busy = _memory(up)
+        # CAPA makes one VPC per cluster: more while they run is a leak before any deletion
+        ec2 = aws(up, "ec2")
+        vpcs = {
+            name: [
+                v["VpcId"]
+                for v in ec2.describe_vpcs(Filters=[{"Name": "tag-key", "Values": [OWNED.format(name)]}])[
+                    "Vpcs"
+                ]
+            ]
+            for name in names
+        }
         t = time.monotonic()
         for name in names:
             api.delete(KuratorCluster, name, namespace=NS)
@@ -92,7 +105,22 @@ def _round(up: UpResult, count: int, workers: int, tag: str) -> dict[str, Any]:
             time.sleep(1)
         deleted = time.monotonic() - t
     left = [f"{name}: {item}" for name in names for item in left_on_aws(up, name)]
-    return {"infra": infra, "running": running, "memory": busy, "deleted": deleted, "left": left}
+    # what CAPA left and the operator deleted after it (operator/aws/leftovers.py): said, never hidden
+    swept = [
+        f"{e.involvedObject.name}: {e.message}"
+        for e in api.list(Event, namespace=NS)
+        if e.reason == "LeftoversDeleted" and e.involvedObject.name in names
+    ]
+    extra = {name: ids for name, ids in vpcs.items() if len(ids) != 1}
+    return {
+        "infra": infra,
+        "running": running,
+        "swept": swept,
+        "memory": busy,
+        "deleted": deleted,
+        "left": left,
+        "vpcs": extra,
+    }
 
 
 def _spread(values: dict[str, float], count: int) -> str:
@@ -105,7 +133,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--keep-logs",
+        type=Path,
+        help="copy the fleet's logs (managers, moto, operator) here when CAPA left anything or made two VPCs",
+    )
     args = parser.parse_args()
+    stranded = False
     home = Path(tempfile.mkdtemp(prefix="kurator-bench-aws-")) / "fleet"
     up = fleet.up(
         fleet.UpOptions(
@@ -157,9 +191,19 @@ def main() -> None:
             print(f"  deleted in {r['deleted']:.1f} s; AWS resources left: {len(r['left'])}")
             for item in r["left"]:  # what is left is named, so that it can be looked for
                 print(f"    left: {item}")
+            print(f"  left by CAPA and deleted by the operator after it: {len(r['swept'])}")
+            for item in r["swept"]:
+                print(f"    {item}")
+            for name, ids in r["vpcs"].items():
+                print(f"    {name} had {len(ids)} VPCs while it ran: {', '.join(ids)}")
+            stranded = stranded or any(r[k] for k in ("left", "vpcs", "swept"))
     finally:
         if operator is not None:
             operator.stop()
+        if stranded and args.keep_logs is not None:
+            shutil.copytree(up.layout.logs, args.keep_logs / "logs", dirs_exist_ok=True)
+            shutil.copy2(home.parent / "operator.log", args.keep_logs / "operator.log")
+            print(f"logs kept in {args.keep_logs}")
         fleet.down("benchaws", home, purge=True)
 
 

@@ -120,12 +120,13 @@ class OperatorProcess:
             *self.extra,
         ]
 
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "NO_COLOR": "1"}
+
     def start(self) -> OperatorProcess:
         with self.log.open("ab") as out:
             out.write(f"\n--- start {dt.datetime.now(dt.UTC).isoformat()}\n".encode())
-            self.proc = subprocess.Popen(
-                self.args(), stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"}
-            )
+            self.proc = subprocess.Popen(self.args(), stdout=out, stderr=subprocess.STDOUT, env=self.env())
         return self
 
     def url(self, path: str) -> str:

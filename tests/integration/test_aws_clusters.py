@@ -28,8 +28,9 @@ from kurator.binaries import SUPPORTED_KUBERNETES_VERSIONS
 from kurator.kube.errors import KubeError
 from kurator.kube.karmada import Cluster as KarmadaCluster
 from kurator.lifecycle.aws import names
-from kurator.local import fleet, processes
+from kurator.local import cluster_api, fleet, processes
 from kurator.local.fleet import UpResult, load_records
+from kurator.operator.aws.leftovers import capa_vpc_tags
 from tests import aws_cluster_cases as cases
 from tests.conftest import FLEET, _resolver
 
@@ -69,6 +70,11 @@ class NetnsOperator(OperatorProcess):
         link = fleet.link_of(self.fleet.config)
         assert link is not None, "the fleet runs without its network namespace"
         return ["ip", "netns", "exec", link.netns, *argv]
+
+    def env(self) -> dict[str, str]:
+        # AWS for the operator's check for leftovers after a deletion is the stand-in, as for CAPA
+        standin = cluster_api.standin_url(self.fleet.config)
+        return {**super().env(), "AWS_ENDPOINT_URL": standin, "AWS_EC2_METADATA_DISABLED": "true"}
 
     def url(self, path: str) -> str:
         return f"http://{self.fleet.config.address}:{self.port}{path}"
@@ -237,10 +243,19 @@ def test_a_cluster_through_its_life(bed: Bed) -> None:
     assert "from v1.34.2 to v1.35.0" in upgrading["message"], upgrading
     md = bed.api.get(MachineDeployment, names.pool(name, 0), namespace=NS)
     assert md["spec"]["template"]["spec"]["version"] == "v1.34.2"
+    # A VPC CAPA made for the cluster whose ID its AWSCluster did not hold when deleting is skipped by CAPA
+    # (one such VPC was left in a run of this test): made here as CAPA tags its VPC, empty. The operator
+    # deletes it once CAPA is done, and says so.
+    tags = [{"Key": k, "Value": v} for k, v in capa_vpc_tags(name).items()]
+    orphan = aws(bed.fleet, "ec2").create_vpc(
+        CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}]
+    )["Vpc"]["VpcId"]
     # delete: nothing is left on AWS, nor the identity and the copy of the credentials
     bed.delete(name)
     wait_for(lambda: bed.gone(name), 600, "the Cluster deleted")
     assert left_on_aws(bed.fleet, name) == []
+    said = [e.message for e in bed.api.list(Event, namespace=NS) if e.reason == "LeftoversDeleted"]
+    assert any(orphan in str(m) for m in said), said
     assert gone(karmada, KarmadaCluster, name)  # it left the fleet first
     assert gone(bed.api, CapiCluster, name, NS)
     assert gone(bed.api, StaticIdentity, names.identity(NS, name))

@@ -10,19 +10,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from kurator.kube.asyncapi import AsyncAPI
 from kurator.lifecycle.aws import names as n
 from kurator.lifecycle.aws.plan import FINALIZER, FORCE_DELETE
+from kurator.operator.aws import leftovers
 from kurator.operator.aws.reconcile import Reconciler
 from kurator.operator.aws.view import View
 from kurator.operator.fleets import Fleets
 from kurator.operator.metrics import Metrics
 from kurator.operator.provider import Services
 from kurator.operator.settings import Settings
+from kurator.operator.watching import quiet_libraries
 from kurator.operator.workqueue import WorkQueue
 from tests import aws_cluster_cases as cases
 from tests.unit.fakeapi import FakeAPI
@@ -32,6 +37,13 @@ CAPI = "apis/cluster.x-k8s.io/v1beta2"
 INFRA = "apis/infrastructure.cluster.x-k8s.io/v1beta2"
 KEY = ("team-a", "prod")
 SECRET_VALUE = "wJalrXUtnFEMI-example-secret"
+
+
+@pytest.fixture(autouse=True)
+def aws() -> Iterator[None]:
+    """AWS for the check for leftovers after a deletion: moto in-process (nothing leaves the process)."""
+    with mock_aws():
+        yield
 
 
 def _secret(fake: FakeAPI, **data: str) -> None:
@@ -167,15 +179,61 @@ def test_a_deletion_waits_for_cluster_api_names_capas_blocker_then_cleans_up(
     )
     assert bed.fake.get("secrets", "capa-system", "kurator-team-a-prod") is not None  # CAPA still needs it
     # Cluster API's Cluster is gone (CAPA finished): the identity and the copy go, then the finalizer
-    for key in [k for k in bed.fake.objects if k[0] in (CAPI, INFRA) and k[2] == "team-a"]:
-        del bed.fake.objects[key]
-    bed.view.children.clear()
+    _capa_done(bed)
     assert bed.run() is None
     assert bed.fake.get("secrets", "capa-system", "kurator-team-a-prod") is None
     assert bed.fake.get("awsclusterstaticidentities", "", "kurator-team-a-prod") is None
     assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
     shown = str(bed.cluster().get("status")) + str(bed.fake.of("events")) + caplog.text
     assert SECRET_VALUE not in shown and base64.b64encode(SECRET_VALUE.encode()).decode() not in shown
+
+
+def _capa_done(bed: Bed) -> None:
+    """Cluster API's Cluster is gone (CAPA finished)."""
+    for key in [k for k in bed.fake.objects if k[0] in (CAPI, INFRA) and k[2] == "team-a"]:
+        del bed.fake.objects[key]
+    bed.view.children.clear()
+
+
+def test_a_vpc_capa_left_is_deleted_once_it_is_done_and_said_without_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    quiet_libraries()  # as `kurator operator run` does: botocore's DEBUG lines carry the key's ID
+    caplog.set_level(logging.DEBUG)
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    region = bed.cluster()["spec"]["region"]
+    ec2 = boto3.client("ec2", region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
+    tags = [{"Key": k, "Value": v} for k, v in leftovers.capa_vpc_tags("prod").items()]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
+    _deleting(bed)
+    _capa_done(bed)
+    assert bed.run() is None
+    assert vpc["Vpc"]["VpcId"] not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    event = next(e for e in bed.fake.of("events", "team-a") if e["reason"] == "LeftoversDeleted")
+    assert vpc["Vpc"]["VpcId"] in event["message"]
+    assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
+    shown = str(bed.cluster().get("status")) + str(bed.fake.of("events")) + caplog.text
+    assert SECRET_VALUE not in shown and "AKIAEXAMPLE" not in shown
+
+
+def test_a_check_for_leftovers_that_fails_is_said_and_the_deletion_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreachable(*_: object) -> leftovers.Swept:
+        raise ConnectionError(f"could not reach ec2 with {SECRET_VALUE}")
+
+    monkeypatch.setattr(leftovers, "sweep_vpcs", unreachable)
+    bed = Bed()
+    _secret(bed.fake, AccessKeyID="AKIAEXAMPLE", SecretAccessKey=SECRET_VALUE)
+    bed.run()
+    _deleting(bed)
+    _capa_done(bed)
+    assert bed.run() is None
+    event = next(e for e in bed.fake.of("events", "team-a") if e["reason"] == "LeftoversNotChecked")
+    assert "ConnectionError" in event["message"] and SECRET_VALUE not in event["message"]
+    assert FINALIZER not in bed.cluster()["metadata"].get("finalizers", [])
 
 
 def test_force_delete_stops_waiting_and_lists_what_may_remain() -> None:

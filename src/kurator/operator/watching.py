@@ -68,6 +68,7 @@ def settings() -> kopf.OperatorSettings:
 
 def quiet_libraries() -> None:
     """kopf says at INFO what each handler did for each event, httpx every request, asyncssh every step of
-    every login; the operator's own log says what matters (``--log-level debug`` is its own detail)."""
-    for name in ("kopf", "httpx2", "httpcore2", "asyncssh", "aiohttp"):
+    every login, botocore at DEBUG every request's headers (an AWS key's ID among them); the operator's own
+    log says what matters (``--log-level debug`` is its own detail)."""
+    for name in ("kopf", "httpx2", "httpcore2", "asyncssh", "aiohttp", "botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)

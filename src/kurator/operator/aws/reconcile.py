@@ -3,15 +3,17 @@ applied (server-side apply: the same objects again change nothing), pools taken 
 its status folded from what Cluster API and CAPA report, the fleet joined once its API server answers.
 
 On deletion: the fleet left, Cluster API's Cluster deleted and waited for (CAPA deletes every AWS resource
-it made), then the identity and the credentials' copy, then the finalizer. While CAPA cannot go on (refused
-credentials, a region that answers errors), the ``Deleting`` condition says so in CAPA's words;
-``kurator.dev/force-delete: "true"`` stops the waiting, and an Event lists what may remain on AWS.
+it made), a VPC CAPA made for the cluster but left deleted (leftovers.py), then the identity and the
+credentials' copy, then the finalizer. While CAPA cannot go on (refused credentials, a region that answers
+errors), the ``Deleting`` condition says so in CAPA's words; ``kurator.dev/force-delete: "true"`` stops the
+waiting, and an Event lists what may remain on AWS.
 
-Credentials go from the user's Secret into the copy CAPA reads and nowhere else: never into a log line, an
-Event, a status message or an error."""
+Credentials go from the user's Secret into the copy CAPA reads and into that check for leftovers, nowhere
+else: never into a log line, an Event, a status message or an error."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import datetime as dt
@@ -28,6 +30,7 @@ from kurator.core.errors import KuratorError
 from kurator.kube.errors import NotFound
 from kurator.lifecycle.aws import names as n
 from kurator.lifecycle.aws import plan, render, status
+from kurator.operator.aws import leftovers
 from kurator.operator.aws.view import Children, View
 from kurator.operator.provider import Key, Services
 from kurator.operator.retry import after_failure
@@ -37,6 +40,7 @@ log = logging.getLogger("kurator.operator.aws")
 FIELD_MANAGER = "kurator-operator"
 RECHECK = 15.0  # seconds: CAPA's progress arrives as events; this is the safety net
 DELETING_RECHECK = 5.0
+SWEEP_DEADLINE = 90.0  # seconds for the whole leftover check (three bounded calls per VPC, retried)
 Obj = Mapping[str, Any]
 
 
@@ -181,12 +185,39 @@ class Reconciler:
                 await self._status(key, body, cluster, seen)
                 return DELETING_RECHECK
             await self._force(body, kids, key)
+        else:
+            await self._sweep(key, body, cluster)
         identity = n.identity(key[0], key[1])
         await self.api.delete(SECRET, self.settings.capa_namespace, identity)
         await self.api.delete_cluster_scoped(n.STATIC_IDENTITY, identity)
         await self.api.set_finalizer(CLUSTER, body, plan.FINALIZER, False)
         self.applied.pop(key, None)
         return None
+
+    async def _sweep(self, key: Key, body: Obj, cluster: Cluster) -> None:
+        """CAPA is done: a VPC it made for the cluster and left is deleted (operator/aws/leftovers.py), and
+        said in an Event. A sweep that cannot run is said too, and the deletion goes on: it never hangs."""
+        credential, problem = await self._credential(key[0], cluster)
+        if credential is None:  # CAPA's own credentials made it, or the Secret is gone: not ours to reach
+            log.info("Cluster %s/%s: AWS not checked for leftovers (%s)", *key, problem or "no credential")
+            return
+        now = dt.datetime.now(dt.UTC)
+        try:
+            swept = await asyncio.wait_for(
+                asyncio.to_thread(leftovers.sweep_vpcs, key[1], cluster.spec.region, credential),
+                SWEEP_DEADLINE,
+            )
+        except Exception as exc:  # botocore's messages may quote the request: only its kind is said
+            said = f"could not check AWS for a VPC left by Cluster API Provider AWS ({type(exc).__name__})"
+            await self.api.event(body, "Warning", "LeftoversNotChecked", said, now)
+            return
+        if swept.deleted:
+            made = ", ".join(swept.deleted)
+            said = f"deleted what Cluster API Provider AWS made for this cluster and left: {made}"
+            await self.api.event(body, "Warning", "LeftoversDeleted", said, now)
+        if swept.kept:
+            said = f"may remain on AWS: {'; '.join(swept.kept)}"
+            await self.api.event(body, "Warning", "LeftOnAWS", said, now)
 
     async def _force(self, body: Obj, kids: Children, key: Key) -> None:
         """Stop waiting for CAPA: the finalizers of the cluster's Cluster API and CAPA objects go (so they are
