@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kurator.core.errors import InvalidInput, KuratorError
-from kurator.local import config, fleet, netns, processes, state
+from kurator.local import cluster_api, config, fleet, istiod, monitoring, netns, processes, state
 from kurator.local.fleet import UpOptions, _Starter, _stop_unrecorded
 from kurator.local.layout import FleetLayout
 from kurator.local.processes import ProcessRecord, ProcessSpec
@@ -37,9 +37,19 @@ def _made_fleet(root: Path, name: str = "dev") -> FleetLayout:
         state.ensure_marker(layout, name)
         config.save(layout.config, _cfg(name))
         state.save_records(layout, {})
-    for sub in ("clusters/host/pki/ca.key", "logs/etcd.log", "etcd/member/wal", "monitoring/objstore.yml"):
-        (root / sub).parent.mkdir(parents=True, exist_ok=True)
-        (root / sub).write_text("x")
+    # the optional parts' files by the paths their modules use (a fleet with all of them)
+    made = [
+        root / sub
+        for sub in ("clusters/host/pki/ca.key", "logs/etcd.log", "etcd/member/wal", "kwok-stages.yaml")
+    ]
+    made += [
+        monitoring.paths(layout).objstore_file,
+        istiod.paths(layout).kubeconfig,
+        cluster_api.admin_key_file(layout),
+    ]
+    for path in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
     (root / "kubeconfig").write_text("x")
     return layout
 

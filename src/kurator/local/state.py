@@ -38,6 +38,7 @@ OWN_ENTRIES = frozenset(
         "etcd",
         "logs",
         "istio",
+        "cluster-api",
         "monitoring",
         "pki",
     }
