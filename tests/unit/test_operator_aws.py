@@ -195,9 +195,11 @@ def _capa_done(bed: Bed) -> None:
     bed.view.children.clear()
 
 
+@pytest.mark.parametrize("secret_went_first", [False, True], ids=["secret-kept", "secret-deleted-first"])
 def test_a_vpc_capa_left_is_deleted_once_it_is_done_and_said_without_the_key(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, secret_went_first: bool
 ) -> None:
+    """With the user's Secret, or with CAPA's copy when the Secret went first (one `kubectl delete -f`)."""
     quiet_libraries()  # as `kurator operator run` does: botocore's DEBUG lines carry the key's ID
     caplog.set_level(logging.DEBUG)
     bed = Bed()
@@ -207,6 +209,8 @@ def test_a_vpc_capa_left_is_deleted_once_it_is_done_and_said_without_the_key(
     ec2 = boto3.client("ec2", region_name=region, aws_access_key_id="k", aws_secret_access_key="s")
     tags = [{"Key": k, "Value": v} for k, v in leftovers.capa_vpc_tags("prod").items()]
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
+    if secret_went_first:
+        del bed.fake.objects[("api/v1", "secrets", "team-a", "aws-prod")]
     _deleting(bed)
     _capa_done(bed)
     assert bed.run() is None

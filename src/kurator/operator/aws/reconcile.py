@@ -112,16 +112,18 @@ class Reconciler:
         """The credential Secret's keys, or why it cannot be used (it names keys, never values)."""
         if cluster.spec.credential is None:
             return None, None
-        name = cluster.spec.credential.secret_ref
+        return await self._keys(namespace, cluster.spec.credential.secret_ref, "credential.secretRef")
+
+    async def _keys(self, namespace: str, name: str, what: str) -> tuple[dict[str, str] | None, str | None]:
         secret = await self.api.get(SECRET, namespace, name)
         if secret is None:
-            return None, f"Secret {name} (credential.secretRef) does not exist in namespace {namespace}"
+            return None, f"Secret {name} ({what}) does not exist in namespace {namespace}"
         data = {
             k: base64.b64decode(v).decode(errors="replace") for k, v in (secret.get("data") or {}).items()
         }
         missing = [k for k in ("AccessKeyID", "SecretAccessKey") if not data.get(k)]
         if missing:
-            return None, f"Secret {name} (credential.secretRef) has no {' and no '.join(missing)}"
+            return None, f"Secret {name} ({what}) has no {' and no '.join(missing)}"
         return {k: v for k, v in data.items() if k in n.CREDENTIAL_KEYS}, None
 
     async def _apply(self, key: Key, docs: list[dict[str, Any]], mds: list[Obj]) -> None:
@@ -197,9 +199,15 @@ class Reconciler:
     async def _sweep(self, key: Key, body: Obj, cluster: Cluster) -> None:
         """CAPA is done: a VPC it made for the cluster and left is deleted (operator/aws/leftovers.py), and
         said in an Event. A sweep that cannot run is said too, and the deletion goes on: it never hangs."""
+        if cluster.spec.credential is None:  # CAPA's own credentials made it: not the operator's to use
+            return
         credential, problem = await self._credential(key[0], cluster)
-        if credential is None:  # CAPA's own credentials made it, or the Secret is gone: not ours to reach
-            log.info("Cluster %s/%s: AWS not checked for leftovers (%s)", *key, problem or "no credential")
+        if credential is None:  # the user's Secret went first (one `kubectl delete -f`): CAPA's copy is left
+            identity = n.identity(key[0], key[1])
+            credential, _ = await self._keys(self.settings.capa_namespace, identity, "CAPA's copy")
+        if credential is None:
+            said = f"could not check AWS for a VPC left by Cluster API Provider AWS: {problem}"
+            await self.api.event(body, "Warning", "LeftoversNotChecked", said, dt.datetime.now(dt.UTC))
             return
         now = dt.datetime.now(dt.UTC)
         try:
