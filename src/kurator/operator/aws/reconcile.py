@@ -40,7 +40,8 @@ log = logging.getLogger("kurator.operator.aws")
 FIELD_MANAGER = "kurator-operator"
 RECHECK = 15.0  # seconds: CAPA's progress arrives as events; this is the safety net
 DELETING_RECHECK = 5.0
-SWEEP_DEADLINE = 90.0  # seconds for the whole leftover check (three bounded calls per VPC, retried)
+SWEEP_DEADLINE = 90.0  # seconds for the whole leftover check (one bounded listing, two calls per VPC found)
+NOT_CHECKED = "could not check AWS for a VPC left by Cluster API Provider AWS"
 Obj = Mapping[str, Any]
 
 
@@ -206,7 +207,7 @@ class Reconciler:
             identity = n.identity(key[0], key[1])
             credential, _ = await self._keys(self.settings.capa_namespace, identity, "CAPA's copy")
         if credential is None:
-            said = f"could not check AWS for a VPC left by Cluster API Provider AWS: {problem}"
+            said = f"{NOT_CHECKED}: {problem}"
             await self.api.event(body, "Warning", "LeftoversNotChecked", said, dt.datetime.now(dt.UTC))
             return
         now = dt.datetime.now(dt.UTC)
@@ -216,7 +217,7 @@ class Reconciler:
                 SWEEP_DEADLINE,
             )
         except Exception as exc:  # botocore's messages may quote the request: only its kind is said
-            said = f"could not check AWS for a VPC left by Cluster API Provider AWS ({type(exc).__name__})"
+            said = f"{NOT_CHECKED} ({type(exc).__name__})"
             await self.api.event(body, "Warning", "LeftoversNotChecked", said, now)
             return
         if swept.deleted:
